@@ -1,0 +1,3 @@
+from suricate.cli import main
+
+main()

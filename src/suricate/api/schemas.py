@@ -1,0 +1,122 @@
+"""The JSON shapes of the REST API (request bodies and responses), as pydantic models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from suricate.objects import ObjectInfo, VersionInfo
+from suricate.previews import Preview
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable machine-readable error code, e.g. object_not_found.")
+    message: str = Field(description="What went wrong, for a person.")
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+class HealthOut(BaseModel):
+    status: str
+    version: str
+
+
+class TenantOut(BaseModel):
+    name: str
+    role: str
+
+
+class MeOut(BaseModel):
+    user: str
+    tenant: str
+    role: str
+    tenants: list[TenantOut]
+
+
+class VersionOut(BaseModel):
+    name: str
+    version: int
+    size: int
+    sha256: str
+    content_type: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, info: VersionInfo) -> VersionOut:
+        return cls(
+            name=info.name,
+            version=info.version,
+            size=info.size,
+            sha256=info.sha256,
+            content_type=info.content_type,
+            created_at=info.created_at,
+        )
+
+
+class ObjectOut(VersionOut):
+    """An object as listed: its latest version, tags and description."""
+
+    updated_at: datetime
+    description: str
+    tags: list[str]
+
+    @classmethod
+    def of_object(cls, info: ObjectInfo) -> ObjectOut:
+        return cls(
+            name=info.name,
+            version=info.version,
+            size=info.size,
+            sha256=info.sha256,
+            content_type=info.content_type,
+            created_at=info.created_at,
+            updated_at=info.updated_at,
+            description=info.description,
+            tags=info.tags,
+        )
+
+
+class ObjectDetailOut(ObjectOut):
+    """An object with every version, oldest first."""
+
+    versions: list[VersionOut]
+
+    @classmethod
+    def of_detail(cls, info: ObjectInfo) -> ObjectDetailOut:
+        return cls(
+            **ObjectOut.of_object(info).model_dump(),
+            versions=[VersionOut.of(v) for v in info.versions],
+        )
+
+
+class ObjectPage(BaseModel):
+    items: list[ObjectOut]
+    next: str | None = Field(description="Cursor of the next page, or null on the last page.")
+
+
+class ObjectPatch(BaseModel):
+    tags: list[str] | None = Field(default=None, description="Replaces all tags when given.")
+    description: str | None = Field(default=None, max_length=10_000)
+
+
+class PreviewOut(BaseModel):
+    name: str
+    version: int
+    format: str = Field(description="csv, tsv, json, jsonl or parquet, prefixed gzip+ when gzip'd.")
+    columns: list[str]
+    rows: list[list[Any]]
+    dtypes: dict[str, str]
+
+    @classmethod
+    def of(cls, info: VersionInfo, p: Preview) -> PreviewOut:
+        return cls(
+            name=info.name,
+            version=info.version,
+            format=p.format,
+            columns=p.columns,
+            rows=p.rows,
+            dtypes=p.dtypes,
+        )

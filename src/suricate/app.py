@@ -1,0 +1,61 @@
+"""The ASGI application factory: ``create_app(settings) -> app``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from suricate import __version__
+from suricate.api import errors, objects, system
+from suricate.platform import Platform
+from suricate.settings import Settings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
+    """Build the Suricate web app; the schema is migrated when it starts."""
+    platform = platform or Platform.from_settings(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        platform.start()
+        try:
+            yield
+        finally:
+            platform.close()
+
+    app = FastAPI(
+        title="Suricate",
+        version=__version__,
+        description=(
+            "Self-hosted, multi-tenant Analytics-as-a-Service. Every call takes "
+            "`Authorization: Bearer <token>` (from `suricate token create`) and acts in the "
+            "user's first tenant, or in the one named by `X-Suricate-Tenant`. Errors have one "
+            'shape: `{"error": {"code": ..., "message": ...}}`.'
+        ),
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.platform = platform
+    errors.install(app)
+    app.include_router(system.router, prefix=API_PREFIX)
+    app.include_router(objects.router, prefix=API_PREFIX)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> JSONResponse:
+        return JSONResponse(
+            {
+                "name": "suricate",
+                "version": __version__,
+                "api": API_PREFIX,
+                "openapi": f"{API_PREFIX}/openapi.json",
+            }
+        )
+
+    return app

@@ -1,0 +1,138 @@
+"""API tokens and the principal a request acts as (a user in one of its tenants)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from suricate.db import Database
+from suricate.errors import TenantNotFound, TokenNotFound, Unauthenticated, UserNotFound
+from suricate.models import ApiToken, User, utcnow
+from suricate.tenants import Role, TenantInfo, UserInfo, user_info
+
+TOKEN_PREFIX = "sur_"
+# Writing last_used_at on every request would make reads write; once a minute is enough to audit.
+_LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts as: a user, in one tenant, with a role there."""
+
+    user_id: int
+    user_name: str
+    tenant_id: int
+    tenant_name: str
+    role: Role
+    tenants: tuple[TenantInfo, ...]
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    user: str
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def hash_token(token: str) -> str:
+    """Return the stored form of a token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _info(row: ApiToken) -> TokenInfo:
+    return TokenInfo(
+        row.id,
+        row.user.name,
+        row.name,
+        row.prefix,
+        row.created_at,
+        row.expires_at,
+        row.last_used_at,
+        row.revoked_at,
+    )
+
+
+class TokenService:
+    """Issue, list, revoke and check API tokens."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(
+        self, user: str, name: str = "cli", expires_in: timedelta | None = None
+    ) -> tuple[str, TokenInfo]:
+        """Issue a new token for ``user``; the clear token is returned once and never stored."""
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self.db.session() as s:
+            user_row = s.scalar(select(User).where(User.name == user))
+            if user_row is None:
+                raise UserNotFound(user)
+            row = ApiToken(
+                user=user_row,
+                name=name,
+                token_hash=hash_token(token),
+                prefix=token[: len(TOKEN_PREFIX) + 6],
+                expires_at=utcnow() + expires_in if expires_in else None,
+            )
+            s.add(row)
+            s.flush()
+            return token, _info(row)
+
+    def list(self, user: str | None = None) -> list[TokenInfo]:
+        with self.db.session() as s:
+            query = select(ApiToken).join(User).order_by(ApiToken.id)
+            if user is not None:
+                query = query.where(User.name == user)
+            return [_info(row) for row in s.scalars(query)]
+
+    def revoke(self, ref: str) -> TokenInfo:
+        """Revoke a token given its id or the token itself."""
+        with self.db.session() as s:
+            if ref.startswith(TOKEN_PREFIX):
+                row = s.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(ref)))
+            elif ref.isdigit():
+                row = s.get(ApiToken, int(ref))
+            else:
+                row = None
+            if row is None:
+                raise TokenNotFound(ref if not ref.startswith(TOKEN_PREFIX) else ref[:10] + "...")
+            if row.revoked_at is None:
+                row.revoked_at = utcnow()
+            return _info(row)
+
+    def authenticate(self, token: str, tenant: str | None = None) -> Principal:
+        """Resolve a bearer token (and an optional tenant name) to the principal it acts as."""
+        now = utcnow()
+        with self.db.session() as s:
+            row = s.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+            if row is None or row.revoked_at is not None:
+                raise Unauthenticated("invalid or revoked API token")
+            if row.expires_at is not None and row.expires_at <= now:
+                raise Unauthenticated("API token expired")
+            if row.last_used_at is None or now - row.last_used_at > _LAST_USED_GRANULARITY:
+                row.last_used_at = now
+            return principal_for(user_info(row.user), tenant)
+
+
+def principal_for(user: UserInfo, tenant: str | None) -> Principal:
+    """Pick the tenant a user acts in: the named one if a member, else the first one."""
+    if not user.tenants:
+        raise Unauthenticated(f"user {user.name!r} belongs to no tenant")
+    if tenant is None:
+        chosen = user.tenants[0]
+    else:
+        found = [t for t in user.tenants if t.name == tenant]
+        if not found:
+            # A tenant the user is not in looks exactly like one that does not exist.
+            raise TenantNotFound(tenant)
+        chosen = found[0]
+    return Principal(user.id, user.name, chosen.id, chosen.name, chosen.role, user.tenants)

@@ -1,0 +1,310 @@
+"""The ``suricate`` command line: server, administration and client commands."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from suricate import __version__
+from suricate.errors import SuricateError
+from suricate.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic's ValidationError names the bad variable
+        raise click.ClickException(f"bad setting: {exc}") from exc
+
+
+def _platform() -> Any:
+    from suricate.platform import Platform
+
+    platform = Platform.from_settings(_settings())
+    platform.start()
+    return platform
+
+
+class _Group(click.Group):
+    """Turn Suricate's errors into one clean line on stderr and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SuricateError as exc:
+            raise click.ClickException(exc.message) from exc
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="suricate")
+def main() -> None:
+    """Suricate: data, notebooks, models and live streams, self-hosted."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8888, show_default=True, type=int, help="Port to listen on.")
+def serve(host: str, port: int) -> None:
+    """Run the Suricate server (web app, REST API, stores)."""
+    import uvicorn
+
+    from suricate.app import create_app
+
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    click.echo(
+        f"Suricate {__version__}: data in {settings.data_dir.resolve()}, "
+        f"database {_safe_url(settings.resolved_database_url)}",
+        err=True,
+    )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@main.command("config")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def config_cmd(as_json: bool) -> None:
+    """List every SURICATE_* setting with its value, default and help."""
+    rows = _settings().describe()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['env']}={row['value']}")
+        click.echo(f"    {row['help']} (default: {row['default'] or 'unset'})")
+
+
+@main.group()
+def db() -> None:
+    """Manage the metadata database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all database migrations."""
+    from suricate.db import Database
+
+    database = Database(_settings().resolved_database_url)
+    database.upgrade()
+    click.echo(f"database at revision {database.current_revision()}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the schema revision the database is at."""
+    from suricate.db import Database
+
+    click.echo(Database(_settings().resolved_database_url).current_revision() or "empty")
+
+
+@main.group()
+def user() -> None:
+    """Manage users."""
+
+
+def _password(settings: Settings) -> str:
+    if settings.password is not None:
+        return settings.password.get_secret_value()
+    if not sys.stdin.isatty():
+        raise click.ClickException("no password: set SURICATE_PASSWORD or run in a terminal")
+    value: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return value
+
+
+@user.command("create")
+@click.argument("name")
+@click.option("--tenant", required=True, help="Tenant to join (created if it does not exist).")
+@click.option(
+    "--role",
+    type=click.Choice(["owner", "member"]),
+    default=None,
+    help="Role in the tenant [default: owner of a new tenant, member of an existing one].",
+)
+def user_create(name: str, tenant: str, role: str | None) -> None:
+    """Create a user in a tenant; the password comes from SURICATE_PASSWORD or a prompt."""
+    from suricate.tenants import Role
+
+    platform = _platform()
+    password = _password(platform.settings)
+    info = platform.tenants.create_user(name, password, tenant, Role(role) if role else None)
+    click.echo(f"created user {info.name} ({info.tenants[0].role} of {info.tenants[0].name})")
+
+
+@user.command("list")
+def user_list() -> None:
+    """List users and their tenants."""
+    for info in _platform().tenants.list_users():
+        tenants = ", ".join(f"{t.name} ({t.role})" for t in info.tenants)
+        click.echo(f"{info.name}\t{tenants}")
+
+
+@user.command("passwd")
+@click.argument("name")
+def user_passwd(name: str) -> None:
+    """Set a user's password (from SURICATE_PASSWORD or a prompt)."""
+    platform = _platform()
+    platform.tenants.set_password(name, _password(platform.settings))
+    click.echo(f"password of {name} changed")
+
+
+@main.group()
+def tenant() -> None:
+    """Manage tenants (workspaces) and their members."""
+
+
+@tenant.command("create")
+@click.argument("name")
+def tenant_create(name: str) -> None:
+    """Create an empty tenant."""
+    click.echo(f"created tenant {_platform().tenants.create_tenant(name).name}")
+
+
+@tenant.command("list")
+def tenant_list() -> None:
+    """List tenants."""
+    for _, name in _platform().tenants.list_tenants():
+        click.echo(name)
+
+
+@tenant.command("add-member")
+@click.argument("tenant_name", metavar="TENANT")
+@click.argument("user_name", metavar="USER")
+@click.option("--role", type=click.Choice(["owner", "member"]), default="member", show_default=True)
+def tenant_add_member(tenant_name: str, user_name: str, role: str) -> None:
+    """Give a user a role in a tenant."""
+    from suricate.tenants import Role
+
+    _platform().tenants.add_member(tenant_name, user_name, Role(role))
+    click.echo(f"{user_name} is {role} of {tenant_name}")
+
+
+@main.group()
+def token() -> None:
+    """Manage API tokens."""
+
+
+@token.command("create")
+@click.argument("user_name", metavar="USER")
+@click.option("--label", default="cli", show_default=True, help="What the token is for.")
+@click.option("--expires-days", type=int, default=None, help="Expire after N days [default: never].")
+def token_create(user_name: str, label: str, expires_days: int | None) -> None:
+    """Issue an API token for USER and print only the token on stdout."""
+    expires = timedelta(days=expires_days) if expires_days else None
+    secret, info = _platform().tokens.create(user_name, label, expires)
+    click.echo(f"token {info.id} ({info.prefix}...) issued to {info.user}", err=True)
+    click.echo(secret)
+
+
+@token.command("list")
+@click.option("--user", "user_name", default=None, help="Only this user's tokens.")
+def token_list(user_name: str | None) -> None:
+    """List tokens (never the tokens themselves)."""
+    for t in _platform().tokens.list(user_name):
+        state = "revoked" if t.revoked_at else "active"
+        used = t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "never"
+        click.echo(f"{t.id}\t{t.prefix}...\t{t.user}\t{t.name}\t{state}\tlast used {used}")
+
+
+@token.command("revoke")
+@click.argument("ref", metavar="TOKEN_OR_ID")
+def token_revoke(ref: str) -> None:
+    """Revoke a token, given its id (from `token list`) or the token itself."""
+    info = _platform().tokens.revoke(ref)
+    click.echo(f"revoked token {info.id} of {info.user}")
+
+
+def _client() -> Any:
+    from suricate.client import Client
+
+    settings = _settings()
+    if settings.token is None:
+        raise click.ClickException("no API token: set SURICATE_TOKEN (see `suricate token create`)")
+    return Client(settings.url, settings.token.get_secret_value())
+
+
+def _client_command(fn: F) -> F:
+    """Report client-side failures (connection, API errors) as one line."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import httpx
+
+        try:
+            return fn(*args, **kwargs)
+        except httpx.TransportError as exc:
+            raise click.ClickException(
+                f"cannot reach the server at {_settings().url}: {exc}"
+            ) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", default=None, help="Object name [default: the file's name].")
+@click.option("--content-type", default=None, help="Content type [default: guessed by the server].")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@_client_command
+def upload(file: Path, name: str | None, content_type: str | None, quiet: bool) -> None:
+    """Upload FILE as a new version of an object (SURICATE_URL, SURICATE_TOKEN)."""
+    from tqdm import tqdm
+
+    with (
+        _client() as client,
+        tqdm(
+            total=file.stat().st_size,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=f"upload {file.name}",
+            disable=quiet,
+            file=sys.stderr,
+        ) as bar,
+    ):
+        info = client.upload(file, name=name, content_type=content_type, progress=bar.update)
+    click.echo(json.dumps(info))
+
+
+@main.command()
+@click.argument("name")
+@click.option("--version", "version", type=int, default=None, help="Version [default: latest].")
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
+              help="Where to write [default: ./NAME].")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@_client_command
+def download(name: str, version: int | None, output: Path | None, quiet: bool) -> None:
+    """Download an object to a file (SURICATE_URL, SURICATE_TOKEN)."""
+    from tqdm import tqdm
+
+    dest = output or Path(name)
+    if dest.is_dir():
+        dest = dest / name
+    with (
+        _client() as client,
+        tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc=f"download {name}",
+             disable=quiet, file=sys.stderr) as bar,
+    ):
+        def on_size(size: int) -> None:
+            bar.total = size
+            bar.refresh()
+
+        info = client.download(name, dest, version=version, progress=bar.update, on_size=on_size)
+    click.echo(json.dumps(info))

@@ -1,0 +1,191 @@
+"""``suricate.Client``: the REST API from Python, outside a kernel (the CLI uses it too)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from suricate.errors import SuricateError
+
+CHUNK = 1024 * 1024
+Progress = Callable[[int], None]
+
+
+class ApiError(SuricateError):
+    """An error answer from the server, with its HTTP status and error code."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+def file_sha256(path: Path) -> str:
+    """Return the sha256 (hex) of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Client:
+    """Talk to a Suricate server with an API token, acting in one tenant."""
+
+    def __init__(
+        self, url: str, token: str, tenant: str | None = None, timeout: float = 60.0
+    ) -> None:
+        headers = {"Authorization": f"Bearer {token}"}
+        if tenant:
+            headers["X-Suricate-Tenant"] = tenant
+        self._http = httpx.Client(
+            base_url=url.rstrip("/") + "/api/v1",
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=10.0),
+        )
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _check(self, response: httpx.Response) -> httpx.Response:
+        if response.is_success:
+            return response
+        if response.is_stream_consumed is False:
+            response.read()
+        try:
+            err = response.json()["error"]
+            raise ApiError(response.status_code, err["code"], err["message"])
+        except (ValueError, KeyError, TypeError):
+            raise ApiError(
+                response.status_code, "http_error", f"HTTP {response.status_code}"
+            ) from None
+
+    def health(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._check(self._http.get("/health")).json()
+        return result
+
+    def me(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._check(self._http.get("/me")).json()
+        return result
+
+    def list_objects(self, tag: str | None = None) -> list[dict[str, Any]]:
+        """Return every object (latest versions), following the pages."""
+        items: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"limit": 1000}
+        if tag:
+            params["tag"] = tag
+        while True:
+            page = self._check(self._http.get("/objects", params=params)).json()
+            items.extend(page["items"])
+            if not page["next"]:
+                return items
+            params["cursor"] = page["next"]
+
+    def get_object(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._check(self._http.get(f"/objects/{name}")).json()
+        return result
+
+    def preview(self, name: str, rows: int = 20) -> dict[str, Any]:
+        response = self._http.get(f"/objects/{name}/preview", params={"rows": rows})
+        result: dict[str, Any] = self._check(response).json()
+        return result
+
+    def delete_object(self, name: str) -> None:
+        self._check(self._http.delete(f"/objects/{name}"))
+
+    def put_object(self, name: str, data: bytes, content_type: str | None = None) -> dict[str, Any]:
+        """Store ``data`` as a new version of ``name``."""
+        headers = {"X-Content-SHA256": hashlib.sha256(data).hexdigest()}
+        if content_type:
+            headers["Content-Type"] = content_type
+        response = self._http.put(f"/objects/{name}", content=data, headers=headers)
+        result: dict[str, Any] = self._check(response).json()
+        return result
+
+    def get_bytes(self, name: str, version: int | None = None) -> bytes:
+        params = {"version": version} if version else None
+        return self._check(self._http.get(f"/objects/{name}/content", params=params)).content
+
+    def upload(
+        self,
+        path: str | os.PathLike[str],
+        name: str | None = None,
+        content_type: str | None = None,
+        progress: Progress | None = None,
+    ) -> dict[str, Any]:
+        """Stream a file to a new version of an object; the server checks its sha256."""
+        path = Path(path)
+        size = path.stat().st_size
+        headers = {
+            "Content-Length": str(size),
+            "X-Content-SHA256": file_sha256(path),
+        }
+        if content_type:
+            headers["Content-Type"] = content_type
+
+        def body() -> Iterator[bytes]:
+            with path.open("rb") as f:
+                while chunk := f.read(CHUNK):
+                    if progress:
+                        progress(len(chunk))
+                    yield chunk
+
+        response = self._http.put(
+            f"/objects/{name or path.name}",
+            content=body(),
+            headers=headers,
+            timeout=httpx.Timeout(None, connect=10.0),
+        )
+        result: dict[str, Any] = self._check(response).json()
+        return result
+
+    def download(
+        self,
+        name: str,
+        dest: str | os.PathLike[str],
+        version: int | None = None,
+        progress: Progress | None = None,
+        on_size: Callable[[int], None] | None = None,
+    ) -> dict[str, Any]:
+        """Stream an object to ``dest`` (written atomically, sha256 checked); return its info."""
+        dest = Path(dest)
+        params = {"version": version} if version else None
+        with self._http.stream(
+            "GET", f"/objects/{name}/content", params=params, timeout=httpx.Timeout(None)
+        ) as response:
+            self._check(response)
+            expected = response.headers.get("X-Content-SHA256")
+            if on_size and "Content-Length" in response.headers:
+                on_size(int(response.headers["Content-Length"]))
+            digest = hashlib.sha256()
+            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    for chunk in response.iter_bytes(CHUNK):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        if progress:
+                            progress(len(chunk))
+                if expected and digest.hexdigest() != expected:
+                    raise ApiError(0, "checksum_mismatch", f"downloaded {name} is corrupt")
+                os.replace(tmp, dest)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            return {
+                "name": name,
+                "version": int(response.headers.get("X-Suricate-Version", 0)),
+                "sha256": digest.hexdigest(),
+                "path": str(dest),
+            }

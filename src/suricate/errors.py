@@ -1,0 +1,152 @@
+"""Every error Suricate's services raise, in one tree.
+
+::
+
+    SuricateError
+    ├── NotFound                  the thing does not exist *in this tenant* (404)
+    │   ├── ObjectNotFound(name, version)
+    │   ├── TenantNotFound(name)
+    │   ├── UserNotFound(name)
+    │   └── TokenNotFound(ref)
+    ├── InvalidInput              the request is well formed but its content is not acceptable (422)
+    │   ├── InvalidName(kind, name, reason)
+    │   └── MalformedData(name, problem)
+    ├── BadRequest                the request itself is wrong (400)
+    │   ├── InvalidCursor(cursor)
+    │   └── UploadIncomplete(expected, received)
+    ├── ChecksumMismatch(expected, actual)   (422)
+    ├── Conflict                  the thing already exists (409)
+    │   └── AlreadyExists(kind, name)
+    ├── Unauthenticated           no or bad credentials (401)
+    ├── PermissionDenied          authenticated, allowed in the tenant, but not for this (403)
+    └── UploadTooLarge(limit)     (413)
+
+Errors carry data, never HTTP: the web layer (``suricate.api.errors``) is the one place that turns
+them into responses. Another tenant's things are always ``NotFound``, never ``PermissionDenied``.
+"""
+
+from __future__ import annotations
+
+
+class SuricateError(Exception):
+    """Base of every error Suricate raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(SuricateError):
+    code = "not_found"
+
+
+class ObjectNotFound(NotFound):
+    code = "object_not_found"
+
+    def __init__(self, name: str, version: int | None = None) -> None:
+        self.name, self.version = name, version
+        what = f"object {name!r}" + (f" version {version}" if version is not None else "")
+        super().__init__(f"{what} not found")
+
+
+class TenantNotFound(NotFound):
+    code = "tenant_not_found"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"tenant {name!r} not found")
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"user {name!r} not found")
+
+
+class TokenNotFound(NotFound):
+    code = "token_not_found"
+
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
+        super().__init__(f"token {ref!r} not found")
+
+
+class InvalidInput(SuricateError):
+    code = "invalid_input"
+
+
+class InvalidName(InvalidInput):
+    code = "invalid_name"
+
+    def __init__(self, kind: str, name: str, reason: str) -> None:
+        self.kind, self.name, self.reason = kind, name, reason
+        super().__init__(f"invalid {kind} name {name!r}: {reason}")
+
+
+class MalformedData(InvalidInput):
+    code = "malformed_data"
+
+    def __init__(self, name: str, problem: str) -> None:
+        self.name, self.problem = name, problem
+        super().__init__(f"{name}: {problem}")
+
+
+class ChecksumMismatch(InvalidInput):
+    code = "checksum_mismatch"
+
+    def __init__(self, expected: str, actual: str) -> None:
+        self.expected, self.actual = expected, actual
+        super().__init__(f"sha256 of the body is {actual}, the request said {expected}")
+
+
+class BadRequest(SuricateError):
+    code = "bad_request"
+
+
+class InvalidCursor(BadRequest):
+    code = "invalid_cursor"
+
+    def __init__(self, cursor: str) -> None:
+        self.cursor = cursor
+        super().__init__("invalid or expired pagination cursor")
+
+
+class UploadIncomplete(BadRequest):
+    code = "upload_incomplete"
+
+    def __init__(self, expected: int | None, received: int) -> None:
+        self.expected, self.received = expected, received
+        detail = f" of {expected}" if expected is not None else ""
+        super().__init__(f"upload cut off after {received}{detail} bytes; nothing was stored")
+
+
+class Conflict(SuricateError):
+    code = "conflict"
+
+
+class AlreadyExists(Conflict):
+    code = "already_exists"
+
+    def __init__(self, kind: str, name: str) -> None:
+        self.kind, self.name = kind, name
+        super().__init__(f"{kind} {name!r} already exists")
+
+
+class Unauthenticated(SuricateError):
+    code = "unauthenticated"
+
+
+class PermissionDenied(SuricateError):
+    code = "permission_denied"
+
+
+class UploadTooLarge(SuricateError):
+    code = "upload_too_large"
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"upload exceeds the limit of {limit} bytes; nothing was stored")

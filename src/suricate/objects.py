@@ -1,0 +1,339 @@
+"""Versioned data objects of a tenant: streamed uploads, downloads, tags, previews."""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import BinaryIO
+
+import anyio
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from suricate.blobstore import BlobWriter, ObjectStore
+from suricate.db import Database
+from suricate.errors import (
+    ChecksumMismatch,
+    InvalidInput,
+    InvalidName,
+    ObjectNotFound,
+    UploadIncomplete,
+    UploadTooLarge,
+)
+from suricate.models import DataObject, ObjectTag, ObjectVersion, utcnow
+from suricate.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+
+OBJECT_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+# Hash and write in chunks of this size off the event loop: large enough to amortise the thread
+# hop, small enough to keep memory flat whatever the upload size.
+WRITE_BATCH = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    name: str
+    version: int
+    size: int
+    sha256: str
+    content_type: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    name: str
+    version: int
+    size: int
+    sha256: str
+    content_type: str
+    created_at: datetime
+    updated_at: datetime
+    description: str
+    tags: list[str]
+    versions: list[VersionInfo] = field(default_factory=list)
+
+
+def check_object_name(name: str) -> str:
+    """Return ``name`` if it is a valid object name, else raise InvalidName."""
+    if not OBJECT_NAME_RE.match(name):
+        raise InvalidName(
+            "object",
+            name,
+            "use 1-255 letters, digits, '.', '_' or '-', starting with a letter or digit",
+        )
+    return name
+
+
+def blob_key(tenant_id: int, sha256: str) -> str:
+    """Return where a tenant's blob with this digest lives in the store."""
+    return f"{tenant_id}/{sha256[:2]}/{sha256}"
+
+
+def _version_info(name: str, v: ObjectVersion) -> VersionInfo:
+    return VersionInfo(name, v.version, v.size, v.sha256, v.content_type, v.created_at)
+
+
+def _object_info(obj: DataObject, latest: ObjectVersion, versions: bool) -> ObjectInfo:
+    return ObjectInfo(
+        name=obj.name,
+        version=latest.version,
+        size=latest.size,
+        sha256=latest.sha256,
+        content_type=latest.content_type,
+        created_at=latest.created_at,
+        updated_at=obj.updated_at,
+        description=obj.description,
+        tags=[t.tag for t in obj.tags],
+        versions=[_version_info(obj.name, v) for v in obj.versions] if versions else [],
+    )
+
+
+class ObjectService:
+    """Store, version, list, read and delete a tenant's objects."""
+
+    def __init__(self, db: Database, store: ObjectStore, max_upload_bytes: int) -> None:
+        self.db = db
+        self.store = store
+        self.max_upload_bytes = max_upload_bytes
+
+    async def upload(
+        self,
+        tenant_id: int,
+        name: str,
+        chunks: AsyncIterator[bytes],
+        *,
+        content_type: str | None = None,
+        expected_size: int | None = None,
+        expected_sha256: str | None = None,
+        user_id: int | None = None,
+    ) -> VersionInfo:
+        """Stream ``chunks`` into a new version of ``name``; nothing is kept unless all is."""
+        check_object_name(name)
+        if expected_size is not None and expected_size > self.max_upload_bytes:
+            raise UploadTooLarge(self.max_upload_bytes)
+        content_type = _content_type(name, content_type)
+        writer = await anyio.to_thread.run_sync(self.store.writer)
+        try:
+            await self._receive(writer, chunks)
+            if expected_size is not None and writer.size != expected_size:
+                raise UploadIncomplete(expected_size, writer.size)
+            digest = writer.sha256()
+            if expected_sha256 is not None and expected_sha256.lower() != digest:
+                raise ChecksumMismatch(expected_sha256, digest)
+            await anyio.to_thread.run_sync(writer.commit, blob_key(tenant_id, digest))
+        except BaseException:
+            # Cancellation (a client gone mid-upload) lands here too: shield the clean-up.
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(writer.discard)
+            raise
+        return await anyio.to_thread.run_sync(
+            self._add_version, tenant_id, name, writer.size, digest, content_type, user_id
+        )
+
+    async def _receive(self, writer: BlobWriter, chunks: AsyncIterator[bytes]) -> None:
+        pending: list[bytes] = []
+        pending_size = 0
+        received = 0
+        async for chunk in chunks:
+            if not chunk:
+                continue
+            received += len(chunk)
+            if received > self.max_upload_bytes:
+                raise UploadTooLarge(self.max_upload_bytes)
+            pending.append(chunk)
+            pending_size += len(chunk)
+            if pending_size >= WRITE_BATCH:
+                await anyio.to_thread.run_sync(writer.write, b"".join(pending))
+                pending, pending_size = [], 0
+        if pending:
+            await anyio.to_thread.run_sync(writer.write, b"".join(pending))
+
+    def _add_version(
+        self,
+        tenant_id: int,
+        name: str,
+        size: int,
+        digest: str,
+        content_type: str,
+        user_id: int | None,
+    ) -> VersionInfo:
+        # Two first uploads of one name race on the unique (tenant, name); the loser retries.
+        for attempt in range(3):
+            try:
+                with self.db.session() as s:
+                    obj = s.scalar(
+                        select(DataObject)
+                        .where(DataObject.tenant_id == tenant_id, DataObject.name == name)
+                        .with_for_update()
+                    )
+                    now = utcnow()
+                    if obj is None:
+                        obj = DataObject(
+                            tenant_id=tenant_id, name=name, description="", latest_version=0
+                        )
+                        obj.created_at = now
+                        s.add(obj)
+                    obj.latest_version += 1
+                    obj.updated_at = now
+                    s.flush()
+                    version = ObjectVersion(
+                        tenant_id=tenant_id,
+                        object_id=obj.id,
+                        version=obj.latest_version,
+                        size=size,
+                        sha256=digest,
+                        content_type=content_type,
+                        created_at=now,
+                        created_by=user_id,
+                    )
+                    s.add(version)
+                    s.flush()
+                    return _version_info(name, version)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def list(
+        self,
+        tenant_id: int,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        tag: str | None = None,
+    ) -> Page[ObjectInfo]:
+        """List the latest version of each object, by name."""
+        limit = clamp_limit(limit)
+        with self.db.session() as s:
+            query = (
+                select(DataObject, ObjectVersion)
+                .join(
+                    ObjectVersion,
+                    (ObjectVersion.object_id == DataObject.id)
+                    & (ObjectVersion.version == DataObject.latest_version),
+                )
+                .where(DataObject.tenant_id == tenant_id)
+                .options(selectinload(DataObject.tags))
+                .order_by(DataObject.name)
+                .limit(limit + 1)
+            )
+            if cursor:
+                after = decode_cursor(cursor)
+                if not isinstance(after, str):
+                    raise InvalidInput("cursor does not belong to this list")
+                query = query.where(DataObject.name > after)
+            if tag:
+                query = query.where(
+                    DataObject.id.in_(
+                        select(ObjectTag.object_id).where(
+                            ObjectTag.tenant_id == tenant_id, ObjectTag.tag == tag
+                        )
+                    )
+                )
+            rows = s.execute(query).all()
+            items = [_object_info(obj, latest, versions=False) for obj, latest in rows[:limit]]
+            nxt = encode_cursor(items[-1].name) if len(rows) > limit else None
+            return Page(items, nxt)
+
+    def get(self, tenant_id: int, name: str) -> ObjectInfo:
+        """Return an object's metadata with all its versions."""
+        with self.db.session() as s:
+            obj = self._object(s, tenant_id, name)
+            return _object_info(obj, obj.versions[-1], versions=True)
+
+    def version(self, tenant_id: int, name: str, version: int | None = None) -> VersionInfo:
+        """Return one version's metadata (the latest when ``version`` is None)."""
+        with self.db.session() as s:
+            obj = self._object(s, tenant_id, name)
+            number = version if version is not None else obj.latest_version
+            row = s.scalar(
+                select(ObjectVersion).where(
+                    ObjectVersion.object_id == obj.id, ObjectVersion.version == number
+                )
+            )
+            if row is None:
+                raise ObjectNotFound(name, version)
+            return _version_info(name, row)
+
+    def open(self, tenant_id: int, info: VersionInfo) -> BinaryIO:
+        """Open the bytes of a version for reading."""
+        try:
+            return self.store.open(blob_key(tenant_id, info.sha256))
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(info.name, info.version) from exc
+
+    def update(
+        self,
+        tenant_id: int,
+        name: str,
+        *,
+        tags: list[str] | None = None,
+        description: str | None = None,
+    ) -> ObjectInfo:
+        """Replace an object's tags and/or description."""
+        if tags is not None:
+            for tag in tags:
+                if not TAG_RE.match(tag):
+                    raise InvalidName("tag", tag, "use 1-64 letters, digits, '.', '_', ':' or '-'")
+        with self.db.session() as s:
+            obj = self._object(s, tenant_id, name)
+            if tags is not None:
+                obj.tags.clear()
+                s.flush()
+                for tag in sorted(set(tags)):
+                    obj.tags.append(ObjectTag(tenant_id=tenant_id, object_id=obj.id, tag=tag))
+            if description is not None:
+                obj.description = description
+            obj.updated_at = utcnow()
+            s.flush()
+            s.refresh(obj)
+            return _object_info(obj, obj.versions[-1], versions=True)
+
+    def delete(self, tenant_id: int, name: str) -> None:
+        """Delete an object with all its versions, and the bytes nothing else refers to."""
+        with self.db.session() as s:
+            obj = self._object(s, tenant_id, name)
+            digests = {v.sha256 for v in obj.versions}
+            s.delete(obj)
+        with self.db.session() as s:
+            still_used = set(
+                s.scalars(
+                    select(ObjectVersion.sha256).where(
+                        ObjectVersion.tenant_id == tenant_id, ObjectVersion.sha256.in_(digests)
+                    )
+                )
+            )
+        for digest in digests - still_used:
+            self.store.delete(blob_key(tenant_id, digest))
+
+    def count(self, tenant_id: int) -> int:
+        with self.db.session() as s:
+            return s.scalar(
+                select(func.count()).select_from(DataObject).where(DataObject.tenant_id == tenant_id)
+            ) or 0
+
+    @staticmethod
+    def _object(s: Session, tenant_id: int, name: str) -> DataObject:
+        obj = s.scalar(
+            select(DataObject)
+            .where(DataObject.tenant_id == tenant_id, DataObject.name == name)
+            .options(selectinload(DataObject.versions), selectinload(DataObject.tags))
+        )
+        if obj is None or not obj.versions:
+            raise ObjectNotFound(name)
+        return obj
+
+
+def _content_type(name: str, given: str | None) -> str:
+    if given and given.split(";")[0].strip() not in ("", "application/x-www-form-urlencoded"):
+        return given
+    guessed, encoding = mimetypes.guess_type(name)
+    if encoding == "gzip":
+        return "application/gzip"
+    return guessed or "application/octet-stream"
+

@@ -1,0 +1,43 @@
+"""Cursor pagination shared by every list: ``{"items": [...], "next": cursor-or-null}``."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from suricate.errors import InvalidCursor
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next: str | None
+
+
+def encode_cursor(key: Any) -> str:
+    """Turn the sort key of the last item shown into an opaque cursor."""
+    raw = json.dumps({"k": key}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> Any:
+    """Return the sort key a cursor carries, or raise InvalidCursor."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        return json.loads(raw)["k"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidCursor(cursor) from exc
+
+
+def clamp_limit(limit: int | None) -> int:
+    """Keep a requested page size between 1 and MAX_LIMIT."""
+    if limit is None:
+        return DEFAULT_LIMIT
+    return max(1, min(int(limit), MAX_LIMIT))

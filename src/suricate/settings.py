@@ -1,0 +1,96 @@
+"""The one typed settings object: every ``SURICATE_*`` environment variable, with default and help."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GIB = 1024**3
+
+
+class Settings(BaseSettings):
+    """Read the platform's settings once, from ``SURICATE_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="SURICATE_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(
+        default=Path("./suricate-data"),
+        description="Directory for the embedded defaults: the SQLite database and the object store.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the metadata database; postgresql://user@host/db for PostgreSQL. "
+            "Default: SQLite at DATA_DIR/suricate.db."
+        ),
+    )
+    max_upload_bytes: int = Field(
+        default=GIB,
+        gt=0,
+        description="Largest object upload accepted, in bytes; larger uploads get 413 and leave nothing.",
+    )
+    preview_max_bytes: int = Field(
+        default=64 * 1024**2,
+        gt=0,
+        description="Largest JSON document (not JSON lines) parsed whole for a preview, in bytes.",
+    )
+    log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
+    url: str = Field(
+        default="http://127.0.0.1:8888",
+        description="Server URL used by the CLI's client commands (upload, download).",
+    )
+    token: SecretStr | None = Field(
+        default=None, description="API token used by the CLI's client commands."
+    )
+    password: SecretStr | None = Field(
+        default=None,
+        description="Password for `suricate user create` (prompted for when unset).",
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        value = value.lower()
+        if value not in {"debug", "info", "warning", "error"}:
+            raise ValueError("must be one of debug, info, warning, error")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """Return the SQLAlchemy URL to connect to, with the driver spelled out."""
+        url = self.database_url or f"sqlite:///{(self.data_dir / 'suricate.db').resolve()}"
+        # psycopg 3 is the driver we ship; plain postgresql:// would pick psycopg2.
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+    @property
+    def objects_dir(self) -> Path:
+        """Return the directory of the local object store."""
+        return self.data_dir / "objects"
+
+    def describe(self) -> list[dict[str, Any]]:
+        """List every setting with its env var, current value (secrets masked), default and help."""
+        rows = []
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                shown: Any = "********"
+            elif value is None:
+                shown = ""
+            else:
+                shown = str(value)
+            default = field.default
+            rows.append(
+                {
+                    "env": f"SURICATE_{name.upper()}",
+                    "value": shown,
+                    "default": "" if default is None else str(default),
+                    "help": field.description or "",
+                }
+            )
+        return rows

@@ -1,0 +1,232 @@
+"""Versioned objects through the REST API."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from fastapi.testclient import TestClient
+
+from suricate.platform import Platform
+
+FILES = Path(__file__).parent.parent / "files"
+CSV = b"team,down,yards\nDEN,1,12\nBAL,3,-2\nDEN,2,7\n"
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_put_returns_201_with_metadata(alice: TestClient) -> None:
+    r = alice.put("/api/v1/objects/plays.csv", content=CSV, headers={"Content-Type": "text/csv"})
+    assert r.status_code == 201
+    body = r.json()
+    assert body["name"] == "plays.csv"
+    assert body["version"] == 1
+    assert body["size"] == len(CSV)
+    assert body["sha256"] == sha(CSV)
+    assert body["content_type"] == "text/csv"
+    assert body["created_at"].endswith("Z") or "+00:00" in body["created_at"]
+
+
+def test_same_name_again_is_the_next_version(alice: TestClient) -> None:
+    alice.put("/api/v1/objects/plays.csv", content=CSV)
+    r = alice.put("/api/v1/objects/plays.csv", content=CSV + b"BAL,4,1\n")
+    assert r.status_code == 201
+    assert r.json()["version"] == 2
+    detail = alice.get("/api/v1/objects/plays.csv").json()
+    assert [v["version"] for v in detail["versions"]] == [1, 2]
+    assert detail["version"] == 2
+    old = alice.get("/api/v1/objects/plays.csv/content", params={"version": 1})
+    assert old.content == CSV
+    assert alice.get("/api/v1/objects/plays.csv/content").content.endswith(b"BAL,4,1\n")
+
+
+def test_content_is_the_exact_bytes_with_the_kept_content_type(alice: TestClient) -> None:
+    data = bytes(range(256)) * 1000
+    alice.put("/api/v1/objects/blob.bin", content=data, headers={"Content-Type": "image/x-test"})
+    r = alice.get("/api/v1/objects/blob.bin/content")
+    assert r.status_code == 200
+    assert r.content == data
+    assert r.headers["content-type"] == "image/x-test"
+    assert r.headers["x-content-sha256"] == sha(data)
+
+
+def test_content_type_is_guessed_from_the_name_when_not_given(alice: TestClient) -> None:
+    r = alice.put(
+        "/api/v1/objects/plays.csv",
+        content=CSV,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},  # what curl -d sends
+    )
+    assert r.json()["content_type"] == "text/csv"
+
+
+def test_range_requests_resume_downloads(alice: TestClient) -> None:
+    alice.put("/api/v1/objects/plays.csv", content=CSV)
+    r = alice.get("/api/v1/objects/plays.csv/content", headers={"Range": "bytes=5-9"})
+    assert r.status_code == 206
+    assert r.content == CSV[5:10]
+
+
+def test_list_pages_through_latest_versions(alice: TestClient) -> None:
+    for i in range(5):
+        alice.put(f"/api/v1/objects/obj{i}", content=b"x" * i)
+    alice.put("/api/v1/objects/obj0", content=b"second")
+    seen = []
+    cursor = None
+    while True:
+        params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = alice.get("/api/v1/objects", params=params).json()
+        assert len(page["items"]) <= 2
+        seen.extend(page["items"])
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert [o["name"] for o in seen] == [f"obj{i}" for i in range(5)]
+    assert seen[0]["version"] == 2
+    assert "versions" not in seen[0]
+
+
+def test_bad_cursor_is_400(alice: TestClient) -> None:
+    r = alice.get("/api/v1/objects", params={"cursor": "%%%not-a-cursor"})
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "invalid_cursor"
+
+
+def test_tags_and_description_filter_lists(alice: TestClient) -> None:
+    alice.put("/api/v1/objects/a.csv", content=CSV)
+    alice.put("/api/v1/objects/b.csv", content=CSV)
+    r = alice.patch(
+        "/api/v1/objects/a.csv", json={"tags": ["nfl", "2013"], "description": "plays"}
+    )
+    assert r.status_code == 200
+    assert r.json()["tags"] == ["2013", "nfl"]
+    assert r.json()["description"] == "plays"
+    names = [o["name"] for o in alice.get("/api/v1/objects", params={"tag": "nfl"}).json()["items"]]
+    assert names == ["a.csv"]
+    # A new version keeps the object's tags.
+    alice.put("/api/v1/objects/a.csv", content=CSV)
+    assert alice.get("/api/v1/objects/a.csv").json()["tags"] == ["2013", "nfl"]
+
+
+def test_bad_tag_is_422(alice: TestClient) -> None:
+    alice.put("/api/v1/objects/a.csv", content=CSV)
+    r = alice.patch("/api/v1/objects/a.csv", json={"tags": ["no spaces please"]})
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "invalid_name"
+
+
+def test_delete_removes_all_versions_and_their_bytes(alice: TestClient, platform: Platform) -> None:
+    alice.put("/api/v1/objects/a.csv", content=CSV)
+    alice.put("/api/v1/objects/a.csv", content=CSV + b"x")
+    alice.put("/api/v1/objects/same.csv", content=CSV)  # shares a blob with version 1
+    assert alice.delete("/api/v1/objects/a.csv").status_code == 204
+    assert alice.get("/api/v1/objects/a.csv").status_code == 404
+    assert alice.get("/api/v1/objects/same.csv/content").content == CSV
+    blobs = [p for p in platform.store.blobs.rglob("*") if p.is_file()]
+    assert len(blobs) == 1
+    assert alice.delete("/api/v1/objects/a.csv").status_code == 404
+
+
+def test_invalid_name_is_422(alice: TestClient) -> None:
+    r = alice.put("/api/v1/objects/.hidden", content=b"x")
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "invalid_name"
+
+
+def test_missing_version_is_404(alice: TestClient) -> None:
+    alice.put("/api/v1/objects/a.csv", content=CSV)
+    r = alice.get("/api/v1/objects/a.csv/content", params={"version": 7})
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "object_not_found"
+
+
+def test_checksum_mismatch_stores_nothing(alice: TestClient, platform: Platform) -> None:
+    r = alice.put(
+        "/api/v1/objects/a.csv", content=CSV, headers={"X-Content-SHA256": sha(b"other")}
+    )
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "checksum_mismatch"
+    assert alice.get("/api/v1/objects/a.csv").status_code == 404
+    assert not any(platform.store.staging.iterdir())
+    r = alice.put("/api/v1/objects/a.csv", content=CSV, headers={"X-Content-SHA256": sha(CSV)})
+    assert r.status_code == 201
+
+
+def test_streamed_upload_without_length(alice: TestClient) -> None:
+    def chunks():
+        for i in range(50):
+            yield bytes([i]) * 10_000
+
+    r = alice.put("/api/v1/objects/stream.bin", content=chunks())
+    assert r.status_code == 201
+    assert r.json()["size"] == 500_000
+
+
+def test_preview_csv(alice: TestClient) -> None:
+    alice.put("/api/v1/objects/plays.csv", content=CSV)
+    r = alice.get("/api/v1/objects/plays.csv/preview", params={"rows": 2})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["columns"] == ["team", "down", "yards"]
+    assert body["rows"] == [["DEN", 1, 12], ["BAL", 3, -2]]
+    assert body["dtypes"]["down"] == "int64"
+
+
+def test_preview_gzipped_game_file(alice: TestClient) -> None:
+    data = (FILES / "2013090500.json.gz").read_bytes()
+    alice.put("/api/v1/objects/2013090500.json.gz", content=data)
+    body = alice.get("/api/v1/objects/2013090500.json.gz/preview").json()
+    assert body["format"] == "gzip+json"
+    assert "2013090500" in body["columns"]
+
+
+def test_preview_json_lines_and_arrays_and_parquet(alice: TestClient) -> None:
+    lines = b'{"a": 1, "b": "x"}\n{"a": 2, "b": "y"}\n'
+    alice.put("/api/v1/objects/l.jsonl", content=lines)
+    assert alice.get("/api/v1/objects/l.jsonl/preview").json()["rows"] == [[1, "x"], [2, "y"]]
+
+    alice.put("/api/v1/objects/arr.json", content=json.dumps([{"a": 1}, {"a": 2}]).encode())
+    assert alice.get("/api/v1/objects/arr.json/preview").json()["rows"] == [[1], [2]]
+
+    alice.put("/api/v1/objects/l.jsonl.gz", content=gzip.compress(lines))
+    assert alice.get("/api/v1/objects/l.jsonl.gz/preview").json()["format"] == "gzip+jsonl"
+
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"x": [1.5, 2.5], "y": ["p", "q"]}), buf)
+    alice.put("/api/v1/objects/t.parquet", content=buf.getvalue())
+    body = alice.get("/api/v1/objects/t.parquet/preview").json()
+    assert body["format"] == "parquet"
+    assert body["rows"] == [[1.5, "p"], [2.5, "q"]]
+    assert body["dtypes"]["x"] == "float64"
+
+
+def test_malformed_files_get_422_naming_the_problem(alice: TestClient) -> None:
+    cases = {
+        "bad.csv": (b"a,b\n1,2\n3,4,5\n", "Expected 2 fields in line 3, saw 3"),
+        "quote.csv": (b'a,b\n1,"unclosed\n', "EOF inside string"),
+        "bad.json": (b'{"a": [1, 2}', "not valid JSON"),
+        "bad.jsonl": (b'{"a": 1}\n{"a": \n', "line 2"),
+        "bad.parquet": (b"PAR1 not really parquet", "not valid Parquet"),
+        "bad.csv.gz": (b"\x1f\x8b\x08\x00garbage", "corrupt gzip"),
+        "latin1.csv": ("a,b\nÉté,1\n".encode("latin-1"), "not UTF-8"),
+        "empty.csv": (b"", "empty"),
+    }
+    for name, (data, problem) in cases.items():
+        alice.put(f"/api/v1/objects/{name}", content=data)
+        r = alice.get(f"/api/v1/objects/{name}/preview")
+        assert r.status_code == 422, name
+        assert r.json()["error"]["code"] == "malformed_data", name
+        assert problem in r.json()["error"]["message"], (name, r.json())
+
+
+def test_binary_objects_have_no_preview(alice: TestClient) -> None:
+    alice.put("/api/v1/objects/x.bin", content=b"\x00\x01\x02" * 100)
+    r = alice.get("/api/v1/objects/x.bin/preview")
+    assert r.status_code == 422
+    assert "no preview" in r.json()["error"]["message"]
