@@ -30,6 +30,7 @@ def _platform() -> Any:
     from suricate.platform import Platform
 
     platform = Platform.from_settings(_settings())
+    click.get_current_context().call_on_close(platform.close)
     platform.start()
     return platform
 
@@ -102,6 +103,7 @@ def db_upgrade() -> None:
     from suricate.db import Database
 
     database = Database(_settings().resolved_database_url)
+    click.get_current_context().call_on_close(database.dispose)
     database.upgrade()
     click.echo(f"database at revision {database.current_revision()}")
 
@@ -111,7 +113,9 @@ def db_current() -> None:
     """Print the schema revision the database is at."""
     from suricate.db import Database
 
-    click.echo(Database(_settings().resolved_database_url).current_revision() or "empty")
+    database = Database(_settings().resolved_database_url)
+    click.get_current_context().call_on_close(database.dispose)
+    click.echo(database.current_revision() or "empty")
 
 
 @main.group()

@@ -1,0 +1,133 @@
+"""The administrative CLI: users, tenants, tokens, config, db."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from suricate.cli import main
+from suricate.platform import Platform
+from suricate.settings import Settings
+
+
+@pytest.fixture
+def run(settings: Settings, platform: Platform):
+    runner = CliRunner()
+    env = {
+        "SURICATE_DATA_DIR": str(settings.data_dir),
+        "SURICATE_DATABASE_URL": settings.resolved_database_url,
+        "SURICATE_PASSWORD": "correct horse battery",
+    }
+
+    def invoke(*args: str, **extra_env: str) -> Result:
+        return runner.invoke(main, list(args), env=env | extra_env, catch_exceptions=False)
+
+    return invoke
+
+
+def test_user_create_makes_the_owner_of_a_new_tenant(run, platform: Platform) -> None:
+    result = run("user", "create", "alice", "--tenant", "acme")
+    assert result.exit_code == 0, result.output
+    assert "owner of acme" in result.output
+    user = platform.tenants.get_user("alice")
+    assert [(t.name, t.role.value) for t in user.tenants] == [("acme", "owner")]
+    assert platform.tenants.authenticate("alice", "correct horse battery") is not None
+    assert platform.tenants.authenticate("alice", "wrong password") is None
+
+
+def test_passwords_are_stored_as_argon2_hashes(run, platform: Platform) -> None:
+    run("user", "create", "alice", "--tenant", "acme")
+    from sqlalchemy import select
+
+    from suricate.models import User
+
+    with platform.db.session() as s:
+        stored = s.scalar(select(User.password_hash))
+    assert stored.startswith("$argon2id$")
+    assert "correct horse" not in stored
+
+
+def test_second_user_joins_an_existing_tenant_as_member(run, platform: Platform) -> None:
+    run("user", "create", "alice", "--tenant", "acme")
+    result = run("user", "create", "bob", "--tenant", "acme")
+    assert "member of acme" in result.output
+
+
+def test_duplicate_user_and_bad_names_are_clear_errors(run) -> None:
+    run("user", "create", "alice", "--tenant", "acme")
+    again = run("user", "create", "alice", "--tenant", "acme")
+    assert again.exit_code == 1
+    assert "user 'alice' already exists" in again.output
+    bad = run("user", "create", "Alice Smith", "--tenant", "acme")
+    assert bad.exit_code == 1
+    assert "invalid user name" in bad.output
+    short = run("user", "create", "carol", "--tenant", "acme", SURICATE_PASSWORD="short")
+    assert short.exit_code == 1
+    assert "at least 8 characters" in short.output
+
+
+def test_token_create_prints_only_the_token(run, platform: Platform) -> None:
+    run("user", "create", "alice", "--tenant", "acme")
+    runner = CliRunner()
+    env = {"SURICATE_DATABASE_URL": platform.settings.resolved_database_url,
+           "SURICATE_DATA_DIR": str(platform.settings.data_dir)}
+    result = runner.invoke(main, ["token", "create", "alice"], env=env)
+    assert result.exit_code == 0
+    assert result.stdout.count("\n") == 1
+    token = result.stdout.strip()
+    assert token.startswith("sur_")
+    assert platform.tokens.authenticate(token).user_name == "alice"
+
+
+def test_token_list_and_revoke(run, platform: Platform) -> None:
+    run("user", "create", "alice", "--tenant", "acme")
+    token, info = platform.tokens.create("alice", "laptop")
+    listed = run("token", "list").output
+    assert "laptop" in listed
+    assert token not in listed
+    assert run("token", "revoke", str(info.id)).exit_code == 0
+    assert "revoked" in run("token", "list").output
+    missing = run("token", "revoke", "999")
+    assert missing.exit_code == 1
+    assert "not found" in missing.output
+
+
+def test_tenant_commands(run, platform: Platform) -> None:
+    run("user", "create", "alice", "--tenant", "acme")
+    assert run("tenant", "create", "globex").exit_code == 0
+    assert run("tenant", "add-member", "globex", "alice", "--role", "owner").exit_code == 0
+    assert run("tenant", "list").output.split() == ["acme", "globex"]
+    assert "globex (owner)" in run("user", "list").output
+
+
+def test_config_lists_every_setting_with_help(run) -> None:
+    output = run("config").output
+    for name in Settings.model_fields:
+        assert f"SURICATE_{name.upper()}=" in output
+    assert "SURICATE_PASSWORD=********" in output
+    assert "correct horse" not in output
+    secret = run("config", SURICATE_TOKEN="sur_secret").output
+    assert "sur_secret" not in secret
+    assert "SURICATE_TOKEN=********" in secret
+
+
+def test_bad_setting_is_a_clear_error(run) -> None:
+    result = run("config", SURICATE_MAX_UPLOAD_BYTES="lots")
+    assert result.exit_code == 1
+    assert "max_upload_bytes" in result.output
+
+
+def test_db_upgrade_is_idempotent(run) -> None:
+    result = run("db", "upgrade")
+    assert result.exit_code == 0
+    assert "revision 0001" in result.output
+    assert run("db", "current").output.strip() == "0001"
+
+
+def test_client_commands_need_a_token(run, tmp_path: Path) -> None:
+    (tmp_path / "f.csv").write_text("a\n1\n")
+    result = run("upload", str(tmp_path / "f.csv"))
+    assert result.exit_code == 1
+    assert "SURICATE_TOKEN" in result.output

@@ -1,0 +1,259 @@
+"""The real `suricate serve` process, driven over TCP by curl-like clients and the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Server:
+    url: str
+    token: str
+    data_dir: Path
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+
+    def cli(self, *args: str, **kw: object) -> subprocess.CompletedProcess[str]:
+        env = self.env | {"SURICATE_URL": self.url, "SURICATE_TOKEN": self.token}
+        return subprocess.run(
+            [sys.executable, "-m", "suricate", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def staged_files(self) -> list[Path]:
+        return list((self.data_dir / "objects" / "staging").iterdir())
+
+    def blobs(self) -> list[Path]:
+        return [p for p in (self.data_dir / "objects" / "blobs").rglob("*") if p.is_file()]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _run(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "suricate", *args], env=env, capture_output=True, text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    processes: list[subprocess.Popen[bytes]] = []
+    logs: list[object] = []
+
+    def start(**settings: str) -> Server:
+        data_dir = tmp_path / f"data{len(processes)}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SURICATE_")}
+        env |= {"SURICATE_DATA_DIR": str(data_dir), "SURICATE_PASSWORD": PASSWORD, **settings}
+        _run(env, "user", "create", "alice", "--tenant", "acme")
+        token = _run(env, "token", "create", "alice")
+        port = _free_port()
+        log = (tmp_path / f"server{len(processes)}.log").open("wb")
+        logs.append(log)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "suricate", "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        processes.append(process)
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                if httpx.get(f"{url}/api/v1/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("server did not start")
+        return Server(url, token, data_dir, env, process)
+
+    yield start
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=10)
+    for log in logs:
+        log.close()  # type: ignore[attr-defined]
+
+
+def _wait_until(predicate: Callable[[], bool], what: str) -> None:
+    for _ in range(100):
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"never happened: {what}")
+
+
+def test_cli_upload_and_download_round_trip(start_server: Callable[..., Server], tmp_path: Path):
+    server = start_server()
+    src = tmp_path / "plays.csv"
+    with src.open("w") as f:
+        f.write("game,play,down,ydstogo,yards,desc\n")
+        for i in range(120_000):
+            f.write(f"2013090500,{i},{i % 4 + 1},{i % 10 + 1},{i % 23 - 3},\"pass to #{i}\"\n")
+    assert src.stat().st_size > 4_000_000
+
+    up = server.cli("upload", str(src))
+    assert up.returncode == 0, up.stderr
+    assert "100%" in up.stderr  # the progress bar
+    digest = hashlib.sha256(src.read_bytes()).hexdigest()
+    assert f'"sha256": "{digest}"' in up.stdout
+
+    again = server.cli("upload", str(src), "--name", "plays.csv", "-q")
+    assert '"version": 2' in again.stdout
+
+    out = tmp_path / "back.csv"
+    down = server.cli("download", "plays.csv", "-o", str(out))
+    assert down.returncode == 0, down.stderr
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == digest
+
+    missing = server.cli("download", "nope.csv", "-o", str(tmp_path / "x"))
+    assert missing.returncode == 1
+    assert "object 'nope.csv' not found" in missing.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_cli_reports_an_unreachable_server(start_server: Callable[..., Server], tmp_path: Path):
+    server = start_server()
+    server.url = f"http://127.0.0.1:{_free_port()}"
+    (tmp_path / "f").write_text("x")
+    result = server.cli("upload", str(tmp_path / "f"))
+    assert result.returncode == 1
+    assert "cannot reach the server" in result.stderr
+
+
+def test_oversized_upload_is_413_and_leaves_nothing(start_server: Callable[..., Server]) -> None:
+    server = start_server(SURICATE_MAX_UPLOAD_BYTES="100000")
+    url = f"{server.url}/api/v1/objects/big.bin"
+    declared = httpx.put(url, content=b"x" * 100_001, headers=server.headers())
+    assert declared.status_code == 413
+    assert declared.json()["error"]["code"] == "upload_too_large"
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit is found while streaming
+        for _ in range(20):
+            yield b"y" * 10_000
+
+    streamed = httpx.put(url, content=chunks(), headers=server.headers())
+    assert streamed.status_code == 413
+    assert httpx.get(url, headers=server.headers()).status_code == 404
+    _wait_until(lambda: not server.staged_files(), "staging emptied")
+    assert server.blobs() == []
+    ok = httpx.put(url, content=b"z" * 100_000, headers=server.headers())
+    assert ok.status_code == 201
+
+
+def test_upload_cut_off_midway_leaves_nothing(start_server: Callable[..., Server]) -> None:
+    server = start_server()
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(
+            b"PUT /api/v1/objects/cut.bin HTTP/1.1\r\n"
+            + f"Host: {host}\r\nAuthorization: Bearer {server.token}\r\n".encode()
+            + b"Content-Length: 10000000\r\n\r\n"
+            + b"x" * 3_000_000
+        )
+        _wait_until(lambda: bool(server.staged_files()), "upload staged")
+    _wait_until(lambda: not server.staged_files(), "staging emptied after the cut")
+    r = httpx.get(f"{server.url}/api/v1/objects/cut.bin", headers=server.headers())
+    assert r.status_code == 404
+    assert server.blobs() == []
+
+
+def test_restart_keeps_objects_and_clears_stale_staging(
+    start_server: Callable[..., Server],
+) -> None:
+    server = start_server()
+    httpx.put(f"{server.url}/api/v1/objects/a", content=b"abc", headers=server.headers())
+    (server.data_dir / "objects" / "staging" / "upload-stale").write_bytes(b"half")
+    server.process.terminate()
+    server.process.wait(timeout=10)
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "suricate", "serve", "--port", str(port)],
+        env=server.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_until(lambda: _up(url), "restarted server up")
+        r = httpx.get(f"{url}/api/v1/objects/a/content", headers=server.headers())
+        assert r.content == b"abc"
+        assert server.staged_files() == []
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _up(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/api/v1/health").status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.mark.slow
+def test_server_memory_stays_flat_while_uploading_1gb(start_server: Callable[..., Server]) -> None:
+    server = start_server()
+    proc = psutil.Process(server.process.pid)
+    size = 1024**3
+    block = os.urandom(1024 * 1024)
+    digest = hashlib.sha256()
+    samples: list[int] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            samples.append(proc.memory_info().rss)
+            time.sleep(0.05)
+
+    def body() -> Iterator[bytes]:
+        for _ in range(size // len(block)):
+            digest.update(block)
+            yield block
+
+    httpx.put(f"{server.url}/api/v1/objects/warm", content=b"x" * 1000, headers=server.headers())
+    baseline = proc.memory_info().rss
+    watcher = threading.Thread(target=sample)
+    watcher.start()
+    try:
+        r = httpx.put(
+            f"{server.url}/api/v1/objects/big.bin",
+            content=body(),
+            headers=server.headers() | {"Content-Length": str(size)},
+            timeout=None,
+        )
+    finally:
+        done.set()
+        watcher.join()
+    assert r.status_code == 201, r.text
+    assert r.json()["sha256"] == digest.hexdigest()
+    growth = max(samples) - baseline
+    print(f"server RSS: baseline {baseline >> 20} MiB, peak growth {growth >> 20} MiB for 1 GiB")
+    assert growth < 100 * 1024**2
