@@ -71,8 +71,10 @@ def test_duplicate_user_and_bad_names_are_clear_errors(run) -> None:
 def test_token_create_prints_only_the_token(run, platform: Platform) -> None:
     run("user", "create", "alice", "--tenant", "acme")
     runner = CliRunner()
-    env = {"SURICATE_DATABASE_URL": platform.settings.resolved_database_url,
-           "SURICATE_DATA_DIR": str(platform.settings.data_dir)}
+    env = {
+        "SURICATE_DATABASE_URL": platform.settings.resolved_database_url,
+        "SURICATE_DATA_DIR": str(platform.settings.data_dir),
+    }
     result = runner.invoke(main, ["token", "create", "alice"], env=env)
     assert result.exit_code == 0
     assert result.stdout.count("\n") == 1

@@ -57,7 +57,10 @@ def _free_port() -> int:
 
 def _run(env: dict[str, str], *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "suricate", *args], env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "suricate", *args],
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
@@ -118,7 +121,7 @@ def test_cli_upload_and_download_round_trip(start_server: Callable[..., Server],
     with src.open("w") as f:
         f.write("game,play,down,ydstogo,yards,desc\n")
         for i in range(120_000):
-            f.write(f"2013090500,{i},{i % 4 + 1},{i % 10 + 1},{i % 23 - 3},\"pass to #{i}\"\n")
+            f.write(f'2013090500,{i},{i % 4 + 1},{i % 10 + 1},{i % 23 - 3},"pass to #{i}"\n')
     assert src.stat().st_size > 4_000_000
 
     up = server.cli("upload", str(src))
@@ -198,7 +201,9 @@ def test_restart_keeps_objects_and_clears_stale_staging(
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "suricate", "serve", "--port", str(port)],
-        env=server.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=server.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         url = f"http://127.0.0.1:{port}"

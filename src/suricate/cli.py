@@ -207,7 +207,9 @@ def token() -> None:
 @token.command("create")
 @click.argument("user_name", metavar="USER")
 @click.option("--label", default="cli", show_default=True, help="What the token is for.")
-@click.option("--expires-days", type=int, default=None, help="Expire after N days [default: never].")
+@click.option(
+    "--expires-days", type=int, default=None, help="Expire after N days [default: never]."
+)
 def token_create(user_name: str, label: str, expires_days: int | None) -> None:
     """Issue an API token for USER and print only the token on stdout."""
     expires = timedelta(days=expires_days) if expires_days else None
@@ -290,8 +292,13 @@ def upload(file: Path, name: str | None, content_type: str | None, quiet: bool) 
 @main.command()
 @click.argument("name")
 @click.option("--version", "version", type=int, default=None, help="Version [default: latest].")
-@click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
-              help="Where to write [default: ./NAME].")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to write [default: ./NAME].",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @_client_command
 def download(name: str, version: int | None, output: Path | None, quiet: bool) -> None:
@@ -303,9 +310,16 @@ def download(name: str, version: int | None, output: Path | None, quiet: bool) -
         dest = dest / name
     with (
         _client() as client,
-        tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc=f"download {name}",
-             disable=quiet, file=sys.stderr) as bar,
+        tqdm(
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=f"download {name}",
+            disable=quiet,
+            file=sys.stderr,
+        ) as bar,
     ):
+
         def on_size(size: int) -> None:
             bar.total = size
             bar.refresh()

@@ -1,4 +1,4 @@
-"""The metadata schema (SQLAlchemy 2 declarative); Alembic migrations under ``migrations/`` create it.
+"""The metadata schema (SQLAlchemy 2 declarative), created by the Alembic migrations.
 
 Every tenant-owned row carries ``tenant_id`` and every service query filters on it.
 """

@@ -199,7 +199,7 @@ class ObjectService:
                     raise
         raise AssertionError("unreachable")
 
-    def list(
+    def list_latest(
         self,
         tenant_id: int,
         *,
@@ -313,9 +313,14 @@ class ObjectService:
 
     def count(self, tenant_id: int) -> int:
         with self.db.session() as s:
-            return s.scalar(
-                select(func.count()).select_from(DataObject).where(DataObject.tenant_id == tenant_id)
-            ) or 0
+            return (
+                s.scalar(
+                    select(func.count())
+                    .select_from(DataObject)
+                    .where(DataObject.tenant_id == tenant_id)
+                )
+                or 0
+            )
 
     @staticmethod
     def _object(s: Session, tenant_id: int, name: str) -> DataObject:
@@ -336,4 +341,3 @@ def _content_type(name: str, given: str | None) -> str:
     if encoding == "gzip":
         return "application/gzip"
     return guessed or "application/octet-stream"
-

@@ -1,7 +1,7 @@
 """Tabular previews of stored objects: CSV/TSV, JSON lines, JSON documents, Parquet, gzip'd or not.
 
 A preview reads only the head of a file (a JSON document is the exception: it must be parsed
-whole, up to a size limit), and a file that cannot be read gets ``MalformedData`` naming the problem.
+whole, up to a size limit); a file that cannot be read gets ``MalformedData`` naming the problem.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def preview(
     f.seek(0)
     if head.startswith(_GZIP_MAGIC):
         inner = name[:-3] if name.lower().endswith(".gz") else name
-        stream: IO[bytes] = gzip.GzipFile(fileobj=f, mode="rb")
+        stream = gzip.GzipFile(fileobj=f, mode="rb")
         try:
             return _preview_plain(stream, inner, "", rows, max_document_bytes, "gzip+")
         except (OSError, EOFError, zlib.error) as exc:
@@ -51,9 +51,9 @@ def preview(
 
 
 def _preview_plain(
-    f: IO[bytes], name: str, content_type: str, rows: int, max_doc: int, prefix: str
+    f: Any, name: str, content_type: str, rows: int, max_doc: int, prefix: str
 ) -> Preview:
-    buffered = f if isinstance(f, io.BufferedReader) else io.BufferedReader(f)  # type: ignore[arg-type]
+    buffered: Any = f if isinstance(f, io.BufferedReader) else io.BufferedReader(f)
     head = buffered.peek(4096)[:4096]
     kind = _kind(name, content_type, head)
     if kind == "parquet":
@@ -63,7 +63,8 @@ def _preview_plain(
     if kind == "json":
         return _json(buffered, name, rows, max_doc, prefix)
     raise MalformedData(
-        name, f"no preview for this type ({content_type or 'unknown'}); CSV, JSON and Parquet have one"
+        name,
+        f"no preview for this type ({content_type or 'unknown'}); CSV, JSON and Parquet have one",
     )
 
 
@@ -155,8 +156,10 @@ def _json(f: IO[bytes], name: str, rows: int, max_doc: int, prefix: str) -> Prev
         ) from exc
     if isinstance(document, list):
         records = document[:rows]
-    elif isinstance(document, dict) and document and all(
-        isinstance(v, dict) for v in document.values()
+    elif (
+        isinstance(document, dict)
+        and document
+        and all(isinstance(v, dict) for v in document.values())
     ):
         # A mapping of records keyed by id (e.g. {"<game id>": {...}}): one row per key.
         records = [{"key": k, **v} for k, v in list(document.items())[:rows]]
@@ -195,7 +198,11 @@ def _parquet(f: IO[bytes], name: str, rows: int, max_doc: int, prefix: str) -> P
     try:
         parquet = pq.ParquetFile(source)
         batch = next(parquet.iter_batches(batch_size=rows), None)
-        frame = (batch.to_pandas() if batch is not None else parquet.schema_arrow.empty_table().to_pandas())
+        frame = (
+            batch.to_pandas()
+            if batch is not None
+            else parquet.schema_arrow.empty_table().to_pandas()
+        )
     except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
         raise MalformedData(name, f"not valid Parquet: {exc}") from exc
     return _frame(frame, prefix + "parquet")

@@ -1,4 +1,4 @@
-"""The one typed settings object: every ``SURICATE_*`` environment variable, with default and help."""
+"""The one typed settings object: every ``SURICATE_*`` environment variable, default and help."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(
         default=Path("./suricate-data"),
-        description="Directory for the embedded defaults: the SQLite database and the object store.",
+        description="Directory of the embedded defaults: the SQLite database and the object store.",
     )
     database_url: str | None = Field(
         default=None,
@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=GIB,
         gt=0,
-        description="Largest object upload accepted, in bytes; larger uploads get 413 and leave nothing.",
+        description="Largest upload accepted, in bytes; larger ones get 413 and leave nothing.",
     )
     preview_max_bytes: int = Field(
         default=64 * 1024**2,

@@ -33,7 +33,9 @@ def test_validation_errors_are_422_naming_the_field(alice: TestClient) -> None:
     assert_error_shape(r.json())
     assert "limit" in r.json()["error"]["message"]
     alice.put("/api/v1/objects/a", content=b"x")
-    r = alice.patch("/api/v1/objects/a", content=b"{not json", headers={"Content-Type": "application/json"})
+    r = alice.patch(
+        "/api/v1/objects/a", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 422
     assert_error_shape(r.json())
 
@@ -44,7 +46,7 @@ def test_unexpected_errors_are_500_without_a_traceback(alice: TestClient, monkey
     def boom(*args, **kwargs):
         raise RuntimeError("secret detail from another tenant")
 
-    monkeypatch.setattr(ObjectService, "list", boom)
+    monkeypatch.setattr(ObjectService, "list_latest", boom)
     r = alice.get("/api/v1/objects")
     assert r.status_code == 500
     assert_error_shape(r.json())

@@ -101,9 +101,7 @@ def test_bad_cursor_is_400(alice: TestClient) -> None:
 def test_tags_and_description_filter_lists(alice: TestClient) -> None:
     alice.put("/api/v1/objects/a.csv", content=CSV)
     alice.put("/api/v1/objects/b.csv", content=CSV)
-    r = alice.patch(
-        "/api/v1/objects/a.csv", json={"tags": ["nfl", "2013"], "description": "plays"}
-    )
+    r = alice.patch("/api/v1/objects/a.csv", json={"tags": ["nfl", "2013"], "description": "plays"})
     assert r.status_code == 200
     assert r.json()["tags"] == ["2013", "nfl"]
     assert r.json()["description"] == "plays"
@@ -147,9 +145,7 @@ def test_missing_version_is_404(alice: TestClient) -> None:
 
 
 def test_checksum_mismatch_stores_nothing(alice: TestClient, platform: Platform) -> None:
-    r = alice.put(
-        "/api/v1/objects/a.csv", content=CSV, headers={"X-Content-SHA256": sha(b"other")}
-    )
+    r = alice.put("/api/v1/objects/a.csv", content=CSV, headers={"X-Content-SHA256": sha(b"other")})
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "checksum_mismatch"
     assert alice.get("/api/v1/objects/a.csv").status_code == 404

@@ -45,7 +45,7 @@ def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
 def status_of(exc: errors.SuricateError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 500
 
 

@@ -96,15 +96,15 @@ def _content_length(value: str | None) -> int | None:
 def list_objects(
     platform: PlatformDep,
     principal: PrincipalDep,
-    limit: Annotated[int | None, Query(ge=1, le=1000, description="Page size (default 50).")] = None,
+    limit: Annotated[
+        int | None, Query(ge=1, le=1000, description="Page size (default 50).")
+    ] = None,
     cursor: Annotated[str | None, Query(description="The `next` of the previous page.")] = None,
     tag: Annotated[str | None, Query(description="Only objects with this tag.")] = None,
 ) -> ObjectPage:
     """List the latest version of each object, by name, a page at a time."""
-    page = platform.objects.list(principal.tenant_id, limit=limit, cursor=cursor, tag=tag)
-    return ObjectPage(
-        items=[ObjectOut.of_object(o) for o in page.items], next=page.next
-    )
+    page = platform.objects.list_latest(principal.tenant_id, limit=limit, cursor=cursor, tag=tag)
+    return ObjectPage(items=[ObjectOut.of_object(o) for o in page.items], next=page.next)
 
 
 @router.get("/objects/{name}", response_model=ObjectDetailOut, responses=_ERRORS)

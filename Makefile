@@ -1,0 +1,47 @@
+# One entry point for the README, developers and CI.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup serve test test-fast lint lock bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+## Run the server on embedded defaults (SQLite and objects under ./suricate-data).
+serve: setup
+	$(VENV)/bin/suricate serve
+
+## The whole suite: SQLite, and PostgreSQL when reachable (required when CI is set).
+test: setup
+	$(PY) -m pytest
+
+## Skip the tests marked slow.
+test-fast: setup
+	$(PY) -m pytest -m "not slow"
+
+lint: setup
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy
+
+## Re-pin constraints.txt from a fresh install of the declared ranges.
+lock:
+	rm -rf .lock-venv && python3 -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet -e '.[dev]'
+	{ echo "# Tested versions of every dependency (pip install -c constraints.txt -e '.[dev]')."; \
+	  echo "# Regenerate with: make lock"; \
+	  .lock-venv/bin/pip freeze --exclude-editable; } > constraints.txt
+	rm -rf .lock-venv
+
+bench: setup
+	$(PY) bench/bench_objects.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
