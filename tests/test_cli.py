@@ -124,8 +124,8 @@ def test_bad_setting_is_a_clear_error(run) -> None:
 def test_db_upgrade_is_idempotent(run) -> None:
     result = run("db", "upgrade")
     assert result.exit_code == 0
-    assert "revision 0001" in result.output
-    assert run("db", "current").output.strip() == "0001"
+    assert "revision 0002" in result.output
+    assert run("db", "current").output.strip() == "0002"
 
 
 def test_client_commands_need_a_token(run, tmp_path: Path) -> None:

@@ -39,6 +39,14 @@ class Database:
         with self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
+    def head_revision(self) -> str:
+        """Return the newest revision the shipped migrations reach."""
+        from alembic.script import ScriptDirectory
+
+        head = ScriptDirectory.from_config(alembic_config(self)).get_current_head()
+        assert head is not None
+        return head
+
     def dispose(self) -> None:
         self.engine.dispose()
 

@@ -5,6 +5,7 @@
     SuricateError
     ├── NotFound                  the thing does not exist *in this tenant* (404)
     │   ├── ObjectNotFound(name, version)
+    │   ├── NotebookNotFound(ref)
     │   ├── TenantNotFound(name)
     │   ├── UserNotFound(name)
     │   └── TokenNotFound(ref)
@@ -49,6 +50,14 @@ class ObjectNotFound(NotFound):
         self.name, self.version = name, version
         what = f"object {name!r}" + (f" version {version}" if version is not None else "")
         super().__init__(f"{what} not found")
+
+
+class NotebookNotFound(NotFound):
+    code = "notebook_not_found"
+
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
+        super().__init__(f"notebook {ref!r} not found")
 
 
 class TenantNotFound(NotFound):

@@ -58,11 +58,11 @@ class ObjectInfo:
     versions: list[VersionInfo] = field(default_factory=list)
 
 
-def check_object_name(name: str) -> str:
-    """Return ``name`` if it is a valid object name, else raise InvalidName."""
+def check_object_name(name: str, kind: str = "object") -> str:
+    """Return ``name`` if it is a valid object (or notebook) name, else raise InvalidName."""
     if not OBJECT_NAME_RE.match(name):
         raise InvalidName(
-            "object",
+            kind,
             name,
             "use 1-255 letters, digits, '.', '_' or '-', starting with a letter or digit",
         )

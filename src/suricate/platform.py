@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from suricate.auth import TokenService
 from suricate.blobstore import LocalObjectStore
 from suricate.db import Database
+from suricate.notebooks import NotebookService
 from suricate.objects import ObjectService
 from suricate.settings import Settings
 from suricate.tenants import TenantService
@@ -25,6 +26,7 @@ class Platform:
     tenants: TenantService
     tokens: TokenService
     objects: ObjectService
+    notebooks: NotebookService
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Platform:
@@ -39,6 +41,7 @@ class Platform:
             tenants=TenantService(db),
             tokens=TokenService(db),
             objects=ObjectService(db, store, settings.max_upload_bytes),
+            notebooks=NotebookService(db),
         )
 
     def start(self) -> None:

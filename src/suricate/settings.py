@@ -32,6 +32,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest upload accepted, in bytes; larger ones get 413 and leave nothing.",
     )
+    max_notebook_bytes: int = Field(
+        default=64 * 1024**2,
+        gt=0,
+        description="Largest .ipynb accepted by notebook import, in bytes (outputs included).",
+    )
     preview_max_bytes: int = Field(
         default=64 * 1024**2,
         gt=0,

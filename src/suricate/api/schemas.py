@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from suricate.notebooks import Kind, NotebookInfo
 from suricate.objects import ObjectInfo, VersionInfo
 from suricate.previews import Preview
 
@@ -120,3 +121,66 @@ class PreviewOut(BaseModel):
             rows=p.rows,
             dtypes=p.dtypes,
         )
+
+
+class NotebookCreate(BaseModel):
+    name: str = Field(description="Unique in the tenant; letters, digits, '.', '_', '-'.")
+    kind: Kind = Field(default=Kind.ANALYTICS, description="analytics or processing.")
+    notebook: dict[str, Any] | None = Field(
+        default=None, description="nbformat v4 JSON; default: an empty Python 3 notebook."
+    )
+
+
+class NotebookSave(BaseModel):
+    name: str | None = Field(default=None, description="A new name.")
+    notebook: dict[str, Any] | None = Field(
+        default=None, description="nbformat v4 JSON, saved as the next revision."
+    )
+    revision: int | None = Field(
+        default=None,
+        description="The revision this save is based on; 409 if the notebook has moved on.",
+    )
+
+
+class NotebookOut(BaseModel):
+    id: str
+    name: str
+    kind: Kind
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, info: NotebookInfo) -> NotebookOut:
+        return cls(
+            id=info.id,
+            name=info.name,
+            kind=info.kind,
+            revision=info.revision,
+            created_at=info.created_at,
+            updated_at=info.updated_at,
+        )
+
+
+class NotebookDetailOut(NotebookOut):
+    notebook: dict[str, Any]
+
+    @classmethod
+    def of_detail(cls, info: NotebookInfo) -> NotebookDetailOut:
+        assert info.content is not None
+        return cls(**NotebookOut.of(info).model_dump(), notebook=info.content)
+
+
+class NotebookPage(BaseModel):
+    items: list[NotebookOut]
+    next: str | None
+
+
+class RevisionOut(BaseModel):
+    revision: int
+    created_at: datetime
+
+
+class RevisionPage(BaseModel):
+    items: list[RevisionOut]
+    next: str | None
