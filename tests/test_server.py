@@ -262,3 +262,57 @@ def test_server_memory_stays_flat_while_uploading_1gb(start_server: Callable[...
     growth = max(samples) - baseline
     print(f"server RSS: baseline {baseline >> 20} MiB, peak growth {growth >> 20} MiB for 1 GiB")
     assert growth < 100 * 1024**2
+
+
+def test_concurrent_uploads_to_one_name_get_consecutive_versions(
+    start_server: Callable[..., Server],
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = start_server()
+    url = f"{server.url}/api/v1/objects/race.csv"
+
+    def put(i: int) -> int:
+        return httpx.put(url, content=f"a\n{i}\n".encode(), headers=server.headers()).status_code
+
+    with ThreadPoolExecutor(10) as pool:
+        codes = list(pool.map(put, range(10)))
+    assert codes == [201] * 10
+    versions = httpx.get(url, headers=server.headers()).json()["versions"]
+    assert sorted(v["version"] for v in versions) == list(range(1, 11))
+    assert len(server.blobs()) == 10
+
+
+def test_a_second_server_on_the_same_data_dir_refuses_to_start(
+    start_server: Callable[..., Server],
+) -> None:
+    server = start_server()
+    second = subprocess.run(
+        [sys.executable, "-m", "suricate", "serve", "--port", str(_free_port())],
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode == 1
+    assert "already using the object store" in second.stderr
+    assert "Traceback" not in second.stderr
+    assert _up(server.url)
+
+
+def test_cli_refuses_names_that_are_not_object_names(
+    start_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    server = start_server()
+    (tmp_path / "f.csv").write_text("a\n1\n")
+    for name in ["m.csv?version=1#", "a/b", "..", ""]:
+        result = server.cli("upload", str(tmp_path / "f.csv"), "--name", name, "-q")
+        assert result.returncode == 1, name
+        assert "invalid object name" in result.stderr, (name, result.stderr)
+    down = server.cli("download", "x.csv/preview?x=", "-o", str(tmp_path / "o"))
+    assert down.returncode == 1
+    assert "invalid object name" in down.stderr
+    assert server.cli("upload", str(tmp_path / "f.csv"), "-q").returncode == 0
+    unwritable = server.cli("download", "f.csv", "-q", "-o", str(tmp_path / "no" / "dir" / "x"))
+    assert unwritable.returncode == 1
+    assert "Traceback" not in unwritable.stderr

@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        platform.start()
+        platform.start_serving()
         try:
             yield
         finally:

@@ -12,7 +12,9 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import IO, BinaryIO, Protocol
+
+from suricate.errors import StoreLocked
 
 
 class BlobWriter(Protocol):
@@ -84,6 +86,21 @@ class LocalObjectStore:
         self.staging = root / "staging"
         self.blobs.mkdir(parents=True, exist_ok=True)
         self.staging.mkdir(parents=True, exist_ok=True)
+
+    def lock(self) -> IO[bytes]:
+        """Take the store's exclusive lock (held until the returned file is closed).
+
+        One server owns a local store: a second one would clear the first's uploads in progress.
+        """
+        import fcntl
+
+        handle = (self.root / ".lock").open("a+b")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            handle.close()
+            raise StoreLocked(self.root) from exc
+        return handle
 
     def clear_staging(self) -> int:
         """Remove uploads a crashed server left half-written; return how many."""

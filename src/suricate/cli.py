@@ -20,16 +20,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _settings() -> Settings:
+    from pydantic import ValidationError
+
     try:
         return Settings()
-    except Exception as exc:  # pydantic's ValidationError names the bad variable
-        raise click.ClickException(f"bad setting: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"SURICATE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise click.ClickException(f"bad setting: {problems}") from exc
 
 
 def _platform() -> Any:
     from suricate.platform import Platform
 
-    platform = Platform.from_settings(_settings())
+    settings = _settings()
+    click.echo(f"(database {_safe_url(settings.resolved_database_url)})", err=True)
+    platform = Platform.from_settings(settings)
     click.get_current_context().call_on_close(platform.close)
     platform.start()
     return platform
@@ -61,6 +69,8 @@ def serve(host: str, port: int) -> None:
     from suricate.app import create_app
 
     settings = _settings()
+    if not 0 < port < 65536:
+        raise click.BadParameter(f"{port} is not a TCP port", param_hint="--port")
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -70,7 +80,11 @@ def serve(host: str, port: int) -> None:
         f"database {_safe_url(settings.resolved_database_url)}",
         err=True,
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+    from suricate.platform import Platform
+
+    platform = Platform.from_settings(settings)
+    platform.start_serving()  # fails here, in one line, if another server owns the data dir
+    uvicorn.run(create_app(platform=platform), host=host, port=port, log_level=settings.log_level)
 
 
 def _safe_url(url: str) -> str:
@@ -208,7 +222,10 @@ def token() -> None:
 @click.argument("user_name", metavar="USER")
 @click.option("--label", default="cli", show_default=True, help="What the token is for.")
 @click.option(
-    "--expires-days", type=int, default=None, help="Expire after N days [default: never]."
+    "--expires-days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Expire after N days [default: never].",
 )
 def token_create(user_name: str, label: str, expires_days: int | None) -> None:
     """Issue an API token for USER and print only the token on stdout."""
@@ -222,8 +239,18 @@ def token_create(user_name: str, label: str, expires_days: int | None) -> None:
 @click.option("--user", "user_name", default=None, help="Only this user's tokens.")
 def token_list(user_name: str | None) -> None:
     """List tokens (never the tokens themselves)."""
+    from suricate.models import utcnow
+
+    now = utcnow()
     for t in _platform().tokens.list(user_name):
-        state = "revoked" if t.revoked_at else "active"
+        if t.revoked_at:
+            state = "revoked"
+        elif t.expires_at and t.expires_at <= now:
+            state = "expired"
+        elif t.expires_at:
+            state = f"active until {t.expires_at.isoformat(timespec='seconds')}"
+        else:
+            state = "active"
         used = t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "never"
         click.echo(f"{t.id}\t{t.prefix}...\t{t.user}\t{t.name}\t{state}\tlast used {used}")
 
@@ -259,6 +286,8 @@ def _client_command(fn: F) -> F:
             raise click.ClickException(
                 f"cannot reach the server at {_settings().url}: {exc}"
             ) from exc
+        except OSError as exc:
+            raise click.ClickException(str(exc)) from exc
 
     return wrapper  # type: ignore[return-value]
 

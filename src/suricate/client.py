@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -23,6 +24,13 @@ class ApiError(SuricateError):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code = status, code
+
+
+def _q(name: str) -> str:
+    """Check an object name and quote it for a URL path, so it can only name an object."""
+    from suricate.objects import check_object_name
+
+    return quote(check_object_name(name), safe="")
 
 
 def file_sha256(path: Path) -> str:
@@ -93,29 +101,29 @@ class Client:
             params["cursor"] = page["next"]
 
     def get_object(self, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._check(self._http.get(f"/objects/{name}")).json()
+        result: dict[str, Any] = self._check(self._http.get(f"/objects/{_q(name)}")).json()
         return result
 
     def preview(self, name: str, rows: int = 20) -> dict[str, Any]:
-        response = self._http.get(f"/objects/{name}/preview", params={"rows": rows})
+        response = self._http.get(f"/objects/{_q(name)}/preview", params={"rows": rows})
         result: dict[str, Any] = self._check(response).json()
         return result
 
     def delete_object(self, name: str) -> None:
-        self._check(self._http.delete(f"/objects/{name}"))
+        self._check(self._http.delete(f"/objects/{_q(name)}"))
 
     def put_object(self, name: str, data: bytes, content_type: str | None = None) -> dict[str, Any]:
         """Store ``data`` as a new version of ``name``."""
         headers = {"X-Content-SHA256": hashlib.sha256(data).hexdigest()}
         if content_type:
             headers["Content-Type"] = content_type
-        response = self._http.put(f"/objects/{name}", content=data, headers=headers)
+        response = self._http.put(f"/objects/{_q(name)}", content=data, headers=headers)
         result: dict[str, Any] = self._check(response).json()
         return result
 
     def get_bytes(self, name: str, version: int | None = None) -> bytes:
         params = {"version": version} if version else None
-        return self._check(self._http.get(f"/objects/{name}/content", params=params)).content
+        return self._check(self._http.get(f"/objects/{_q(name)}/content", params=params)).content
 
     def upload(
         self,
@@ -142,7 +150,7 @@ class Client:
                     yield chunk
 
         response = self._http.put(
-            f"/objects/{name or path.name}",
+            f"/objects/{_q(name if name is not None else path.name)}",
             content=body(),
             headers=headers,
             timeout=httpx.Timeout(None, connect=10.0),
@@ -162,7 +170,7 @@ class Client:
         dest = Path(dest)
         params = {"version": version} if version else None
         with self._http.stream(
-            "GET", f"/objects/{name}/content", params=params, timeout=httpx.Timeout(None)
+            "GET", f"/objects/{_q(name)}/content", params=params, timeout=httpx.Timeout(None)
         ) as response:
             self._check(response)
             expected = response.headers.get("X-Content-SHA256")

@@ -20,6 +20,7 @@
     │   └── AlreadyExists(kind, name)
     ├── Unauthenticated           no or bad credentials (401)
     ├── PermissionDenied          authenticated, allowed in the tenant, but not for this (403)
+    ├── StoreLocked(path)         another server owns this data dir (a start-up error)
     └── UploadTooLarge(limit)     (413)
 
 Errors carry data, never HTTP: the web layer (``suricate.api.errors``) is the one place that turns
@@ -151,6 +152,17 @@ class Unauthenticated(SuricateError):
 
 class PermissionDenied(SuricateError):
     code = "permission_denied"
+
+
+class StoreLocked(SuricateError):
+    code = "store_locked"
+
+    def __init__(self, path: object) -> None:
+        self.path = path
+        super().__init__(
+            f"another suricate server is already using the object store at {path}; "
+            "stop it or set SURICATE_DATA_DIR to another directory"
+        )
 
 
 class UploadTooLarge(SuricateError):

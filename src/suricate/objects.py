@@ -7,11 +7,10 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import anyio
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from suricate.blobstore import BlobWriter, ObjectStore
@@ -162,42 +161,58 @@ class ObjectService:
         content_type: str,
         user_id: int | None,
     ) -> VersionInfo:
-        # Two first uploads of one name race on the unique (tenant, name); the loser retries.
-        for attempt in range(3):
-            try:
-                with self.db.session() as s:
-                    obj = s.scalar(
-                        select(DataObject)
-                        .where(DataObject.tenant_id == tenant_id, DataObject.name == name)
-                        .with_for_update()
-                    )
-                    now = utcnow()
-                    if obj is None:
-                        obj = DataObject(
-                            tenant_id=tenant_id, name=name, description="", latest_version=0
-                        )
-                        obj.created_at = now
-                        s.add(obj)
-                    obj.latest_version += 1
-                    obj.updated_at = now
-                    s.flush()
-                    version = ObjectVersion(
-                        tenant_id=tenant_id,
-                        object_id=obj.id,
-                        version=obj.latest_version,
-                        size=size,
-                        sha256=digest,
-                        content_type=content_type,
-                        created_at=now,
-                        created_by=user_id,
-                    )
-                    s.add(version)
-                    s.flush()
-                    return _version_info(name, version)
-            except IntegrityError:
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        try:
+            return self._record_version(tenant_id, name, size, digest, content_type, user_id)
+        except BaseException:
+            self._drop_unreferenced(tenant_id, {digest})
+            raise
+
+    def _record_version(
+        self,
+        tenant_id: int,
+        name: str,
+        size: int,
+        digest: str,
+        content_type: str,
+        user_id: int | None,
+    ) -> VersionInfo:
+        now = utcnow()
+        with self.db.session() as s:
+            # Create the object row if it is new; a concurrent first upload may win, that is fine.
+            s.execute(
+                _insert(s)(DataObject)
+                .values(
+                    tenant_id=tenant_id,
+                    name=name,
+                    description="",
+                    latest_version=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["tenant_id", "name"])
+            )
+        with self.db.session() as s:
+            # Writing first takes the row (PostgreSQL) or database (SQLite) lock before anything
+            # is read, so concurrent uploads to one name get consecutive version numbers.
+            object_id, number = s.execute(
+                update(DataObject)
+                .where(DataObject.tenant_id == tenant_id, DataObject.name == name)
+                .values(latest_version=DataObject.latest_version + 1, updated_at=now)
+                .returning(DataObject.id, DataObject.latest_version)
+            ).one()
+            version = ObjectVersion(
+                tenant_id=tenant_id,
+                object_id=object_id,
+                version=number,
+                size=size,
+                sha256=digest,
+                content_type=content_type,
+                created_at=now,
+                created_by=user_id,
+            )
+            s.add(version)
+            s.flush()
+            return _version_info(name, version)
 
     def list_latest(
         self,
@@ -300,6 +315,10 @@ class ObjectService:
             obj = self._object(s, tenant_id, name)
             digests = {v.sha256 for v in obj.versions}
             s.delete(obj)
+        self._drop_unreferenced(tenant_id, digests)
+
+    def _drop_unreferenced(self, tenant_id: int, digests: set[str]) -> None:
+        """Delete the blobs among ``digests`` that no version of the tenant refers to."""
         with self.db.session() as s:
             still_used = set(
                 s.scalars(
@@ -332,6 +351,17 @@ class ObjectService:
         if obj is None or not obj.versions:
             raise ObjectNotFound(name)
         return obj
+
+
+def _insert(s: Session) -> Any:
+    """Return the dialect's INSERT construct, which knows ON CONFLICT DO NOTHING."""
+    if s.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 def _content_type(name: str, given: str | None) -> str:

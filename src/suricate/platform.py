@@ -45,11 +45,21 @@ class Platform:
         )
 
     def start(self) -> None:
-        """Migrate the schema to the latest revision and clear half-written uploads."""
+        """Migrate the schema to the latest revision."""
         self.db.upgrade()
+
+    def start_serving(self) -> None:
+        """Start as the one server of this data dir: migrate, lock, clear half-written uploads."""
+        if getattr(self, "_lock", None) is not None:
+            return
+        self.start()
+        self._lock = self.store.lock()
         cleared = self.store.clear_staging()
         if cleared:
             log.warning("removed %d half-written uploads left by an earlier run", cleared)
 
     def close(self) -> None:
+        lock = getattr(self, "_lock", None)
+        if lock is not None:
+            lock.close()
         self.db.dispose()

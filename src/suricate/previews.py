@@ -139,7 +139,7 @@ def _json(f: IO[bytes], name: str, rows: int, max_doc: int, prefix: str) -> Prev
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise MalformedData(name, f"not valid JSON lines: line {lineno}: {exc}") from exc
         return _frame(_records_frame(pd, records, name), prefix + "jsonl")
-    body = first + f.read(max_doc + 1 - len(first) if max_doc else -1)
+    body = first + f.read(max(0, max_doc + 1 - len(first)) if max_doc else -1)
     if max_doc and len(body) > max_doc:
         raise MalformedData(
             name,

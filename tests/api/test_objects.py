@@ -226,3 +226,15 @@ def test_binary_objects_have_no_preview(alice: TestClient) -> None:
     r = alice.get("/api/v1/objects/x.bin/preview")
     assert r.status_code == 422
     assert "no preview" in r.json()["error"]["message"]
+
+
+def test_json_document_over_the_preview_limit_is_malformed() -> None:
+    import pytest
+
+    from suricate.errors import MalformedData
+    from suricate.previews import preview
+
+    big = json.dumps({"rows": [{"a": i} for i in range(50_000)]}).encode()
+    for data, name in [(big, "big.json"), (gzip.compress(big), "big.json.gz")]:
+        with pytest.raises(MalformedData, match="larger than 100000 bytes"):
+            preview(io.BufferedReader(io.BytesIO(data)), name, "", 5, 100_000)

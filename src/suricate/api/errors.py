@@ -23,6 +23,7 @@ STATUS: dict[type[errors.SuricateError], int] = {
     errors.Unauthenticated: 401,
     errors.PermissionDenied: 403,
     errors.UploadTooLarge: 413,
+    errors.StoreLocked: 503,
 }
 
 _HTTP_CODES = {
