@@ -19,6 +19,7 @@ from suricate.errors import AlreadyExists, Conflict, InvalidInput, MalformedData
 from suricate.models import Notebook, NotebookRevision, utcnow
 from suricate.objects import check_object_name
 from suricate.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from suricate.previews import parse_json
 
 
 class Kind(StrEnum):
@@ -66,14 +67,7 @@ def parse_notebook(data: bytes | str | dict[str, Any], name: str = "notebook") -
     if isinstance(data, dict):
         raw: Any = data
     else:
-        try:
-            raw = json.loads(data)
-        except UnicodeDecodeError as exc:
-            raise MalformedData(name, f"not UTF-8 text: {exc}") from exc
-        except json.JSONDecodeError as exc:
-            raise MalformedData(
-                name, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-            ) from exc
+        raw = parse_json(data, name)
     if not isinstance(raw, dict) or ("cells" not in raw and "worksheets" not in raw):
         raise MalformedData(name, "not a Jupyter notebook: no 'cells' list at the top level")
     if not isinstance(raw.get("nbformat"), int):

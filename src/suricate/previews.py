@@ -146,14 +146,7 @@ def _json(f: IO[bytes], name: str, rows: int, max_doc: int, prefix: str) -> Prev
             f"JSON document larger than {max_doc} bytes cannot be previewed; "
             "store large data as JSON lines, CSV or Parquet",
         )
-    try:
-        document = json.loads(body)
-    except UnicodeDecodeError as exc:
-        raise MalformedData(name, f"not UTF-8 text: {exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise MalformedData(
-            name, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from exc
+    document = parse_json(body, name)
     if isinstance(document, list):
         records = document[:rows]
     elif (
@@ -166,6 +159,21 @@ def _json(f: IO[bytes], name: str, rows: int, max_doc: int, prefix: str) -> Prev
     else:
         records = [document]
     return _frame(_records_frame(pd, records, name), prefix + "json")
+
+
+def parse_json(data: bytes | str, name: str) -> Any:
+    """Parse UTF-8 JSON, or raise MalformedData saying what is wrong and where."""
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        return json.loads(text)
+    except UnicodeDecodeError as exc:
+        raise MalformedData(
+            name, f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
+        ) from exc
+    except json.JSONDecodeError as exc:
+        raise MalformedData(
+            name, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
 
 
 def _records_frame(pd: Any, records: list[Any], name: str) -> Any:
