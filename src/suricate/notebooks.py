@@ -15,10 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from suricate.db import Database
-from suricate.errors import AlreadyExists, Conflict, InvalidInput, MalformedData, NotebookNotFound
+from suricate.errors import AlreadyExists, Conflict, MalformedData, NotebookNotFound
 from suricate.models import Notebook, NotebookRevision, utcnow
 from suricate.objects import check_object_name
-from suricate.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from suricate.pagination import Page, keyset, page_of
 from suricate.previews import parse_json
 
 
@@ -230,24 +230,13 @@ class NotebookService:
         kind: Kind | None = None,
     ) -> Page[NotebookInfo]:
         """List notebooks by name, without their content."""
-        limit = clamp_limit(limit)
         with self.db.session() as s:
-            query = (
-                select(Notebook)
-                .where(Notebook.tenant_id == tenant_id)
-                .order_by(Notebook.name)
-                .limit(limit + 1)
-            )
+            query = select(Notebook).where(Notebook.tenant_id == tenant_id)
             if kind is not None:
                 query = query.where(Notebook.kind == kind.value)
-            if cursor:
-                after = decode_cursor(cursor)
-                if not isinstance(after, str):
-                    raise InvalidInput("cursor does not belong to this list")
-                query = query.where(Notebook.name > after)
-            rows = list(s.scalars(query))
-            items = [_info(r) for r in rows[:limit]]
-            return Page(items, encode_cursor(items[-1].name) if len(rows) > limit else None)
+            query, limit = keyset(query, Notebook.name, cursor, limit)
+            items = [_info(r) for r in s.scalars(query)]
+            return page_of(items, limit, lambda n: n.name)
 
     def revisions(
         self,
@@ -258,24 +247,14 @@ class NotebookService:
         cursor: str | None = None,
     ) -> Page[RevisionInfo]:
         """List a notebook's revisions, newest first, without content."""
-        limit = clamp_limit(limit)
         with self.db.session() as s:
             row = self._row(s, tenant_id, notebook_id)
-            query = (
-                select(NotebookRevision.revision, NotebookRevision.created_at)
-                .where(NotebookRevision.notebook_id == row.id)
-                .order_by(NotebookRevision.revision.desc())
-                .limit(limit + 1)
+            query = select(NotebookRevision.revision, NotebookRevision.created_at).where(
+                NotebookRevision.notebook_id == row.id
             )
-            if cursor:
-                before = decode_cursor(cursor)
-                if not isinstance(before, int):
-                    raise InvalidInput("cursor does not belong to this list")
-                query = query.where(NotebookRevision.revision < before)
-            found = s.execute(query).all()
-            items = [RevisionInfo(row.id, rev, at) for rev, at in found[:limit]]
-            nxt = encode_cursor(items[-1].revision) if len(found) > limit else None
-            return Page(items, nxt)
+            query, limit = keyset(query, NotebookRevision.revision, cursor, limit, descending=True)
+            items = [RevisionInfo(row.id, rev, at) for rev, at in s.execute(query)]
+            return page_of(items, limit, lambda r: r.revision)
 
     def delete(self, tenant_id: int, notebook_id: str) -> None:
         """Delete a notebook and all its revisions."""

@@ -10,21 +10,20 @@ from datetime import datetime
 from typing import Any, BinaryIO
 
 import anyio
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from suricate.blobstore import BlobWriter, ObjectStore
 from suricate.db import Database
 from suricate.errors import (
     ChecksumMismatch,
-    InvalidInput,
     InvalidName,
     ObjectNotFound,
     UploadIncomplete,
     UploadTooLarge,
 )
 from suricate.models import DataObject, ObjectTag, ObjectVersion, utcnow
-from suricate.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from suricate.pagination import Page, keyset, page_of
 
 OBJECT_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
@@ -223,7 +222,6 @@ class ObjectService:
         tag: str | None = None,
     ) -> Page[ObjectInfo]:
         """List the latest version of each object, by name."""
-        limit = clamp_limit(limit)
         with self.db.session() as s:
             query = (
                 select(DataObject, ObjectVersion)
@@ -234,14 +232,7 @@ class ObjectService:
                 )
                 .where(DataObject.tenant_id == tenant_id)
                 .options(selectinload(DataObject.tags))
-                .order_by(DataObject.name)
-                .limit(limit + 1)
             )
-            if cursor:
-                after = decode_cursor(cursor)
-                if not isinstance(after, str):
-                    raise InvalidInput("cursor does not belong to this list")
-                query = query.where(DataObject.name > after)
             if tag:
                 query = query.where(
                     DataObject.id.in_(
@@ -250,10 +241,9 @@ class ObjectService:
                         )
                     )
                 )
-            rows = s.execute(query).all()
-            items = [_object_info(obj, latest, versions=False) for obj, latest in rows[:limit]]
-            nxt = encode_cursor(items[-1].name) if len(rows) > limit else None
-            return Page(items, nxt)
+            query, limit = keyset(query, DataObject.name, cursor, limit)
+            items = [_object_info(obj, latest, versions=False) for obj, latest in s.execute(query)]
+            return page_of(items, limit, lambda o: o.name)
 
     def get(self, tenant_id: int, name: str) -> ObjectInfo:
         """Return an object's metadata with all its versions."""
@@ -329,17 +319,6 @@ class ObjectService:
             )
         for digest in digests - still_used:
             self.store.delete(blob_key(tenant_id, digest))
-
-    def count(self, tenant_id: int) -> int:
-        with self.db.session() as s:
-            return (
-                s.scalar(
-                    select(func.count())
-                    .select_from(DataObject)
-                    .where(DataObject.tenant_id == tenant_id)
-                )
-                or 0
-            )
 
     @staticmethod
     def _object(s: Session, tenant_id: int, name: str) -> DataObject:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from suricate.errors import InvalidCursor
 
 T = TypeVar("T")
+Q = TypeVar("Q")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -41,3 +43,24 @@ def clamp_limit(limit: int | None) -> int:
     if limit is None:
         return DEFAULT_LIMIT
     return max(1, min(int(limit), MAX_LIMIT))
+
+
+def keyset(
+    query: Q, column: Any, cursor: str | None, limit: int | None, descending: bool = False
+) -> tuple[Q, int]:
+    """Order a select by ``column``, start after the cursor's key, and fetch one row extra."""
+    select: Any = query
+    limit = clamp_limit(limit)
+    if cursor:
+        key = decode_cursor(cursor)
+        if not isinstance(key, column.type.python_type):
+            raise InvalidCursor(cursor)
+        select = select.where(column < key if descending else column > key)
+    order = column.desc() if descending else column
+    return select.order_by(order).limit(limit + 1), limit
+
+
+def page_of(items: list[T], limit: int, key: Callable[[T], Any]) -> Page[T]:
+    """Cut the extra row ``keyset`` fetched; its presence means there is a next page."""
+    shown = items[:limit]
+    return Page(shown, encode_cursor(key(shown[-1])) if len(items) > limit else None)
