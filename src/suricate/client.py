@@ -13,6 +13,7 @@ from urllib.parse import quote
 import httpx
 
 from suricate.errors import SuricateError
+from suricate.names import check_name
 
 CHUNK = 1024 * 1024
 Progress = Callable[[int], None]
@@ -28,9 +29,7 @@ class ApiError(SuricateError):
 
 def _q(name: str) -> str:
     """Check an object name and quote it for a URL path, so it can only name an object."""
-    from suricate.objects import check_object_name
-
-    return quote(check_object_name(name), safe="")
+    return quote(check_name("object", name), safe="")
 
 
 def file_sha256(path: Path) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from suricate.db import Database
 from suricate.errors import AlreadyExists, Conflict, MalformedData, NotebookNotFound
 from suricate.models import Notebook, NotebookRevision, utcnow
-from suricate.objects import check_object_name
+from suricate.names import check_name
 from suricate.pagination import Page, keyset, page_of
 from suricate.previews import parse_json
 
@@ -143,7 +143,7 @@ class NotebookService:
         user_id: int | None = None,
     ) -> NotebookInfo:
         """Create a notebook (empty unless ``content`` is given) at revision 1."""
-        check_object_name(name, kind="notebook")
+        check_name("notebook", name)
         content = parse_notebook(content, name) if content is not None else new_notebook()
         now = utcnow()
         row = Notebook(
@@ -176,7 +176,7 @@ class NotebookService:
     ) -> NotebookInfo:
         """Save new content (as the next revision) and/or a new name."""
         if name is not None:
-            check_object_name(name, kind="notebook")
+            check_name("notebook", name)
         if content is not None:
             content = parse_notebook(content, name or "notebook")
         try:

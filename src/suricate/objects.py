@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import mimetypes
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,16 +16,14 @@ from suricate.blobstore import BlobWriter, ObjectStore
 from suricate.db import Database
 from suricate.errors import (
     ChecksumMismatch,
-    InvalidName,
     ObjectNotFound,
     UploadIncomplete,
     UploadTooLarge,
 )
 from suricate.models import DataObject, ObjectTag, ObjectVersion, utcnow
+from suricate.names import check_name
 from suricate.pagination import Page, keyset, page_of
 
-OBJECT_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
-TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 # Hash and write in chunks of this size off the event loop: large enough to amortise the thread
 # hop, small enough to keep memory flat whatever the upload size.
 WRITE_BATCH = 1024 * 1024
@@ -54,17 +51,6 @@ class ObjectInfo:
     description: str
     tags: list[str]
     versions: list[VersionInfo] = field(default_factory=list)
-
-
-def check_object_name(name: str, kind: str = "object") -> str:
-    """Return ``name`` if it is a valid object (or notebook) name, else raise InvalidName."""
-    if not OBJECT_NAME_RE.match(name):
-        raise InvalidName(
-            kind,
-            name,
-            "use 1-255 letters, digits, '.', '_' or '-', starting with a letter or digit",
-        )
-    return name
 
 
 def blob_key(tenant_id: int, sha256: str) -> str:
@@ -111,7 +97,7 @@ class ObjectService:
         user_id: int | None = None,
     ) -> VersionInfo:
         """Stream ``chunks`` into a new version of ``name``; nothing is kept unless all is."""
-        check_object_name(name)
+        check_name("object", name)
         if expected_size is not None and expected_size > self.max_upload_bytes:
             raise UploadTooLarge(self.max_upload_bytes)
         content_type = _content_type(name, content_type)
@@ -283,8 +269,7 @@ class ObjectService:
         """Replace an object's tags and/or description."""
         if tags is not None:
             for tag in tags:
-                if not TAG_RE.match(tag):
-                    raise InvalidName("tag", tag, "use 1-64 letters, digits, '.', '_', ':' or '-'")
+                check_name("tag", tag)
         with self.db.session() as s:
             obj = self._object(s, tenant_id, name)
             if tags is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -14,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from suricate.db import Database
-from suricate.errors import AlreadyExists, InvalidInput, InvalidName, TenantNotFound, UserNotFound
+from suricate.errors import AlreadyExists, InvalidInput, TenantNotFound, UserNotFound
 from suricate.models import Membership, Tenant, User
+from suricate.names import check_name
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _hasher = PasswordHasher()
 
 
@@ -39,15 +38,6 @@ class UserInfo:
     name: str
     created_at: datetime
     tenants: tuple[TenantInfo, ...]
-
-
-def check_name(kind: str, name: str) -> str:
-    """Return ``name`` if it is a valid user or tenant name, else raise InvalidName."""
-    if not NAME_RE.match(name):
-        raise InvalidName(
-            kind, name, "use 1-64 lowercase letters, digits, '.', '_' or '-', starting alphanumeric"
-        )
-    return name
 
 
 def hash_password(password: str) -> str:

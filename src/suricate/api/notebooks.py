@@ -37,7 +37,7 @@ def create_notebook(
     info = platform.notebooks.create(
         principal.tenant_id, body.name, body.kind, body.notebook, principal.user_id
     )
-    return NotebookDetailOut.of_detail(info)
+    return NotebookDetailOut.model_validate(info)
 
 
 @router.post(
@@ -99,7 +99,7 @@ async def import_notebook(
     chosen = kind or (Kind(meta_kind) if meta_kind in Kind.__members__.values() else Kind.ANALYTICS)
     content.get("metadata", {}).pop("suricate", None)
     info = platform.notebooks.create(principal.tenant_id, name, chosen, content, principal.user_id)
-    return NotebookDetailOut.of_detail(info)
+    return NotebookDetailOut.model_validate(info)
 
 
 @router.get("/notebooks", response_model=NotebookPage, responses=_ERRORS)
@@ -112,7 +112,7 @@ def list_notebooks(
 ) -> NotebookPage:
     """List notebooks by name (without their content)."""
     page = platform.notebooks.list(principal.tenant_id, limit=limit, cursor=cursor, kind=kind)
-    return NotebookPage(items=[NotebookOut.of(n) for n in page.items], next=page.next)
+    return NotebookPage(items=[NotebookOut.model_validate(n) for n in page.items], next=page.next)
 
 
 @router.get("/notebooks/{notebook_id}", response_model=NotebookDetailOut, responses=_ERRORS)
@@ -124,7 +124,7 @@ def get_notebook(
 ) -> NotebookDetailOut:
     """Show a notebook with its nbformat content (any revision)."""
     info = platform.notebooks.get(principal.tenant_id, notebook_id, revision)
-    return NotebookDetailOut.of_detail(info)
+    return NotebookDetailOut.model_validate(info)
 
 
 @router.put("/notebooks/{notebook_id}", response_model=NotebookDetailOut, responses=_ERRORS)
@@ -140,7 +140,7 @@ def save_notebook(
         base_revision=body.revision,
         user_id=principal.user_id,
     )
-    return NotebookDetailOut.of_detail(info)
+    return NotebookDetailOut.model_validate(info)
 
 
 @router.delete("/notebooks/{notebook_id}", status_code=204, responses=_ERRORS)

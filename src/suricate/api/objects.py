@@ -71,7 +71,7 @@ async def put_object(
         expected_sha256=x_content_sha256,
         user_id=principal.user_id,
     )
-    return VersionOut.of(info)
+    return VersionOut.model_validate(info)
 
 
 async def _body(request: Request, expected_size: int | None) -> AsyncIterator[bytes]:
@@ -104,13 +104,13 @@ def list_objects(
 ) -> ObjectPage:
     """List the latest version of each object, by name, a page at a time."""
     page = platform.objects.list_latest(principal.tenant_id, limit=limit, cursor=cursor, tag=tag)
-    return ObjectPage(items=[ObjectOut.of_object(o) for o in page.items], next=page.next)
+    return ObjectPage(items=[ObjectOut.model_validate(o) for o in page.items], next=page.next)
 
 
 @router.get("/objects/{name}", response_model=ObjectDetailOut, responses=_ERRORS)
 def get_object(name: str, platform: PlatformDep, principal: PrincipalDep) -> ObjectDetailOut:
     """Show an object's metadata, tags and every version."""
-    return ObjectDetailOut.of_detail(platform.objects.get(principal.tenant_id, name))
+    return ObjectDetailOut.model_validate(platform.objects.get(principal.tenant_id, name))
 
 
 @router.get(
@@ -181,7 +181,7 @@ def patch_object(
     info = platform.objects.update(
         principal.tenant_id, name, tags=body.tags, description=body.description
     )
-    return ObjectDetailOut.of_detail(info)
+    return ObjectDetailOut.model_validate(info)
 
 
 @router.delete("/objects/{name}", status_code=204, responses=_ERRORS)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from suricate.notebooks import Kind, NotebookInfo
-from suricate.objects import ObjectInfo, VersionInfo
+from suricate.notebooks import Kind
+from suricate.objects import VersionInfo
 from suricate.previews import Preview
 
 
@@ -39,23 +39,14 @@ class MeOut(BaseModel):
 
 
 class VersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     name: str
     version: int
     size: int
     sha256: str
     content_type: str
     created_at: datetime
-
-    @classmethod
-    def of(cls, info: VersionInfo) -> VersionOut:
-        return cls(
-            name=info.name,
-            version=info.version,
-            size=info.size,
-            sha256=info.sha256,
-            content_type=info.content_type,
-            created_at=info.created_at,
-        )
 
 
 class ObjectOut(VersionOut):
@@ -65,32 +56,11 @@ class ObjectOut(VersionOut):
     description: str
     tags: list[str]
 
-    @classmethod
-    def of_object(cls, info: ObjectInfo) -> ObjectOut:
-        return cls(
-            name=info.name,
-            version=info.version,
-            size=info.size,
-            sha256=info.sha256,
-            content_type=info.content_type,
-            created_at=info.created_at,
-            updated_at=info.updated_at,
-            description=info.description,
-            tags=info.tags,
-        )
-
 
 class ObjectDetailOut(ObjectOut):
     """An object with every version, oldest first."""
 
     versions: list[VersionOut]
-
-    @classmethod
-    def of_detail(cls, info: ObjectInfo) -> ObjectDetailOut:
-        return cls(
-            **ObjectOut.of_object(info).model_dump(),
-            versions=[VersionOut.of(v) for v in info.versions],
-        )
 
 
 class ObjectPage(BaseModel):
@@ -143,6 +113,8 @@ class NotebookSave(BaseModel):
 
 
 class NotebookOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     name: str
     kind: Kind
@@ -150,25 +122,9 @@ class NotebookOut(BaseModel):
     created_at: datetime
     updated_at: datetime
 
-    @classmethod
-    def of(cls, info: NotebookInfo) -> NotebookOut:
-        return cls(
-            id=info.id,
-            name=info.name,
-            kind=info.kind,
-            revision=info.revision,
-            created_at=info.created_at,
-            updated_at=info.updated_at,
-        )
-
 
 class NotebookDetailOut(NotebookOut):
-    notebook: dict[str, Any]
-
-    @classmethod
-    def of_detail(cls, info: NotebookInfo) -> NotebookDetailOut:
-        assert info.content is not None
-        return cls(**NotebookOut.of(info).model_dump(), notebook=info.content)
+    notebook: dict[str, Any] = Field(validation_alias="content")
 
 
 class NotebookPage(BaseModel):
