@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
+	scripts/system-packages.sh
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'

@@ -105,6 +105,9 @@ def make_user(platform: Platform, app_client: TestClient) -> MakeUser:
         platform.tenants.create_user(name, PASSWORD, tenant, Role(role) if role else None)
         token, _ = platform.tokens.create(name, "test")
         client = TestClient(app_client.app, raise_server_exceptions=False)
+        # Share the app client's event loop (where the lifespan started the kernels) instead
+        # of a new loop in a new thread per request.
+        client.portal = app_client.portal
         client.headers["Authorization"] = f"Bearer {token}"
         return client
 

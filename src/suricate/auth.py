@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -68,9 +68,14 @@ class TokenService:
         self.db = db
 
     def create(
-        self, user: str, name: str = "cli", expires_in: timedelta | None = None
+        self,
+        user: str,
+        name: str = "cli",
+        expires_in: timedelta | None = None,
+        tenant_id: int | None = None,
     ) -> tuple[str, TokenInfo]:
-        """Issue a new token for ``user``; the clear token is returned once and never stored."""
+        """Issue a new token for ``user`` (limited to one tenant when ``tenant_id`` is given);
+        the clear token is returned once and never stored."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.db.session() as s:
             user_row = s.scalar(select(User).where(User.name == user))
@@ -79,6 +84,7 @@ class TokenService:
             row = ApiToken(
                 user=user_row,
                 name=name,
+                tenant_id=tenant_id,
                 token_hash=hash_token(token),
                 prefix=token[: len(TOKEN_PREFIX) + 6],
                 expires_at=utcnow() + expires_in if expires_in else None,
@@ -120,7 +126,13 @@ class TokenService:
                 raise Unauthenticated("API token expired")
             if row.last_used_at is None or now - row.last_used_at > _LAST_USED_GRANULARITY:
                 row.last_used_at = now
-            return principal_for(user_info(row.user), tenant)
+            info = user_info(row.user)
+            if row.tenant_id is not None:
+                # A tenant-bound token sees its tenant only, as if the user had no other.
+                info = replace(
+                    info, tenants=tuple(t for t in info.tenants if t.id == row.tenant_id)
+                )
+            return principal_for(info, tenant)
 
 
 def principal_for(user: UserInfo, tenant: str | None) -> Principal:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
+import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -16,6 +19,9 @@ from suricate.errors import SuricateError
 from suricate.names import check_name
 
 CHUNK = 1024 * 1024
+PARQUET = "application/vnd.apache.parquet"
+# joblib files are pickles: load only what your own tenant saved.
+JOBLIB = "application/vnd.suricate.joblib"
 Progress = Callable[[int], None]
 
 
@@ -25,6 +31,15 @@ class ApiError(SuricateError):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code = status, code
+
+
+def _json_default(value: Any) -> Any:
+    # numpy scalars and arrays, the usual stowaways in a model's JSON.
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _q(name: str) -> str:
@@ -45,7 +60,12 @@ class Client:
     """Talk to a Suricate server with an API token, acting in one tenant."""
 
     def __init__(
-        self, url: str, token: str, tenant: str | None = None, timeout: float = 60.0
+        self,
+        url: str,
+        token: str,
+        tenant: str | None = None,
+        timeout: float = 60.0,
+        uds: str | None = None,
     ) -> None:
         headers = {"Authorization": f"Bearer {token}"}
         if tenant:
@@ -54,6 +74,7 @@ class Client:
             base_url=url.rstrip("/") + "/api/v1",
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=10.0),
+            transport=httpx.HTTPTransport(uds=uds) if uds else None,
         )
 
     def __enter__(self) -> Client:
@@ -100,6 +121,7 @@ class Client:
             params["cursor"] = page["next"]
 
     def get_object(self, name: str) -> dict[str, Any]:
+        """Return an object's metadata with its versions."""
         result: dict[str, Any] = self._check(self._http.get(f"/objects/{_q(name)}")).json()
         return result
 
@@ -121,8 +143,70 @@ class Client:
         return result
 
     def get_bytes(self, name: str, version: int | None = None) -> bytes:
+        """Return the bytes of an object (the latest version by default)."""
+        response = self._get_content(name, version)
+        return response.content
+
+    def _get_content(self, name: str, version: int | None = None) -> httpx.Response:
         params = {"version": version} if version else None
-        return self._check(self._http.get(f"/objects/{_q(name)}/content", params=params)).content
+        return self._check(self._http.get(f"/objects/{_q(name)}/content", params=params))
+
+    # The data-science calls, the same as `suricate.sdk` in a kernel.
+
+    def open(self, name: str, version: int | None = None) -> bytes:
+        """Return the bytes of an object."""
+        return self.get_bytes(name, version)
+
+    def read_csv(self, name: str, version: int | None = None, **kwargs: Any) -> Any:
+        """Read a CSV object (gzip'd or not) into a pandas DataFrame."""
+        import pandas as pd
+
+        data = self.get_bytes(name, version)
+        kwargs.setdefault("compression", "gzip" if data[:2] == b"\x1f\x8b" else None)
+        return pd.read_csv(io.BytesIO(data), **kwargs)
+
+    def read_json(self, name: str, version: int | None = None, **kwargs: Any) -> Any:
+        """Read a JSON document or JSON-lines object (gzip'd or not) into a DataFrame."""
+        import pandas as pd
+
+        data = self.get_bytes(name, version)
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        lines = name.removesuffix(".gz").endswith((".jsonl", ".ndjson"))
+        kwargs.setdefault("lines", lines)
+        return pd.read_json(io.BytesIO(data), **kwargs)
+
+    def load(self, name: str, version: int | None = None) -> Any:
+        """Load an object saved with ``save``: a dict/list, a DataFrame, or a model."""
+        response = self._get_content(name, version)
+        kind = response.headers.get("content-type", "").split(";")[0]
+        data = response.content
+        if kind == PARQUET:
+            import pandas as pd
+
+            return pd.read_parquet(io.BytesIO(data))
+        if kind == JOBLIB:
+            import joblib
+
+            return joblib.load(io.BytesIO(data))
+        if kind == "application/json" or name.endswith(".json"):
+            return json.loads(data)
+        raise ValueError(f"{name} ({kind}) was not saved with save(); use open() for its bytes")
+
+    def save(self, name: str, obj: Any) -> dict[str, Any]:
+        """Save a dict/list (JSON), a DataFrame (Parquet) or any model (joblib) as an object."""
+        if isinstance(obj, (dict, list)):
+            data = json.dumps(obj, default=_json_default).encode()
+            return self.put_object(name, data, "application/json")
+        if type(obj).__module__.startswith("pandas") and hasattr(obj, "to_parquet"):
+            buffer = io.BytesIO()
+            obj.to_parquet(buffer)
+            return self.put_object(name, buffer.getvalue(), PARQUET)
+        import joblib
+
+        buffer = io.BytesIO()
+        joblib.dump(obj, buffer)
+        return self.put_object(name, buffer.getvalue(), JOBLIB)
 
     def upload(
         self,

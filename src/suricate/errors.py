@@ -6,6 +6,7 @@
     ├── NotFound                  the thing does not exist *in this tenant* (404)
     │   ├── ObjectNotFound(name, version)
     │   ├── NotebookNotFound(ref)
+    │   ├── SessionNotFound(session_id)
     │   ├── TenantNotFound(name)
     │   ├── UserNotFound(name)
     │   └── TokenNotFound(ref)
@@ -20,6 +21,7 @@
     │   └── AlreadyExists(kind, name)
     ├── Unauthenticated           no or bad credentials (401)
     ├── PermissionDenied          authenticated, allowed in the tenant, but not for this (403)
+    ├── ExecutionNodeError(reason, detail)  no node could do it (503)
     ├── StoreLocked(path)         another server owns this data dir (a start-up error)
     └── UploadTooLarge(limit)     (413)
 
@@ -59,6 +61,14 @@ class NotebookNotFound(NotFound):
     def __init__(self, ref: str) -> None:
         self.ref = ref
         super().__init__(f"notebook {ref!r} not found")
+
+
+class SessionNotFound(NotFound):
+    code = "session_not_found"
+
+    def __init__(self, session_id: str) -> None:
+        self.session_id = session_id
+        super().__init__(f"session {session_id!r} not found")
 
 
 class TenantNotFound(NotFound):
@@ -152,6 +162,14 @@ class Unauthenticated(SuricateError):
 
 class PermissionDenied(SuricateError):
     code = "permission_denied"
+
+
+class ExecutionNodeError(SuricateError):
+    code = "execution_node_error"
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason, self.detail = reason, detail
+        super().__init__(f"the execution node could not do it ({reason}): {detail}")
 
 
 class StoreLocked(SuricateError):

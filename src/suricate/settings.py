@@ -42,6 +42,35 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest JSON document (not JSON lines) parsed whole for a preview, in bytes.",
     )
+    kernel_sandbox: str = Field(
+        default="auto",
+        description=(
+            "How kernels are isolated: 'bwrap' (bubblewrap, required), 'auto' (bubblewrap when "
+            "installed, else unsandboxed with a warning) or 'none'."
+        ),
+    )
+    kernel_network: str = Field(
+        default="none",
+        description="Network for sandboxed kernels: 'none' (safe default) or 'host'.",
+    )
+    kernel_memory_mb: int = Field(
+        default=2048, gt=64, description="Address-space limit of each kernel process, in MiB."
+    )
+    kernel_exec_timeout: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Longest a single cell may run, in seconds, before it is interrupted.",
+    )
+    kernel_idle_timeout: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Seconds a session's kernel may stay idle before it is shut down (culled).",
+    )
+    kernel_pool_size: int = Field(
+        default=1,
+        ge=0,
+        description="Warm kernels kept ready per active tenant, so sessions start at once.",
+    )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
     url: str = Field(
         default="http://127.0.0.1:8888",
@@ -63,6 +92,20 @@ class Settings(BaseSettings):
             raise ValueError("must be one of debug, info, warning, error")
         return value
 
+    @field_validator("kernel_sandbox")
+    @classmethod
+    def _known_sandbox(cls, value: str) -> str:
+        if value not in {"auto", "bwrap", "none"}:
+            raise ValueError("must be one of auto, bwrap, none")
+        return value
+
+    @field_validator("kernel_network")
+    @classmethod
+    def _known_network(cls, value: str) -> str:
+        if value not in {"none", "host"}:
+            raise ValueError("must be one of none, host")
+        return value
+
     @property
     def resolved_database_url(self) -> str:
         """Return the SQLAlchemy URL to connect to, with the driver spelled out."""
@@ -72,6 +115,11 @@ class Settings(BaseSettings):
             if url.startswith(prefix):
                 return "postgresql+psycopg://" + url[len(prefix) :]
         return url
+
+    @property
+    def run_dir(self) -> Path:
+        """Return the directory of kernel runtime dirs and the SDK socket."""
+        return self.data_dir / "run"
 
     @property
     def objects_dir(self) -> Path:

@@ -1,0 +1,66 @@
+"""The in-kernel SDK: ``from suricate import sdk``.
+
+Inside a Suricate kernel it reaches the API over the Unix socket the execution node provides,
+with the session's own short-lived token (never the user's). Outside a kernel, use
+``suricate.Client(url, token)``, which has the same calls.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+from suricate.client import Client
+
+
+@cache
+def client() -> Client:
+    """Return the client of this kernel's session."""
+    token = os.environ.get("SURICATE_TOKEN")
+    socket = os.environ.get("SURICATE_SDK_SOCKET")
+    if not token:
+        raise RuntimeError("not in a Suricate kernel: use suricate.Client(url, token) instead")
+    if socket:
+        return Client("http://suricate", token, uds=socket)
+    return Client(os.environ.get("SURICATE_URL", "http://127.0.0.1:8888"), token)
+
+
+def list_objects(tag: str | None = None) -> list[dict[str, Any]]:
+    """List the tenant's objects (latest versions)."""
+    return client().list_objects(tag)
+
+
+def get_object(name: str) -> dict[str, Any]:
+    """Return an object's metadata with its versions."""
+    return client().get_object(name)
+
+
+def put_object(name: str, data: bytes, content_type: str | None = None) -> dict[str, Any]:
+    """Store bytes as a new version of an object."""
+    return client().put_object(name, data, content_type)
+
+
+def open(name: str, version: int | None = None) -> bytes:
+    """Return the bytes of an object."""
+    return client().open(name, version)
+
+
+def read_csv(name: str, version: int | None = None, **kwargs: Any) -> Any:
+    """Read a CSV object into a pandas DataFrame (extra arguments go to pandas.read_csv)."""
+    return client().read_csv(name, version, **kwargs)
+
+
+def read_json(name: str, version: int | None = None, **kwargs: Any) -> Any:
+    """Read a JSON or JSON-lines object into a pandas DataFrame."""
+    return client().read_json(name, version, **kwargs)
+
+
+def load(name: str, version: int | None = None) -> Any:
+    """Load what ``save`` stored: a dict/list, a DataFrame or a model."""
+    return client().load(name, version)
+
+
+def save(name: str, obj: Any) -> dict[str, Any]:
+    """Save a dict/list as JSON, a DataFrame as Parquet, anything else (models) with joblib."""
+    return client().save(name, obj)

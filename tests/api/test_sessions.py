@@ -1,0 +1,211 @@
+"""Interactive sessions on real, sandboxed ipykernels: outputs, plots, SDK, limits, isolation."""
+
+from __future__ import annotations
+
+import base64
+import threading
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from suricate.platform import Platform
+from suricate.sandbox import bwrap_path
+from suricate.settings import Settings
+
+CSV = "x,y\n" + "".join(f"{i},{(i * 7) % 10}\n" for i in range(40))
+needs_bwrap = pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap is not installed")
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    # Kernels do not touch the database; SQLite alone keeps these tests quick.
+    return f"sqlite:///{tmp_path / 'suricate.db'}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, kernel_pool_size=0)
+
+
+def start(client: TestClient) -> str:
+    r = client.post("/api/v1/sessions")
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def run(client: TestClient, session: str, code: str, **extra) -> dict:
+    r = client.post(f"/api/v1/sessions/{session}/execute", json={"code": code, **extra})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_execute_returns_nbformat_outputs_and_inline_png(alice: TestClient) -> None:
+    s = start(alice)
+    result = run(alice, s, "print('hello')\n21 * 2")
+    assert result["status"] == "ok"
+    assert result["outputs"][0] == {"output_type": "stream", "name": "stdout", "text": "hello\n"}
+    assert result["outputs"][1]["data"]["text/plain"] == "42"
+    plot = run(alice, s, "import matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\nplt.show()")
+    png = plot["outputs"][0]["data"]["image/png"]
+    assert base64.b64decode(png).startswith(b"\x89PNG")
+    error = run(alice, s, "1/0")
+    assert error["status"] == "error"
+    assert error["ename"] == "ZeroDivisionError"
+    assert error["outputs"][0]["output_type"] == "error"
+
+
+def test_sdk_reads_a_csv_fits_kmeans_and_saves_it(alice: TestClient) -> None:
+    alice.put("/api/v1/objects/points.csv", content=CSV.encode())
+    s = start(alice)
+    code = (
+        "from suricate import sdk\n"
+        "from sklearn.cluster import KMeans\n"
+        "df = sdk.read_csv('points.csv')\n"
+        "model = KMeans(n_clusters=3, n_init=2, random_state=0).fit(df)\n"
+        "sdk.save('kmeans', model)\n"
+        "sdk.save('summary.json', {'rows': len(df), 'centers': model.cluster_centers_})\n"
+        "again = sdk.load('kmeans')\n"
+        "print(len(df), sorted(o['name'] for o in sdk.list_objects()),"
+        " (again.predict(df) == model.predict(df)).all())"
+    )
+    result = run(alice, s, code)
+    assert result["status"] == "ok", result
+    text = result["outputs"][-1]["text"]
+    assert text.strip() == "40 ['kmeans', 'points.csv', 'summary.json'] True"
+    model = alice.get("/api/v1/objects/kmeans").json()
+    assert model["content_type"] == "application/vnd.suricate.joblib"
+    summary = alice.get("/api/v1/objects/summary.json/content").json()
+    assert summary["rows"] == 40
+    assert len(summary["centers"]) == 3
+
+
+@needs_bwrap
+def test_kernel_cannot_read_the_data_dir_or_the_database(
+    alice: TestClient, platform: Platform
+) -> None:
+    s = start(alice)
+    db_file = platform.settings.resolved_database_url.removeprefix("sqlite:///")
+    for path in [db_file, str(platform.settings.data_dir), str(platform.store.blobs)]:
+        result = run(
+            alice,
+            s,
+            f"import os\nos.listdir({path!r}) if os.path.isdir({path!r}) "
+            f"else open({path!r}, 'rb').read(1)",
+        )
+        assert result["status"] == "error", (path, result)
+        assert result["ename"] in {"FileNotFoundError", "PermissionError"}
+    net = run(alice, s, "import socket\nsocket.create_connection(('127.0.0.1', 5432), 2)")
+    assert net["status"] == "error"
+
+
+def test_sdk_token_acts_in_the_session_tenant_only(alice: TestClient, platform: Platform) -> None:
+    from suricate.tenants import Role
+
+    platform.tenants.create_tenant("other")
+    platform.tenants.add_member("other", "alice", Role.OWNER)
+    s = start(alice)
+    user_token = alice.headers["Authorization"].split()[1]
+    result = run(alice, s, "import os\nprint(os.environ['SURICATE_TOKEN'])")
+    kernel_token = result["outputs"][0]["text"].strip()
+    assert kernel_token != user_token
+    assert platform.tokens.authenticate(kernel_token).tenant_name == "acme"
+    from suricate.errors import TenantNotFound, Unauthenticated
+
+    with pytest.raises(TenantNotFound):
+        platform.tokens.authenticate(kernel_token, "other")
+    assert alice.delete(f"/api/v1/sessions/{s}").status_code == 204
+    with pytest.raises(Unauthenticated):
+        platform.tokens.authenticate(kernel_token)
+
+
+def test_memory_past_the_limit_is_an_error_and_the_kernel_lives_on(alice: TestClient) -> None:
+    s = start(alice)
+    result = run(alice, s, "import numpy as np\nbig = np.ones(4 * 1024**3 // 8)")
+    assert result["status"] == "error"
+    assert result["ename"] == "MemoryError"
+    assert run(alice, s, "1 + 1")["outputs"][0]["data"]["text/plain"] == "2"
+
+
+def test_a_killed_kernel_is_reported_and_replaced(alice: TestClient) -> None:
+    s = start(alice)
+    run(alice, s, "x = 1")
+    died = run(alice, s, "import os\nos._exit(3)")
+    assert died["status"] == "error"
+    assert died["ename"] == "KernelDied"
+    assert "exit code 3" in died["evalue"]
+    after = run(alice, s, "'x' in globals()")
+    assert after["status"] == "ok"
+    assert after["outputs"][0]["data"]["text/plain"] == "False"
+
+
+def test_a_cell_past_its_timeout_is_interrupted(alice: TestClient) -> None:
+    s = start(alice)
+    result = run(alice, s, "import time\ntime.sleep(60)", timeout=1)
+    assert result["status"] == "error"
+    assert result["ename"] == "TimeoutError"
+    assert run(alice, s, "'still here'")["status"] == "ok"
+
+
+def test_interrupt_stops_a_running_cell(alice: TestClient) -> None:
+    s = start(alice)
+    results: list[dict] = []
+    worker = threading.Thread(
+        target=lambda: results.append(run(alice, s, "import time\ntime.sleep(60)"))
+    )
+    worker.start()
+    for _ in range(100):
+        if alice.get(f"/api/v1/sessions/{s}").json()["execution_state"] == "busy":
+            break
+        threading.Event().wait(0.05)
+    threading.Event().wait(0.3)
+    assert alice.post(f"/api/v1/sessions/{s}/interrupt").status_code == 204
+    worker.join(30)
+    assert results and results[0]["ename"] == "KeyboardInterrupt"
+
+
+def test_restart_gives_a_fresh_kernel(alice: TestClient) -> None:
+    s = start(alice)
+    run(alice, s, "x = 1")
+    assert alice.post(f"/api/v1/sessions/{s}/restart").status_code == 204
+    assert run(alice, s, "'x' in globals()")["outputs"][0]["data"]["text/plain"] == "False"
+
+
+def test_websocket_streams_outputs_as_they_come(alice: TestClient) -> None:
+    s = start(alice)
+    token = alice.headers["Authorization"].split()[1]
+    with alice.websocket_connect(f"/api/v1/sessions/{s}/ws?token={token}") as ws:
+        assert ws.receive_json()["type"] == "status"
+        ws.send_json({"type": "execute", "code": "for i in range(3):\n    print(i, flush=True)"})
+        events = []
+        while not events or events[-1].get("type") != "result":
+            events.append(ws.receive_json())
+    outputs = [e["output"]["text"] for e in events if e["type"] == "output"]
+    assert "".join(outputs) == "0\n1\n2\n"
+    assert events[0] == {"type": "status", "execution_state": "busy"}
+    assert events[-1]["status"] == "ok"
+
+
+def test_other_tenant_gets_404_on_every_session_route(alice: TestClient, bob: TestClient) -> None:
+    s = start(alice)
+    for method, path in [
+        ("GET", f"/api/v1/sessions/{s}"),
+        ("POST", f"/api/v1/sessions/{s}/execute"),
+        ("POST", f"/api/v1/sessions/{s}/interrupt"),
+        ("POST", f"/api/v1/sessions/{s}/restart"),
+        ("DELETE", f"/api/v1/sessions/{s}"),
+    ]:
+        r = bob.request(method, path, json={"code": "1"} if path.endswith("execute") else None)
+        assert r.status_code == 404, (method, path)
+        assert r.json()["error"]["code"] == "session_not_found"
+    assert bob.get("/api/v1/sessions").json()["items"] == []
+    bob_token = bob.headers["Authorization"].split()[1]
+    with (
+        pytest.raises(WebSocketDisconnect),
+        bob.websocket_connect(f"/api/v1/sessions/{s}/ws?token={bob_token}") as ws,
+    ):
+        ws.receive_json()
+    r = bob.post("/api/v1/sessions", json={"notebook_id": "not-bobs"})
+    assert r.status_code == 404
+    assert run(alice, s, "1")["status"] == "ok"
