@@ -10,3 +10,12 @@ fi
 if command -v pg_isready >/dev/null; then
   pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable" >&2; exit 1; }
 fi
+
+# RabbitMQ: execution nodes over AMQP.
+rabbit_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
+if ! rabbit_up && command -v rabbitmq-server >/dev/null; then
+  echo "starting RabbitMQ"
+  rabbitmq-server -detached || true
+  for _ in $(seq 1 60); do rabbit_up && break; sleep 1; done
+fi
+rabbit_up || { echo "RabbitMQ is not reachable on 127.0.0.1:5672" >&2; exit 1; }

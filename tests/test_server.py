@@ -10,101 +10,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 
-PASSWORD = "correct horse battery"
+from tests.servers import Server, free_port, start_server
 
-
-@dataclass
-class Server:
-    url: str
-    token: str
-    data_dir: Path
-    env: dict[str, str]
-    process: subprocess.Popen[bytes]
-
-    def cli(self, *args: str, **kw: object) -> subprocess.CompletedProcess[str]:
-        env = self.env | {"SURICATE_URL": self.url, "SURICATE_TOKEN": self.token}
-        return subprocess.run(
-            [sys.executable, "-m", "suricate", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            **kw,  # type: ignore[arg-type]
-        )
-
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    def staged_files(self) -> list[Path]:
-        return list((self.data_dir / "objects" / "staging").iterdir())
-
-    def blobs(self) -> list[Path]:
-        return [p for p in (self.data_dir / "objects" / "blobs").rglob("*") if p.is_file()]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _run(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "suricate", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
-
-
-@pytest.fixture
-def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    processes: list[subprocess.Popen[bytes]] = []
-    logs: list[object] = []
-
-    def start(**settings: str) -> Server:
-        data_dir = tmp_path / f"data{len(processes)}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SURICATE_")}
-        env |= {"SURICATE_DATA_DIR": str(data_dir), "SURICATE_PASSWORD": PASSWORD, **settings}
-        _run(env, "user", "create", "alice", "--tenant", "acme")
-        token = _run(env, "token", "create", "alice")
-        port = _free_port()
-        log = (tmp_path / f"server{len(processes)}.log").open("wb")
-        logs.append(log)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "suricate", "serve", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        processes.append(process)
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                if httpx.get(f"{url}/api/v1/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("server did not start")
-        return Server(url, token, data_dir, env, process)
-
-    yield start
-    for process in processes:
-        process.terminate()
-        process.wait(timeout=10)
-    for log in logs:
-        log.close()  # type: ignore[attr-defined]
+__all__ = ["start_server"]
 
 
 def _wait_until(predicate: Callable[[], bool], what: str) -> None:
@@ -146,7 +60,7 @@ def test_cli_upload_and_download_round_trip(start_server: Callable[..., Server],
 
 def test_cli_reports_an_unreachable_server(start_server: Callable[..., Server], tmp_path: Path):
     server = start_server()
-    server.url = f"http://127.0.0.1:{_free_port()}"
+    server.url = f"http://127.0.0.1:{free_port()}"
     (tmp_path / "f").write_text("x")
     result = server.cli("upload", str(tmp_path / "f"))
     assert result.returncode == 1
@@ -198,7 +112,7 @@ def test_restart_keeps_objects_and_clears_stale_staging(
     (server.data_dir / "objects" / "staging" / "upload-stale").write_bytes(b"half")
     server.process.terminate()
     server.process.wait(timeout=10)
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "suricate", "serve", "--port", str(port)],
         env=server.env,
@@ -288,7 +202,7 @@ def test_a_second_server_on_the_same_data_dir_refuses_to_start(
 ) -> None:
     server = start_server()
     second = subprocess.run(
-        [sys.executable, "-m", "suricate", "serve", "--port", str(_free_port())],
+        [sys.executable, "-m", "suricate", "serve", "--port", str(free_port())],
         env=server.env,
         capture_output=True,
         text=True,

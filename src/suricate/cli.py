@@ -87,6 +87,40 @@ def serve(host: str, port: int) -> None:
     uvicorn.run(create_app(platform=platform), host=host, port=port, log_level=settings.log_level)
 
 
+@main.command()
+@click.option(
+    "--tenant",
+    "tenants",
+    multiple=True,
+    help="Serve this tenant (repeatable) [default: every tenant without a dedicated node].",
+)
+def execnode(tenants: tuple[str, ...]) -> None:
+    """Run an execution node: kernels for sessions sent over RabbitMQ (SURICATE_BROKER_URL)."""
+    import asyncio
+    import signal
+
+    from suricate.execnode import run_node
+
+    settings = _settings()
+    if not settings.broker_url:
+        raise click.ClickException("an execution node needs SURICATE_BROKER_URL=amqp://...")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_node(settings, list(tenants), stop)
+
+    try:
+        asyncio.run(main())
+    except OSError as exc:
+        raise click.ClickException(f"cannot reach the broker: {exc}") from exc
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 

@@ -9,6 +9,7 @@ import logging
 import socket
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from suricate.bus import EventHook
 from suricate.kernels import Kernel, KernelConfig, KernelDied, KernelPool
@@ -24,6 +25,7 @@ from suricate.messages import (
     StartSession,
     StopSession,
 )
+from suricate.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -126,3 +128,44 @@ class ExecNode:
             await asyncio.sleep(min(60.0, self.idle_timeout / 2))
             with contextlib.suppress(Exception):
                 await self.pool.cull_idle_tenants(self.idle_timeout)
+
+
+def build_node(settings: Settings, sdk_socket: Path) -> ExecNode:
+    """Build an execution node with the kernel settings (sandbox, limits, pool)."""
+    from suricate.sandbox import Limits, describe
+
+    log.info(describe(settings.kernel_sandbox))
+    config = KernelConfig(
+        limits=Limits(settings.kernel_memory_mb),
+        sandbox=settings.kernel_sandbox,
+        network=settings.kernel_network,
+        hidden=[settings.data_dir.resolve()],
+        sdk_socket=sdk_socket,
+        exec_timeout=settings.kernel_exec_timeout,
+    )
+    return ExecNode(config, settings.kernel_pool_size, settings.kernel_idle_timeout)
+
+
+async def run_node(settings: Settings, tenants: list[str], stop: asyncio.Event) -> None:
+    """Run a standalone execution node on RabbitMQ until ``stop`` is set."""
+    import shutil
+    import tempfile
+
+    from suricate.gateway import proxy_app, serve_unix
+    from suricate.gateway import stop as stop_server
+    from suricate.rabbitmq import RabbitNodeServer
+
+    assert settings.broker_url, "an execution node needs SURICATE_BROKER_URL"
+    sdk_dir = Path(tempfile.mkdtemp(prefix="suricate-node-"))
+    gateway = await serve_unix(proxy_app(settings.url), sdk_dir / "api.sock")
+    node = build_node(settings, sdk_dir / "api.sock")
+    await node.start()
+    server = RabbitNodeServer(settings.broker_url, node.id, node.handle, tenants)
+    try:
+        await server.start()
+        await stop.wait()
+    finally:
+        await server.close()
+        await node.close()
+        await stop_server(gateway)
+        shutil.rmtree(sdk_dir, ignore_errors=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import shutil
 import tempfile
@@ -14,6 +12,7 @@ from typing import Any
 from suricate.auth import TokenService
 from suricate.blobstore import LocalObjectStore
 from suricate.db import Database
+from suricate.gateway import serve_unix, stop
 from suricate.notebooks import NotebookService
 from suricate.objects import ObjectService
 from suricate.settings import Settings
@@ -67,31 +66,27 @@ class Platform:
             log.warning("removed %d half-written uploads left by an earlier run", cleared)
 
     async def start_compute(self, app: Any) -> None:
-        """Start the embedded execution node, the bus to it, sessions, and the SDK socket."""
-        from suricate.bus import InProcessBus
-        from suricate.execnode import ExecNode
-        from suricate.kernels import KernelConfig
-        from suricate.sandbox import Limits, describe
+        """Start sessions on execution nodes: in-process by default, or over RabbitMQ."""
+        from suricate.bus import Bus, InProcessBus
+        from suricate.execnode import build_node
         from suricate.sessions import SessionService
 
         s = self.settings
-        log.info(describe(s.kernel_sandbox))
-        # Short path: Unix socket paths are limited to ~100 bytes.
-        self._sdk_dir = Path(tempfile.mkdtemp(prefix="suricate-api-"))
-        socket_path = self._sdk_dir / "api.sock"
-        self._sdk_server = await _serve_unix(app, socket_path)
-        hidden = [s.data_dir.resolve()]
-        config = KernelConfig(
-            limits=Limits(s.kernel_memory_mb),
-            sandbox=s.kernel_sandbox,
-            network=s.kernel_network,
-            hidden=hidden,
-            sdk_socket=socket_path,
-            exec_timeout=s.kernel_exec_timeout,
-        )
-        self.node = ExecNode(config, s.kernel_pool_size, s.kernel_idle_timeout)
-        await self.node.start()
-        bus = InProcessBus(self.node.handle)
+        bus: Bus
+        if s.broker_url:
+            from suricate.rabbitmq import RabbitBus
+
+            bus = RabbitBus(s.broker_url, exec_timeout=s.kernel_exec_timeout)
+            await bus.start()
+        else:
+            # Short path: Unix socket paths are limited to ~100 bytes.
+            self._sdk_dir = Path(tempfile.mkdtemp(prefix="suricate-api-"))
+            socket_path = self._sdk_dir / "api.sock"
+            self._sdk_server = await serve_unix(app, socket_path)
+            self.node = build_node(s, socket_path)
+            await self.node.start()
+            bus = InProcessBus(self.node.handle)
+        self._bus = bus
         self.sessions = SessionService(bus, self.tokens, self.notebooks, s.kernel_idle_timeout)
         await self.sessions.start()
 
@@ -100,11 +95,10 @@ class Platform:
             await self.sessions.close()
         if self.node is not None:
             await self.node.close()
-        server = getattr(self, "_sdk_server", None)
-        if server is not None:
-            server[0].should_exit = True
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(server[1], 5)
+        bus = getattr(self, "_bus", None)
+        if bus is not None:
+            await bus.close()
+        await stop(getattr(self, "_sdk_server", None))
         sdk_dir = getattr(self, "_sdk_dir", None)
         if sdk_dir is not None:
             shutil.rmtree(sdk_dir, ignore_errors=True)
@@ -114,23 +108,3 @@ class Platform:
         if lock is not None:
             lock.close()
         self.db.dispose()
-
-
-async def _serve_unix(app: Any, path: Path) -> tuple[Any, asyncio.Task[None]]:
-    """Serve ``app`` on a Unix socket too: the path the sandboxed SDK reaches the API by."""
-    import uvicorn
-
-    class _Server(uvicorn.Server):
-        # The main server owns the process's signals.
-        def capture_signals(self) -> Any:
-            return contextlib.nullcontext()
-
-    server = _Server(uvicorn.Config(app, uds=str(path), lifespan="off", log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.01)
-    if task.done():
-        task.result()
-    return server, task

@@ -42,6 +42,13 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest JSON document (not JSON lines) parsed whole for a preview, in bytes.",
     )
+    broker_url: str | None = Field(
+        default=None,
+        description=(
+            "amqp://user:pass@host/vhost of RabbitMQ: the server then sends kernels' work to "
+            "`suricate execnode` processes instead of running an execution node in-process."
+        ),
+    )
     kernel_sandbox: str = Field(
         default="auto",
         description=(

@@ -1,0 +1,217 @@
+"""The ``Bus`` over RabbitMQ (aio-pika): the frontend's side and the execution node's side.
+
+Routing: a command for a tenant is published to the direct exchange ``suricate.tenants`` with
+the tenant's name as routing key. Nodes started for named tenants consume the durable queue
+``suricate.tenant.<name>`` bound there (competing consumers: several nodes may serve one tenant).
+Commands for tenants without such a queue fall through the exchange's alternate exchange to the
+shared queue ``suricate.tenants.any``, consumed by nodes that serve every tenant. Commands for an
+existing session go straight to the queue of the node holding its kernel, ``suricate.node.<id>``.
+Events and the one reply come back on the caller's exclusive reply queue, by correlation id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from typing import Any
+
+from suricate.bus import EventHook, Handler
+from suricate.errors import ExecutionNodeError
+from suricate.messages import Execute, Failed, Message, decode
+
+log = logging.getLogger(__name__)
+
+TENANTS_EXCHANGE = "suricate.tenants"
+ANY_EXCHANGE = "suricate.tenants.fallback"
+ANY_QUEUE = "suricate.tenants.any"
+REPLY, EVENT = "reply", "event"
+
+
+def tenant_queue(tenant: str) -> str:
+    return f"suricate.tenant.{tenant}"
+
+
+def node_queue(node: str) -> str:
+    return f"suricate.node.{node}"
+
+
+async def _declare_topology(channel: Any) -> Any:
+    import aio_pika
+
+    fallback = await channel.declare_exchange(
+        ANY_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True
+    )
+    tenants = await channel.declare_exchange(
+        TENANTS_EXCHANGE,
+        aio_pika.ExchangeType.DIRECT,
+        durable=True,
+        arguments={"alternate-exchange": ANY_EXCHANGE},
+    )
+    shared = await channel.declare_queue(ANY_QUEUE, durable=True)
+    await shared.bind(fallback)
+    return tenants
+
+
+class RabbitBus:
+    """The frontend's side: publish commands, gather events and replies."""
+
+    def __init__(self, url: str, exec_timeout: float, reply_timeout: float = 120.0) -> None:
+        self.url = url
+        self.exec_timeout = exec_timeout
+        self.reply_timeout = reply_timeout
+        self._pending: dict[str, tuple[asyncio.Future[Message], EventHook | None]] = {}
+        self._connection: Any = None
+
+    async def start(self) -> None:
+        import aio_pika
+
+        self._connection = await aio_pika.connect_robust(self.url)
+        # Returned (unroutable) messages raise: a node queue that is gone means a node gone.
+        self._channel = await self._connection.channel(
+            publisher_confirms=True, on_return_raises=True
+        )
+        self._exchange = await _declare_topology(self._channel)
+        self._replies = await self._channel.declare_queue(exclusive=True, auto_delete=True)
+        await self._replies.consume(self._on_reply, no_ack=True)
+
+    async def _on_reply(self, incoming: Any) -> None:
+        entry = self._pending.get(incoming.correlation_id or "")
+        if entry is None:
+            return
+        future, on_event = entry
+        try:
+            message = decode(incoming.body)
+        except ValueError:
+            log.exception("undecodable message on the reply queue")
+            return
+        if incoming.type == EVENT:
+            if on_event is not None:
+                await on_event(message)
+        elif not future.done():
+            future.set_result(message)
+
+    async def call(
+        self,
+        tenant: str,
+        command: Message,
+        on_event: EventHook | None = None,
+        node: str | None = None,
+    ) -> Message:
+        import aio_pika
+
+        correlation = uuid.uuid4().hex
+        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._pending[correlation] = (future, on_event)
+        body = aio_pika.Message(
+            command.encode(),
+            correlation_id=correlation,
+            reply_to=self._replies.name,
+            type=command.type,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            content_type="application/json",
+        )
+        try:
+            if node is None:
+                await self._exchange.publish(body, routing_key=tenant)
+            else:
+                try:
+                    await self._channel.default_exchange.publish(
+                        body, routing_key=node_queue(node), mandatory=True
+                    )
+                except aio_pika.exceptions.DeliveryError:
+                    # The node's queue is gone with the node, and the kernel with it.
+                    return Failed("session_gone", f"execution node {node} is gone")
+            # A cell may run for its whole time limit before the reply; anything else is quick.
+            timeout = self.reply_timeout
+            if isinstance(command, Execute):
+                timeout += command.timeout or self.exec_timeout
+            try:
+                return await asyncio.wait_for(future, timeout)
+            except TimeoutError as exc:
+                raise ExecutionNodeError(
+                    "timeout", f"no execution node answered within {timeout:g} s"
+                ) from exc
+        finally:
+            self._pending.pop(correlation, None)
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+
+
+class RabbitNodeServer:
+    """The execution node's side: consume tenant and node queues, answer on reply queues."""
+
+    def __init__(self, url: str, node_id: str, handler: Handler, tenants: list[str]) -> None:
+        self.url = url
+        self.node_id = node_id
+        self.handler = handler
+        self.tenants = tenants
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._connection: Any = None
+
+    async def start(self) -> None:
+        import aio_pika
+
+        self._connection = await aio_pika.connect_robust(self.url)
+        channel = await self._connection.channel()
+        # Commands can run long (a cell, a kernel start): take several at once, each a task.
+        await channel.set_qos(prefetch_count=32)
+        self._channel = channel
+        tenants = await _declare_topology(channel)
+        if self.tenants:
+            for tenant in self.tenants:
+                queue = await channel.declare_queue(tenant_queue(tenant), durable=True)
+                await queue.bind(tenants, routing_key=tenant)
+                await queue.consume(self._on_command)
+        else:
+            shared = await channel.declare_queue(ANY_QUEUE, durable=True)
+            await shared.consume(self._on_command)
+        own = await channel.declare_queue(
+            node_queue(self.node_id), exclusive=True, auto_delete=True
+        )
+        await own.consume(self._on_command)
+        log.info(
+            "execution node %s serving %s", self.node_id, ", ".join(self.tenants) or "all tenants"
+        )
+
+    async def _on_command(self, incoming: Any) -> None:
+        task = asyncio.create_task(self._handle(incoming))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, incoming: Any) -> None:
+        import aio_pika
+
+        async def send(message: Message, kind: str) -> None:
+            if incoming.reply_to:
+                await self._channel.default_exchange.publish(
+                    aio_pika.Message(
+                        message.encode(), correlation_id=incoming.correlation_id, type=kind
+                    ),
+                    routing_key=incoming.reply_to,
+                )
+
+        try:
+            command = decode(incoming.body)
+        except ValueError as exc:
+            await send(Failed("bad_command", str(exc)), REPLY)
+            await incoming.reject(requeue=False)
+            return
+
+        async def emit(event: Message) -> None:
+            await send(event, EVENT)
+
+        reply = await self.handler(command, emit)
+        await send(reply, REPLY)
+        # Acknowledged only once answered: a node that dies first leaves the command to another.
+        await incoming.ack()
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                await self._connection.close()
