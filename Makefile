@@ -43,6 +43,7 @@ lock:
 
 bench: setup
 	$(PY) bench/bench_objects.py
+	$(PY) bench/bench_kernels.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

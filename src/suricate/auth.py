@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -17,6 +18,9 @@ from suricate.tenants import Role, TenantInfo, UserInfo, user_info
 TOKEN_PREFIX = "sur_"
 # Writing last_used_at on every request would make reads write; once a minute is enough to audit.
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
+# A resolved token is trusted this long without asking the database again (a revocation made
+# by another process, e.g. the CLI, takes effect within it; one made by this process at once).
+CACHE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,14 @@ class TokenService:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._cache: dict[tuple[str, str | None], tuple[float, Principal]] = {}
+
+    def cached(self, token: str, tenant: str | None = None) -> Principal | None:
+        """Return the principal of a recently checked token, or None."""
+        hit = self._cache.get((hash_token(token), tenant))
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
 
     def create(
         self,
@@ -113,6 +125,7 @@ class TokenService:
                 raise TokenNotFound(ref if not ref.startswith(TOKEN_PREFIX) else ref[:10] + "...")
             if row.revoked_at is None:
                 row.revoked_at = utcnow()
+            self._cache.clear()
             return _info(row)
 
     def authenticate(self, token: str, tenant: str | None = None) -> Principal:
@@ -132,7 +145,14 @@ class TokenService:
                 info = replace(
                     info, tenants=tuple(t for t in info.tenants if t.id == row.tenant_id)
                 )
-            return principal_for(info, tenant)
+            principal = principal_for(info, tenant)
+        until = time.monotonic() + CACHE_SECONDS
+        if row.expires_at is not None:
+            until = min(until, time.monotonic() + (row.expires_at - now).total_seconds())
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[(hash_token(token), tenant)] = (until, principal)
+        return principal
 
 
 def principal_for(user: UserInfo, tenant: str | None) -> Principal:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -14,12 +15,12 @@ from suricate.platform import Platform
 _bearer = HTTPBearer(auto_error=False, description="An API token from `suricate token create`.")
 
 
-def get_platform(request: Request) -> Platform:
+async def get_platform(request: Request) -> Platform:
     platform: Platform = request.app.state.platform
     return platform
 
 
-def current_principal(
+async def current_principal(
     platform: Annotated[Platform, Depends(get_platform)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     x_suricate_tenant: Annotated[
@@ -29,7 +30,12 @@ def current_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("missing credentials: send 'Authorization: Bearer <token>'")
-    return platform.tokens.authenticate(credentials.credentials, x_suricate_tenant or None)
+    token, tenant = credentials.credentials, x_suricate_tenant or None
+    # Most requests hit the cache: no thread, no database.
+    principal = platform.tokens.cached(token, tenant)
+    if principal is None:
+        principal = await anyio.to_thread.run_sync(platform.tokens.authenticate, token, tenant)
+    return principal
 
 
 PlatformDep = Annotated[Platform, Depends(get_platform)]

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
 
-from suricate.api.deps import PlatformDep, PrincipalDep, get_platform
+from suricate.api.deps import PlatformDep, PrincipalDep
 from suricate.api.schemas import ErrorOut
 from suricate.auth import Principal
 from suricate.errors import SuricateError
@@ -135,7 +135,7 @@ async def session_socket(
     Events: {"type": "status", "execution_state"}, {"type": "output", "output"},
     {"type": "result", "status", "execution_count", "ename", "evalue"}, {"type": "error", ...}.
     """
-    platform = get_platform(websocket)  # type: ignore[arg-type]
+    platform = websocket.app.state.platform
     header = websocket.headers.get("authorization", "")
     secret = token or (header[7:] if header.lower().startswith("bearer ") else "")
     try:

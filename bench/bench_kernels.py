@@ -1,0 +1,173 @@
+"""Sessions against raw jupyter_client, side by side in one run.
+
+1. Round trip of a trivial cell (`1+1`): `POST /api/v1/sessions/{id}/execute` on a real
+   `suricate serve` (embedded node, sandboxed kernel) vs jupyter_client's `execute_interactive`
+   on a kernel of the same kind (same bubblewrap command line, started directly).
+2. Time to a first result of `import pandas, sklearn`: `POST /sessions` + execute with the warm
+   pool vs a cold jupyter_client kernel start + the same cell.
+
+Usage: python bench/bench_kernels.py [ROUND_TRIPS] [STARTS]
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.manager import KernelManager
+
+from suricate.sandbox import Limits, kernel_command, sandboxed
+
+IMPORTS = "import pandas, sklearn"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def raw_kernel(runtime: Path) -> KernelManager:
+    """Start a kernel of the same kind as Suricate's, with plain jupyter_client."""
+    runtime.mkdir(parents=True, exist_ok=True)
+    argv = kernel_command(runtime, Limits(2048), "auto", "none", [])
+    km = KernelManager(
+        transport="ipc", ip=str(runtime / "k"), connection_file=str(runtime / "c.json")
+    )
+    km._kernel_spec = KernelSpec(
+        argv=argv, display_name="py", language="python", interrupt_mode="message"
+    )
+    km.start_kernel(
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(runtime),
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        }
+    )
+    return km
+
+
+def main() -> None:
+    trips = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+    starts = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    work = Path(tempfile.mkdtemp(prefix="suricate-bench-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SURICATE_")}
+    env |= {
+        "SURICATE_DATA_DIR": str(work / "data"),
+        "SURICATE_PASSWORD": "bench password",
+        "SURICATE_LOG_LEVEL": "warning",
+        "SURICATE_KERNEL_POOL_SIZE": "1",
+    }
+    cli = [sys.executable, "-m", "suricate"]
+    subprocess.run(
+        [*cli, "user", "create", "bench", "--tenant", "bench"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    token = subprocess.run(
+        [*cli, "token", "create", "bench"], env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    port = free_port()
+    server = subprocess.Popen(
+        [*cli, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/api/v1"
+    http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=120)
+    try:
+        for _ in range(300):
+            try:
+                http.get("/health")
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+
+        # 1. Round trips.
+        session = http.post("/sessions").json()["id"]
+        for _ in range(20):
+            http.post(f"/sessions/{session}/execute", json={"code": "1+1"})
+        ours = []
+        for _ in range(trips):
+            t = time.perf_counter()
+            r = http.post(f"/sessions/{session}/execute", json={"code": "1+1"})
+            ours.append(time.perf_counter() - t)
+            assert r.json()["status"] == "ok"
+        km = raw_kernel(work / "raw")
+        kc = km.client()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=60)
+        for _ in range(20):
+            kc.execute_interactive("1+1", output_hook=lambda m: None)
+        raw = []
+        for _ in range(trips):
+            t = time.perf_counter()
+            kc.execute_interactive("1+1", output_hook=lambda m: None)
+            raw.append(time.perf_counter() - t)
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+        http.delete(f"/sessions/{session}")
+
+        # 2. First result of the usual imports: warm pool vs cold start.
+        warm = []
+        for _ in range(starts):
+            time.sleep(6)  # let the pool refill after the previous session
+            t = time.perf_counter()
+            s = http.post("/sessions").json()["id"]
+            r = http.post(f"/sessions/{s}/execute", json={"code": IMPORTS})
+            warm.append(time.perf_counter() - t)
+            assert r.json()["status"] == "ok", r.text
+            http.delete(f"/sessions/{s}")
+        cold = []
+        for i in range(starts):
+            t = time.perf_counter()
+            km = raw_kernel(work / f"cold{i}")
+            kc = km.client()
+            kc.start_channels()
+            kc.wait_for_ready(timeout=60)
+            kc.execute_interactive(IMPORTS, output_hook=lambda m: None, timeout=120)
+            cold.append(time.perf_counter() - t)
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+    finally:
+        http.close()
+        server.terminate()
+        server.wait()
+
+    def ms(values: list[float]) -> str:
+        return (
+            f"median {statistics.median(values) * 1000:8.2f} ms, p90 "
+            f"{statistics.quantiles(values, n=10)[-1] * 1000:8.2f} ms"
+        )
+
+    print(
+        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; sandboxed kernels: {sandboxed('auto')}"
+    )
+    print(f"1+1 round trip, {trips} calls")
+    print(f"  raw jupyter_client execute_interactive (baseline)  {ms(raw)}")
+    print(
+        f"  POST /sessions/{{id}}/execute                         {ms(ours)}  ratio "
+        f"{statistics.median(ours) / statistics.median(raw):5.2f}x"
+    )
+    print(f"first result of `{IMPORTS}`, {starts} starts")
+    print(f"  cold kernel start + imports (baseline)              {ms(cold)}")
+    print(
+        f"  POST /sessions + execute, warm pool                 {ms(warm)}  "
+        f"{statistics.median(cold) / statistics.median(warm):5.1f}x faster"
+    )
+
+
+if __name__ == "__main__":
+    main()
