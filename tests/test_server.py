@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 import subprocess
@@ -230,3 +231,57 @@ def test_cli_refuses_names_that_are_not_object_names(
     unwritable = server.cli("download", "f.csv", "-q", "-o", str(tmp_path / "no" / "dir" / "x"))
     assert unwritable.returncode == 1
     assert "Traceback" not in unwritable.stderr
+
+
+def test_exported_notebook_runs_with_nbclient_outside_suricate(
+    start_server: Callable[..., Server],
+) -> None:
+    import nbclient
+    import nbformat
+
+    server = start_server(SURICATE_KERNEL_POOL_SIZE="0")
+    headers = server.headers()
+    httpx.put(f"{server.url}/api/v1/objects/d.csv", content=b"x,y\n1,2\n3,4\n", headers=headers)
+    cells = [
+        "from suricate import sdk\ndf = sdk.read_csv('d.csv')",
+        "print(int(df.x.sum()))",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    created = httpx.post(
+        f"{server.url}/api/v1/notebooks",
+        json={"name": "sums", "notebook": json.loads(nbformat.writes(nb))},
+        headers=headers,
+    ).json()
+    # Run its cells in a session, as the editor does, and save the outputs.
+    session = httpx.post(f"{server.url}/api/v1/sessions", headers=headers, timeout=60).json()["id"]
+    content = created["notebook"]
+    for cell in content["cells"]:
+        result = httpx.post(
+            f"{server.url}/api/v1/sessions/{session}/execute",
+            json={"code": cell["source"]},
+            headers=headers,
+            timeout=60,
+        ).json()
+        assert result["status"] == "ok", result
+        cell["outputs"], cell["execution_count"] = result["outputs"], result["execution_count"]
+    httpx.put(
+        f"{server.url}/api/v1/notebooks/{created['id']}",
+        json={"notebook": content},
+        headers=headers,
+    )
+    exported = httpx.get(f"{server.url}/api/v1/notebooks/{created['id']}/ipynb", headers=headers)
+    saved = nbformat.reads(exported.text, as_version=4)
+    assert saved.cells[1].outputs[0].text == "4\n"
+    # Outside Suricate, the SDK finds the server by SURICATE_URL and SURICATE_TOKEN.
+    os.environ["SURICATE_URL"], os.environ["SURICATE_TOKEN"] = server.url, server.token
+    try:
+        saved.cells[1].outputs = []
+        nbclient.NotebookClient(saved, timeout=120, kernel_name="python3").execute()
+    finally:
+        del os.environ["SURICATE_URL"], os.environ["SURICATE_TOKEN"]
+    assert saved.cells[1].outputs[0].text == "4\n"

@@ -41,6 +41,20 @@ class KernelConfig:
     hidden: list[Path] = field(default_factory=list)
     sdk_socket: Path | None = None
     exec_timeout: float = 3600.0
+    _context: Any = None
+
+    def zmq_context(self) -> Any:
+        """Return the one zmq context of this node's kernels (each context holds file handles)."""
+        if self._context is None:
+            import zmq.asyncio
+
+            self._context = zmq.asyncio.Context()
+        return self._context
+
+    def close(self) -> None:
+        if self._context is not None:
+            self._context.destroy(linger=0)
+            self._context = None
 
 
 @dataclass
@@ -78,6 +92,8 @@ class Kernel:
         self._lock = asyncio.Lock()
         self._km: Any = None
         self._kc: Any = None
+        self.on_shutdown: Callable[[Kernel], None] | None = None
+        self._stopping: asyncio.Future[None] | None = None
 
     async def start(self, preload: bool = True) -> None:
         """Start the process and wait until it answers (and has the usual imports loaded)."""
@@ -110,6 +126,7 @@ class Kernel:
             binds,
         )
         km = AsyncKernelManager(
+            context=self.config.zmq_context(),
             transport="ipc",
             ip=str(self.runtime_dir / "k"),
             connection_file=str(self.runtime_dir / "connection.json"),
@@ -120,15 +137,16 @@ class Kernel:
         )
         # The kernel's own stdout/stderr (crash messages) go to a log in its runtime dir.
         self._log = (self.runtime_dir / "kernel.log").open("ab")
-        await km.start_kernel(env=env, stdout=self._log, stderr=self._log)
-        kc = km.client()
-        kc.start_channels()
-        self._km, self._kc = km, kc
+        self._km = km
         try:
+            await km.start_kernel(env=env, stdout=self._log, stderr=self._log)
+            self._kc = kc = km.client()
+            kc.start_channels()
             await kc.wait_for_ready(timeout=60)
             if preload:
                 await self.run_silently(PRELOAD)
-        except Exception:
+        except BaseException:
+            # Cancelled too (a pool closing mid-start): never leave a process or socket behind.
             await self.shutdown()
             raise
         self.last_activity = time.monotonic()
@@ -237,15 +255,37 @@ class Kernel:
             await self._km.interrupt_kernel()
 
     async def shutdown(self) -> None:
-        """Stop the process at once and remove its runtime dir."""
+        """Stop the process at once and remove its runtime dir.
+
+        The work runs as a task of its own: a caller cancelled meanwhile does not cut it short,
+        and every caller awaits the same one.
+        """
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._shutdown())
+        await asyncio.shield(self._stopping)
+
+    async def _shutdown(self) -> None:
+        try:
+            await self._stop_process()
+        finally:
+            if self.on_shutdown is not None:
+                self.on_shutdown(self)
+
+    async def _stop_process(self) -> None:
         kc, km = self._kc, self._km
         self._kc = self._km = None
         if kc is not None:
             kc.stop_channels()
         if km is not None:
+            process = getattr(getattr(km, "provisioner", None), "process", None)
             # An immediate shutdown: the graceful one sometimes stalls for seconds.
             with contextlib.suppress(Exception):
                 await km.shutdown_kernel(now=True)
+            if process is not None and process.poll() is None:
+                # A start cut short can leave jupyter_client unaware of its process.
+                process.kill()
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(process.wait, 10)
         log_file = getattr(self, "_log", None)
         if log_file is not None:
             log_file.close()
@@ -276,6 +316,14 @@ class KernelPool:
         self._warm: dict[str, list[Kernel]] = {}
         self._filling: dict[str, asyncio.Task[None]] = {}
         self._tenant_seen: dict[str, float] = {}
+        # Every kernel this pool started and that is not shut down yet, wherever it went.
+        self._live: set[Kernel] = set()
+
+    def _new_kernel(self) -> Kernel:
+        kernel = Kernel(self.config, self.base_dir)
+        kernel.on_shutdown = self._live.discard
+        self._live.add(kernel)
+        return kernel
 
     async def acquire(self, tenant: str) -> Kernel:
         """Return a started kernel for ``tenant``: a warm one when ready, else a new one."""
@@ -289,7 +337,7 @@ class KernelPool:
                 break
             await candidate.shutdown()
         if kernel is None:
-            kernel = Kernel(self.config, self.base_dir)
+            kernel = self._new_kernel()
             await kernel.start()
         self._refill(tenant)
         return kernel
@@ -304,11 +352,15 @@ class KernelPool:
     async def _fill(self, tenant: str) -> None:
         ready = self._warm.setdefault(tenant, [])
         while len(ready) < self.warm_per_tenant:
-            kernel = Kernel(self.config, self.base_dir)
+            kernel = self._new_kernel()
             try:
                 await kernel.start()
             except Exception:
                 log.exception("could not start a warm kernel for tenant %s", tenant)
+                return
+            if self._warm.get(tenant) is not ready:
+                # The tenant was culled while this kernel started.
+                await kernel.shutdown()
                 return
             ready.append(kernel)
 
@@ -324,14 +376,25 @@ class KernelPool:
         for tenant, seen in list(self._tenant_seen.items()):
             if now - seen > idle_timeout:
                 del self._tenant_seen[tenant]
+                task = self._filling.pop(tenant, None)
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await task
                 for kernel in self._warm.pop(tenant, []):
                     await kernel.shutdown()
 
     async def close(self) -> None:
         for task in self._filling.values():
             task.cancel()
+        for task in self._filling.values():
+            with contextlib.suppress(BaseException):
+                await task
         for kernels in self._warm.values():
             for kernel in kernels:
                 await kernel.shutdown()
         self._warm.clear()
+        for kernel in list(self._live):
+            await kernel.shutdown()
+        self.config.close()
         shutil.rmtree(self.base_dir, ignore_errors=True)

@@ -209,3 +209,38 @@ def test_other_tenant_gets_404_on_every_session_route(alice: TestClient, bob: Te
     r = bob.post("/api/v1/sessions", json={"notebook_id": "not-bobs"})
     assert r.status_code == 404
     assert run(alice, s, "1")["status"] == "ok"
+
+
+class TestPoolAndCulling:
+    """With a warm pool and a short idle timeout."""
+
+    @pytest.fixture
+    def settings(self, tmp_path: Path, database_url: str) -> Settings:
+        return Settings(
+            data_dir=tmp_path / "data",
+            database_url=database_url,
+            kernel_pool_size=1,
+            kernel_idle_timeout=1.5,
+        )
+
+    def test_a_warm_kernel_has_the_usual_imports_loaded(
+        self, alice: TestClient, platform: Platform
+    ) -> None:
+        first = start(alice)
+        run(alice, first, "1")
+        for _ in range(300):  # the pool refills in the background after the first start
+            if platform.node.pool._warm.get("acme"):
+                break
+            threading.Event().wait(0.05)
+        second = start(alice)
+        result = run(alice, second, "import sys\n'pandas' in sys.modules")
+        assert result["outputs"][0]["data"]["text/plain"] == "True"
+
+    def test_an_idle_session_is_culled(self, alice: TestClient) -> None:
+        s = start(alice)
+        run(alice, s, "1")
+        for _ in range(200):
+            if alice.get(f"/api/v1/sessions/{s}").status_code == 404:
+                break
+            threading.Event().wait(0.05)
+        assert alice.get(f"/api/v1/sessions/{s}").status_code == 404
