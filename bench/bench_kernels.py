@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,13 +24,10 @@ from jupyter_client.manager import KernelManager
 
 from suricate.sandbox import Limits, kernel_command, sandboxed
 
+sys.path.insert(0, str(Path(__file__).parent))
+from common import serve
+
 IMPORTS = "import pandas, sklearn"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def raw_kernel(runtime: Path) -> KernelManager:
@@ -59,41 +53,13 @@ def raw_kernel(runtime: Path) -> KernelManager:
 def main() -> None:
     trips = int(sys.argv[1]) if len(sys.argv) > 1 else 300
     starts = int(sys.argv[2]) if len(sys.argv) > 2 else 5
-    work = Path(tempfile.mkdtemp(prefix="suricate-bench-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SURICATE_")}
-    env |= {
-        "SURICATE_DATA_DIR": str(work / "data"),
-        "SURICATE_PASSWORD": "bench password",
-        "SURICATE_LOG_LEVEL": "warning",
-        "SURICATE_KERNEL_POOL_SIZE": "1",
-    }
-    cli = [sys.executable, "-m", "suricate"]
-    subprocess.run(
-        [*cli, "user", "create", "bench", "--tenant", "bench"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    token = subprocess.run(
-        [*cli, "token", "create", "bench"], env=env, check=True, capture_output=True, text=True
-    ).stdout.strip()
-    port = free_port()
-    server = subprocess.Popen(
-        [*cli, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/api/v1"
-    http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=120)
-    try:
-        for _ in range(300):
-            try:
-                http.get("/health")
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
-
+    with serve(SURICATE_KERNEL_POOL_SIZE="1") as served:
+        work = served.work
+        http = httpx.Client(
+            base_url=f"{served.url}/api/v1",
+            headers={"Authorization": f"Bearer {served.token}"},
+            timeout=120,
+        )
         # 1. Round trips.
         session = http.post("/sessions").json()["id"]
         for _ in range(20):
@@ -140,16 +106,11 @@ def main() -> None:
             cold.append(time.perf_counter() - t)
             kc.stop_channels()
             km.shutdown_kernel(now=True)
-    finally:
         http.close()
-        server.terminate()
-        server.wait()
 
     def ms(values: list[float]) -> str:
-        return (
-            f"median {statistics.median(values) * 1000:8.2f} ms, p90 "
-            f"{statistics.quantiles(values, n=10)[-1] * 1000:8.2f} ms"
-        )
+        p90 = statistics.quantiles(values, n=10)[-1] if len(values) > 1 else values[0]
+        return f"median {statistics.median(values) * 1000:8.2f} ms, p90 {p90 * 1000:8.2f} ms"
 
     print(
         f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python "

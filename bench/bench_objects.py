@@ -13,22 +13,14 @@ from __future__ import annotations
 import os
 import platform
 import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 from suricate.client import Client
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+sys.path.insert(0, str(Path(__file__).parent))
+from common import serve
 
 
 def best(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
@@ -43,38 +35,8 @@ def best(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
 def main() -> None:
     size_mib = int(sys.argv[1]) if len(sys.argv) > 1 else 256
     repeat = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    work = Path(tempfile.mkdtemp(prefix="suricate-bench-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SURICATE_")}
-    env |= {
-        "SURICATE_DATA_DIR": str(work / "data"),
-        "SURICATE_PASSWORD": "bench password",
-        "SURICATE_LOG_LEVEL": "warning",
-    }
-    run = [sys.executable, "-m", "suricate"]
-    subprocess.run(
-        [*run, "user", "create", "bench", "--tenant", "bench"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    token = subprocess.run(
-        [*run, "token", "create", "bench"], env=env, check=True, capture_output=True, text=True
-    ).stdout.strip()
-    port = free_port()
-    server = subprocess.Popen(
-        [*run, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                httpx.get(f"{url}/api/v1/health")
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
+    with serve() as served:
+        work = served.work
         src = work / "payload.bin"
         with src.open("wb") as f:
             for _ in range(size_mib):
@@ -87,15 +49,11 @@ def main() -> None:
                 os.fsync(f.fileno())
             dst.unlink()
 
-        client = Client(url, token)
+        client = Client(served.url, served.token)
         t_copy = best(copy, repeat)
         t_up = best(lambda: client.upload(src, name="payload.bin"), repeat)
         t_down = best(lambda: client.download("payload.bin", work / "down.bin"), repeat)
         client.close()
-    finally:
-        server.terminate()
-        server.wait()
-        shutil.rmtree(work, ignore_errors=True)
 
     def rate(t: float) -> str:
         return f"{size_mib / t:8.1f} MiB/s"

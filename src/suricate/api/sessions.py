@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from suricate.api.deps import PlatformDep, PrincipalDep
 from suricate.api.schemas import ErrorOut
 from suricate.auth import Principal
 from suricate.errors import SuricateError
-from suricate.sessions import Session
 
 router = APIRouter(tags=["sessions"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -26,21 +26,13 @@ class SessionCreate(BaseModel):
 
 
 class SessionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     notebook_id: str | None
     execution_state: str = Field(description="idle or busy")
-    created_at: Any
+    created_at: datetime
     node: str = Field(description="The execution node holding the kernel.")
-
-    @classmethod
-    def of(cls, s: Session) -> SessionOut:
-        return cls(
-            id=s.id,
-            notebook_id=s.notebook_id,
-            execution_state=s.execution_state,
-            created_at=s.created_at,
-            node=s.node,
-        )
 
 
 class SessionPage(BaseModel):
@@ -56,6 +48,8 @@ class ExecuteIn(BaseModel):
 
 
 class ExecuteOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     status: str = Field(description="ok or error")
     outputs: list[dict[str, Any]] = Field(description="nbformat v4 outputs, in order.")
     execution_count: int | None = None
@@ -70,19 +64,21 @@ async def create_session(
 ) -> SessionOut:
     """Start an interactive session: a kernel of the tenant, from the warm pool."""
     session = await platform.sessions.create(principal, body.notebook_id if body else None)
-    return SessionOut.of(session)
+    return SessionOut.model_validate(session)
 
 
 @router.get("/sessions", response_model=SessionPage, responses=_ERRORS)
 def list_sessions(platform: PlatformDep, principal: PrincipalDep) -> SessionPage:
     """List the tenant's running sessions (one page: sessions are few)."""
-    return SessionPage(items=[SessionOut.of(s) for s in platform.sessions.list(principal)])
+    return SessionPage(
+        items=[SessionOut.model_validate(s) for s in platform.sessions.list(principal)]
+    )
 
 
 @router.get("/sessions/{session_id}", response_model=SessionOut, responses=_ERRORS)
 def get_session(session_id: str, platform: PlatformDep, principal: PrincipalDep) -> SessionOut:
     """Show a session and whether its kernel is busy."""
-    return SessionOut.of(platform.sessions.get(principal, session_id))
+    return SessionOut.model_validate(platform.sessions.get(principal, session_id))
 
 
 @router.post("/sessions/{session_id}/execute", response_model=ExecuteOut, responses=_ERRORS)
@@ -91,14 +87,7 @@ async def execute(
 ) -> ExecuteOut:
     """Run code in the session's kernel and return its outputs (nbformat v4)."""
     reply = await platform.sessions.execute(principal, session_id, body.code, body.timeout)
-    return ExecuteOut(
-        status=reply.status,
-        outputs=reply.outputs,
-        execution_count=reply.execution_count,
-        ename=reply.ename,
-        evalue=reply.evalue,
-        traceback=reply.traceback,
-    )
+    return ExecuteOut.model_validate(reply)
 
 
 @router.post("/sessions/{session_id}/interrupt", status_code=204, responses=_ERRORS)
