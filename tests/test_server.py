@@ -285,3 +285,73 @@ def test_exported_notebook_runs_with_nbclient_outside_suricate(
     finally:
         del os.environ["SURICATE_URL"], os.environ["SURICATE_TOKEN"]
     assert saved.cells[1].outputs[0].text == "4\n"
+
+
+def _notebook(server: Server, name: str, *cells: str) -> str:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("n = 1")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, *(nbformat.v4.new_code_cell(c) for c in cells)]
+    r = httpx.post(
+        f"{server.url}/api/v1/notebooks",
+        json={"name": name, "notebook": json.loads(nbformat.writes(nb))},
+        headers=server.headers(),
+    )
+    return str(r.json()["id"])
+
+
+def test_cli_run_waits_shows_progress_and_fails_on_failure(
+    start_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    server = start_server()
+    _notebook(server, "double", "print(n * 2)")
+    ok = server.cli("run", "double", "-p", "n=21", "-o", str(tmp_path / "out.ipynb"))
+    assert ok.returncode == 0, ok.stderr
+    assert "cell 3 of 3" in ok.stderr
+    assert '"status": "succeeded"' in ok.stdout
+    assert "42" in (tmp_path / "out.ipynb").read_text()
+    _notebook(server, "broken", "raise ValueError('bad input')")
+    bad = server.cli("run", "broken")
+    assert bad.returncode == 1
+    assert "run failed in cell 1: ValueError: bad input" in bad.stderr
+    missing = server.cli("run", "nope")
+    assert missing.returncode == 1
+    assert "notebook 'nope' not found" in missing.stderr
+
+
+def test_a_run_cut_off_by_a_server_crash_is_marked_failed_after_restart(
+    start_server: Callable[..., Server],
+) -> None:
+    server = start_server()
+    nb_id = _notebook(server, "slow", "import time\ntime.sleep(120)")
+    run = httpx.post(f"{server.url}/api/v1/notebooks/{nb_id}/runs", headers=server.headers()).json()
+    _wait_until(
+        lambda: (
+            httpx.get(f"{server.url}/api/v1/runs/{run['id']}", headers=server.headers()).json()[
+                "status"
+            ]
+            == "running"
+        ),
+        "run started",
+    )
+    server.process.kill()
+    server.process.wait()
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "suricate", "serve", "--port", str(port)],
+        env=server.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_until(lambda: _up(url), "restarted server up")
+        record = httpx.get(f"{url}/api/v1/runs/{run['id']}", headers=server.headers()).json()
+        assert record["status"] == "failed"
+        assert record["error"]["ename"] == "ServerRestarted"
+        assert record["finished_at"] is not None
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

@@ -168,3 +168,18 @@ def principal_for(user: UserInfo, tenant: str | None) -> Principal:
             raise TenantNotFound(tenant)
         chosen = found[0]
     return Principal(user.id, user.name, chosen.id, chosen.name, chosen.role, user.tenants)
+
+
+def principal_of(db: Database, user_id: int | None, tenant_id: int) -> Principal | None:
+    """Rebuild the principal of a stored action (a run), or None if the user or role is gone."""
+    if user_id is None:
+        return None
+    with db.session() as s:
+        user = s.get(User, user_id)
+        if user is None:
+            return None
+        info = user_info(user)
+    tenants = tuple(t for t in info.tenants if t.id == tenant_id)
+    if not tenants:
+        return None
+    return principal_for(replace(info, tenants=tenants), None)

@@ -389,3 +389,73 @@ def download(name: str, version: int | None, output: Path | None, quiet: bool) -
 
         info = client.download(name, dest, version=version, progress=bar.update, on_size=on_size)
     click.echo(json.dumps(info))
+
+
+def _parameter(text: str) -> tuple[str, Any]:
+    name, sep, raw = text.partition("=")
+    if not sep or not name.isidentifier():
+        raise click.BadParameter(f"{text!r} is not NAME=VALUE", param_hint="-p")
+    try:
+        value: Any = json.loads(raw)  # numbers, true/false, null, lists, quoted strings
+    except ValueError:
+        value = raw
+    return name, value
+
+
+@main.command("run")
+@click.argument("notebook")
+@click.option(
+    "-p",
+    "--parameter",
+    "parameters",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A parameter (repeatable); VALUE is read as JSON when it can be, else as text.",
+)
+@click.option("--timeout", "timeout_s", type=float, default=None, help="Time limit in seconds.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the executed notebook (.ipynb) here.",
+)
+@click.option("--no-wait", is_flag=True, help="Print the run's id and return at once.")
+@_client_command
+def run_cmd(
+    notebook: str,
+    parameters: tuple[str, ...],
+    timeout_s: float | None,
+    output: Path | None,
+    no_wait: bool,
+) -> None:
+    """Run NOTEBOOK (id or name) with parameters; wait, showing progress; fail if the run fails."""
+    import time
+
+    values = dict(_parameter(p) for p in parameters)
+    with _client() as client:
+        found = client.find_notebook(notebook)
+        run = client.run(found["id"], values, timeout_s)
+        if no_wait:
+            click.echo(run["id"])
+            return
+        click.echo(
+            f"run {run['id']} of {found['name']} (revision {run['notebook_revision']})", err=True
+        )
+        shown = None
+        while run["status"] in ("queued", "running"):
+            time.sleep(0.5)
+            run = client.get_run(run["id"])
+            state = f"{run['status']}: cell {run['cells_done']} of {run['cells_total']}"
+            if state != shown:
+                click.echo(state, err=True)
+                shown = state
+        if output is not None:
+            output.write_bytes(client.run_notebook(run["id"]))
+        click.echo(json.dumps(run))
+        if run["status"] != "succeeded":
+            error = run.get("error") or {}
+            where = f" in cell {error['cell']}" if error.get("cell") is not None else ""
+            raise click.ClickException(
+                f"run {run['status']}{where}: {error.get('ename')}: {error.get('evalue')}"
+            )

@@ -151,6 +151,45 @@ class Client:
         params = {"version": version} if version else None
         return self._check(self._http.get(f"/objects/{_q(name)}/content", params=params))
 
+    def find_notebook(self, id_or_name: str) -> dict[str, Any]:
+        """Return a notebook's summary given its id or its name."""
+        response = self._http.get(f"/notebooks/{quote(id_or_name, safe='')}")
+        if response.status_code != 404:
+            result: dict[str, Any] = self._check(response).json()
+            return result
+        params: dict[str, Any] = {"limit": 1000}
+        while True:
+            page = self._check(self._http.get("/notebooks", params=params)).json()
+            for item in page["items"]:
+                if item["name"] == id_or_name:
+                    found: dict[str, Any] = item
+                    return found
+            if not page["next"]:
+                raise ApiError(404, "notebook_not_found", f"notebook {id_or_name!r} not found")
+            params["cursor"] = page["next"]
+
+    def run(
+        self,
+        notebook_id: str,
+        parameters: dict[str, Any] | None = None,
+        timeout_s: float | None = None,
+    ) -> dict[str, Any]:
+        """Trigger a run of a notebook; return the queued run."""
+        body: dict[str, Any] = {"parameters": parameters or {}}
+        if timeout_s is not None:
+            body["timeout_s"] = timeout_s
+        response = self._http.post(f"/notebooks/{quote(notebook_id, safe='')}/runs", json=body)
+        result: dict[str, Any] = self._check(response).json()
+        return result
+
+    def run_notebook(self, run_id: str) -> bytes:
+        """Return the executed notebook of a run, as .ipynb bytes."""
+        return self._check(self._http.get(f"/runs/{run_id}/notebook")).content
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._check(self._http.get(f"/runs/{run_id}")).json()
+        return result
+
     # The data-science calls, the same as `suricate.sdk` in a kernel.
 
     def open(self, name: str, version: int | None = None) -> bytes:

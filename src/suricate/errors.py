@@ -7,6 +7,7 @@
     │   ├── ObjectNotFound(name, version)
     │   ├── NotebookNotFound(ref)
     │   ├── SessionNotFound(session_id)
+    │   ├── RunNotFound(run_id)
     │   ├── TenantNotFound(name)
     │   ├── UserNotFound(name)
     │   └── TokenNotFound(ref)
@@ -69,6 +70,14 @@ class SessionNotFound(NotFound):
     def __init__(self, session_id: str) -> None:
         self.session_id = session_id
         super().__init__(f"session {session_id!r} not found")
+
+
+class RunNotFound(NotFound):
+    code = "run_not_found"
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"run {run_id!r} not found")
 
 
 class TenantNotFound(NotFound):

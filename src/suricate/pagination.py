@@ -6,6 +6,7 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from suricate.errors import InvalidCursor
@@ -25,7 +26,8 @@ class Page(Generic[T]):
 
 def encode_cursor(key: Any) -> str:
     """Turn the sort key of the last item shown into an opaque cursor."""
-    raw = json.dumps({"k": key}, separators=(",", ":")).encode()
+    data = {"t": key.isoformat()} if isinstance(key, datetime) else {"k": key}
+    raw = json.dumps(data, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -33,7 +35,8 @@ def decode_cursor(cursor: str) -> Any:
     """Return the sort key a cursor carries, or raise InvalidCursor."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        return json.loads(raw)["k"]
+        data = json.loads(raw)
+        return datetime.fromisoformat(data["t"]) if "t" in data else data["k"]
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidCursor(cursor) from exc
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import tempfile
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from suricate.auth import TokenService
+from suricate.auth import TokenService, principal_of
 from suricate.blobstore import LocalObjectStore
 from suricate.db import Database
 from suricate.gateway import serve_unix, stop
@@ -34,6 +35,7 @@ class Platform:
     notebooks: NotebookService
     sessions: Any = field(default=None)  # a SessionService once compute has started
     node: Any = field(default=None)  # the embedded ExecNode
+    runs: Any = field(default=None)  # a RunService once compute has started
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Platform:
@@ -69,6 +71,7 @@ class Platform:
         """Start sessions on execution nodes: in-process by default, or over RabbitMQ."""
         from suricate.bus import Bus, InProcessBus
         from suricate.execnode import build_node
+        from suricate.runs import RunService
         from suricate.sessions import SessionService
 
         s = self.settings
@@ -89,8 +92,12 @@ class Platform:
         self._bus = bus
         self.sessions = SessionService(bus, self.tokens, self.notebooks, s.kernel_idle_timeout)
         await self.sessions.start()
+        self.runs = RunService(self.db, self.notebooks, self.sessions)
+        await self.runs.recover(functools.partial(principal_of, self.db))
 
     async def stop_compute(self) -> None:
+        if self.runs is not None:
+            await self.runs.close()
         if self.sessions is not None:
             await self.sessions.close()
         if self.node is not None:

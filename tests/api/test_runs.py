@@ -1,0 +1,124 @@
+"""Runs of notebooks with parameters, in fresh kernels, with a full record."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from fastapi.testclient import TestClient
+
+from suricate.settings import Settings
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'suricate.db'}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, kernel_pool_size=1)
+
+
+def notebook(*cells: str, parameters: str | None = None) -> dict:
+    nb = nbformat.v4.new_notebook()
+    if parameters is not None:
+        cell = nbformat.v4.new_code_cell(parameters)
+        cell.metadata["tags"] = ["parameters"]
+        nb.cells.append(cell)
+    nb.cells.extend(nbformat.v4.new_code_cell(c) for c in cells)
+    return nbformat.from_dict(nb)
+
+
+def create(client: TestClient, nb: dict, name: str = "job") -> str:
+    r = client.post("/api/v1/notebooks", json={"name": name, "notebook": nb})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def wait(client: TestClient, run_id: str) -> dict:
+    for _ in range(600):
+        run = client.get(f"/api/v1/runs/{run_id}").json()
+        if run["status"] not in ("queued", "running"):
+            return run
+        time.sleep(0.1)
+    raise AssertionError(f"run never finished: {run}")
+
+
+def test_a_run_injects_parameters_and_records_every_output(alice: TestClient) -> None:
+    nb_id = create(alice, notebook("print(n * 2)", "n + 1", parameters="n = 1"))
+    r = alice.post(f"/api/v1/notebooks/{nb_id}/runs", json={"parameters": {"n": 21}})
+    assert r.status_code == 202
+    assert r.json()["status"] == "queued"
+    run = wait(alice, r.json()["id"])
+    assert run["status"] == "succeeded", run
+    assert run["parameters"] == {"n": 21}
+    assert run["notebook_revision"] == 1
+    assert run["cells_done"] == run["cells_total"] == 4
+    assert run["duration_s"] > 0
+    executed = nbformat.reads(alice.get(f"/api/v1/runs/{run['id']}/notebook").text, 4)
+    nbformat.validate(executed)
+    injected = executed.cells[1]
+    assert injected.metadata.tags == ["injected-parameters"]
+    assert "n = 21" in injected.source
+    assert executed.cells[2].outputs[0].text == "42\n"
+    assert executed.cells[3].outputs[0].data["text/plain"] == "22"
+
+
+def test_a_failing_cell_fails_the_run_naming_the_cell(alice: TestClient) -> None:
+    nb_id = create(alice, notebook("x = 1", "1 / 0", "print('never')"))
+    run = wait(alice, alice.post(f"/api/v1/notebooks/{nb_id}/runs").json()["id"])
+    assert run["status"] == "failed"
+    assert run["error"] == {"ename": "ZeroDivisionError", "evalue": "division by zero", "cell": 1}
+    executed = alice.get(f"/api/v1/runs/{run['id']}/notebook").json()
+    assert executed["cells"][1]["outputs"][0]["output_type"] == "error"
+    assert executed["cells"][2]["outputs"] == []
+
+
+def test_a_run_past_its_timeout_is_timed_out(alice: TestClient) -> None:
+    nb_id = create(alice, notebook("import time\ntime.sleep(60)"))
+    r = alice.post(f"/api/v1/notebooks/{nb_id}/runs", json={"timeout_s": 1})
+    run = wait(alice, r.json()["id"])
+    assert run["status"] == "timed_out"
+    assert run["error"]["cell"] == 0
+
+
+def test_cancel_stops_a_running_run(alice: TestClient) -> None:
+    nb_id = create(alice, notebook("import time\ntime.sleep(60)"))
+    run_id = alice.post(f"/api/v1/notebooks/{nb_id}/runs").json()["id"]
+    for _ in range(100):
+        if alice.get(f"/api/v1/runs/{run_id}").json()["status"] == "running":
+            break
+        time.sleep(0.1)
+    r = alice.post(f"/api/v1/runs/{run_id}/cancel")
+    assert r.status_code == 200
+    assert r.json()["status"] == "cancelled"
+
+
+def test_history_is_newest_first_and_paged(alice: TestClient) -> None:
+    nb_id = create(alice, notebook("1"))
+    ids = [alice.post(f"/api/v1/notebooks/{nb_id}/runs").json()["id"] for _ in range(3)]
+    for run_id in ids:
+        wait(alice, run_id)
+    page = alice.get("/api/v1/runs", params={"notebook_id": nb_id, "limit": 2}).json()
+    rest = alice.get("/api/v1/runs", params={"notebook_id": nb_id, "cursor": page["next"]}).json()
+    assert [r["id"] for r in page["items"] + rest["items"]] == ids[::-1]
+    assert rest["next"] is None
+
+
+def test_other_tenant_gets_404_on_every_run_route(alice: TestClient, bob: TestClient) -> None:
+    nb_id = create(alice, notebook("1"))
+    run_id = alice.post(f"/api/v1/notebooks/{nb_id}/runs").json()["id"]
+    assert bob.post(f"/api/v1/notebooks/{nb_id}/runs").status_code == 404
+    for method, path in [
+        ("GET", f"/api/v1/runs/{run_id}"),
+        ("GET", f"/api/v1/runs/{run_id}/notebook"),
+        ("POST", f"/api/v1/runs/{run_id}/cancel"),
+    ]:
+        r = bob.request(method, path)
+        assert r.status_code == 404, (method, path)
+        assert r.json()["error"]["code"] == "run_not_found"
+    assert bob.get("/api/v1/runs").json()["items"] == []
+    wait(alice, run_id)
