@@ -35,15 +35,17 @@ lint: setup
 lock:
 	rm -rf .lock-venv && python3 -m venv .lock-venv
 	.lock-venv/bin/pip install --quiet --upgrade pip
-	.lock-venv/bin/pip install --quiet -e '.[dev]'
-	{ echo "# Tested versions of every dependency (pip install -c constraints.txt -e '.[dev]')."; \
+	.lock-venv/bin/pip install --quiet -e '.[dev,bench]'
+	{ echo "# Tested versions of every dependency (pip install -c constraints.txt -e '.[dev,bench]')."; \
 	  echo "# Regenerate with: make lock"; \
 	  .lock-venv/bin/pip freeze --exclude-editable; } > constraints.txt
 	rm -rf .lock-venv
 
 bench: setup
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
 	$(PY) bench/bench_objects.py
 	$(PY) bench/bench_kernels.py
+	$(PY) bench/bench_runs.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
