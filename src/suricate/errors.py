@@ -8,6 +8,7 @@
     │   ├── NotebookNotFound(ref)
     │   ├── SessionNotFound(session_id)
     │   ├── RunNotFound(run_id)
+    │   ├── ScheduleNotFound(schedule_id)
     │   ├── TenantNotFound(name)
     │   ├── UserNotFound(name)
     │   └── TokenNotFound(ref)
@@ -78,6 +79,14 @@ class RunNotFound(NotFound):
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
         super().__init__(f"run {run_id!r} not found")
+
+
+class ScheduleNotFound(NotFound):
+    code = "schedule_not_found"
+
+    def __init__(self, schedule_id: str) -> None:
+        self.schedule_id = schedule_id
+        super().__init__(f"schedule {schedule_id!r} not found")
 
 
 class TenantNotFound(NotFound):

@@ -36,6 +36,7 @@ class Platform:
     sessions: Any = field(default=None)  # a SessionService once compute has started
     node: Any = field(default=None)  # the embedded ExecNode
     runs: Any = field(default=None)  # a RunService once compute has started
+    schedules: Any = field(default=None)  # a ScheduleService once compute has started
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Platform:
@@ -72,6 +73,7 @@ class Platform:
         from suricate.bus import Bus, InProcessBus
         from suricate.execnode import build_node
         from suricate.runs import RunService
+        from suricate.schedules import ScheduleService
         from suricate.sessions import SessionService
 
         s = self.settings
@@ -93,9 +95,14 @@ class Platform:
         self.sessions = SessionService(bus, self.tokens, self.notebooks, s.kernel_idle_timeout)
         await self.sessions.start()
         self.runs = RunService(self.db, self.notebooks, self.sessions)
-        await self.runs.recover(functools.partial(principal_of, self.db))
+        principal_for_ids = functools.partial(principal_of, self.db)
+        await self.runs.recover(principal_for_ids)
+        self.schedules = ScheduleService(self.db, self.notebooks, self.runs, principal_for_ids)
+        await self.schedules.start()
 
     async def stop_compute(self) -> None:
+        if self.schedules is not None:
+            await self.schedules.close()
         if self.runs is not None:
             await self.runs.close()
         if self.sessions is not None:

@@ -110,3 +110,72 @@ def get_run_notebook(run_id: str, platform: PlatformDep, principal: PrincipalDep
 async def cancel_run(run_id: str, platform: PlatformDep, principal: PrincipalDep) -> RunOut:
     """Cancel a queued or running run."""
     return RunOut.model_validate(await platform.runs.cancel(principal.tenant_id, run_id))
+
+
+class ScheduleCreate(BaseModel):
+    cron: str = Field(description="Five-field cron expression, e.g. '*/5 * * * *'.")
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    timezone: str = Field(default="UTC", description="IANA timezone the cron is read in.")
+
+
+class ScheduleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    notebook_id: str
+    cron: str
+    timezone: str
+    parameters: dict[str, Any]
+    next_at: datetime
+    last_run_id: str | None
+    runs_started: int
+    runs_skipped: int = Field(description="Due times skipped because the last run still ran.")
+    last_skipped_at: datetime | None
+    created_at: datetime
+
+
+class SchedulePage(BaseModel):
+    items: list[ScheduleOut]
+    next: str | None
+
+
+@router.post(
+    "/notebooks/{notebook_id}/schedules",
+    status_code=201,
+    response_model=ScheduleOut,
+    responses=_ERRORS,
+)
+def create_schedule(
+    notebook_id: str, body: ScheduleCreate, platform: PlatformDep, principal: PrincipalDep
+) -> ScheduleOut:
+    """Run the notebook on a cron schedule (skipping a due time while the last run still runs)."""
+    info = platform.schedules.create(
+        principal, notebook_id, body.cron, body.parameters, body.timezone
+    )
+    return ScheduleOut.model_validate(info)
+
+
+@router.get("/notebooks/{notebook_id}/schedules", response_model=SchedulePage, responses=_ERRORS)
+def list_schedules(
+    notebook_id: str,
+    platform: PlatformDep,
+    principal: PrincipalDep,
+    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    cursor: Annotated[str | None, Query()] = None,
+) -> SchedulePage:
+    """List the notebook's schedules."""
+    page = platform.schedules.list(principal.tenant_id, notebook_id, limit, cursor)
+    return SchedulePage(items=[ScheduleOut.model_validate(i) for i in page.items], next=page.next)
+
+
+@router.get("/schedules/{schedule_id}", response_model=ScheduleOut, responses=_ERRORS)
+def get_schedule(schedule_id: str, platform: PlatformDep, principal: PrincipalDep) -> ScheduleOut:
+    """Show a schedule: next due time, last run, runs started and skipped."""
+    return ScheduleOut.model_validate(platform.schedules.get(principal.tenant_id, schedule_id))
+
+
+@router.delete("/schedules/{schedule_id}", status_code=204, responses=_ERRORS)
+def delete_schedule(schedule_id: str, platform: PlatformDep, principal: PrincipalDep) -> Response:
+    """Delete a schedule (its past runs stay)."""
+    platform.schedules.delete(principal.tenant_id, schedule_id)
+    return Response(status_code=204)

@@ -1,0 +1,118 @@
+"""Schedules: runs on a cron, skips while the last run still runs, tenant-scoped."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from suricate.models import Schedule, utcnow
+from suricate.platform import Platform
+from suricate.settings import Settings
+from tests.api.test_runs import create, notebook, wait
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'suricate.db'}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, kernel_pool_size=1)
+
+
+def make_due(platform: Platform, schedule_id: str) -> None:
+    with platform.db.session() as s:
+        s.execute(
+            update(Schedule)
+            .where(Schedule.id == schedule_id)
+            .values(next_at=utcnow() - timedelta(seconds=1))
+        )
+
+
+def tick(client: TestClient, platform: Platform) -> None:
+    client.portal.call(platform.schedules.tick)  # type: ignore[union-attr]
+
+
+def test_a_due_schedule_starts_a_run_with_its_parameters(
+    alice: TestClient, platform: Platform
+) -> None:
+    nb_id = create(alice, notebook("print(n)", parameters="n = 1"))
+    r = alice.post(
+        f"/api/v1/notebooks/{nb_id}/schedules",
+        json={"cron": "*/5 * * * *", "parameters": {"n": 7}, "timezone": "Europe/Paris"},
+    )
+    assert r.status_code == 201, r.text
+    schedule = r.json()
+    assert schedule["next_at"] > schedule["created_at"]
+    make_due(platform, schedule["id"])
+    tick(alice, platform)
+    after = alice.get(f"/api/v1/schedules/{schedule['id']}").json()
+    assert after["runs_started"] == 1
+    assert after["next_at"] > schedule["created_at"]
+    run = wait(alice, after["last_run_id"])
+    assert run["status"] == "succeeded"
+    assert run["parameters"] == {"n": 7}
+    listed = alice.get(f"/api/v1/notebooks/{nb_id}/schedules").json()["items"]
+    assert [s["id"] for s in listed] == [schedule["id"]]
+    assert alice.delete(f"/api/v1/schedules/{schedule['id']}").status_code == 204
+    assert alice.get(f"/api/v1/schedules/{schedule['id']}").status_code == 404
+
+
+def test_a_due_time_is_skipped_and_recorded_while_the_last_run_goes_on(
+    alice: TestClient, platform: Platform
+) -> None:
+    nb_id = create(alice, notebook("import time\ntime.sleep(30)"))
+    schedule = alice.post(f"/api/v1/notebooks/{nb_id}/schedules", json={"cron": "* * * * *"}).json()
+    make_due(platform, schedule["id"])
+    tick(alice, platform)
+    make_due(platform, schedule["id"])
+    tick(alice, platform)
+    after = alice.get(f"/api/v1/schedules/{schedule['id']}").json()
+    assert after["runs_started"] == 1
+    assert after["runs_skipped"] == 1
+    assert after["last_skipped_at"] is not None
+    alice.post(f"/api/v1/runs/{after['last_run_id']}/cancel")
+
+
+def test_bad_cron_or_timezone_is_422(alice: TestClient) -> None:
+    nb_id = create(alice, notebook("1"))
+    r = alice.post(f"/api/v1/notebooks/{nb_id}/schedules", json={"cron": "every minute"})
+    assert r.status_code == 422
+    assert "cron" in r.json()["error"]["message"]
+    r = alice.post(
+        f"/api/v1/notebooks/{nb_id}/schedules", json={"cron": "* * * * *", "timezone": "Mars/Base"}
+    )
+    assert r.status_code == 422
+    assert "timezone" in r.json()["error"]["message"]
+
+
+def test_other_tenant_gets_404_on_schedules(alice: TestClient, bob: TestClient) -> None:
+    nb_id = create(alice, notebook("1"))
+    schedule = alice.post(f"/api/v1/notebooks/{nb_id}/schedules", json={"cron": "0 6 * * *"}).json()
+    assert (
+        bob.post(f"/api/v1/notebooks/{nb_id}/schedules", json={"cron": "* * * * *"}).status_code
+        == 404
+    )
+    assert bob.get(f"/api/v1/notebooks/{nb_id}/schedules").status_code == 404
+    assert bob.get(f"/api/v1/schedules/{schedule['id']}").status_code == 404
+    assert bob.delete(f"/api/v1/schedules/{schedule['id']}").status_code == 404
+    assert alice.get(f"/api/v1/schedules/{schedule['id']}").status_code == 200
+
+
+def test_the_scheduler_loop_runs_every_minute_schedules(
+    alice: TestClient, platform: Platform
+) -> None:
+    nb_id = create(alice, notebook("1"))
+    schedule = alice.post(f"/api/v1/notebooks/{nb_id}/schedules", json={"cron": "* * * * *"}).json()
+    make_due(platform, schedule["id"])
+    for _ in range(100):  # the loop ticks every second
+        if alice.get(f"/api/v1/schedules/{schedule['id']}").json()["runs_started"]:
+            break
+        time.sleep(0.1)
+    assert alice.get(f"/api/v1/schedules/{schedule['id']}").json()["runs_started"] == 1
