@@ -75,6 +75,7 @@ class Platform:
         from suricate.runs import RunService
         from suricate.schedules import ScheduleService
         from suricate.sessions import SessionService
+        from suricate.webhooks import WebhookSender, load_secret
 
         s = self.settings
         bus: Bus
@@ -94,7 +95,10 @@ class Platform:
         self._bus = bus
         self.sessions = SessionService(bus, self.tokens, self.notebooks, s.kernel_idle_timeout)
         await self.sessions.start()
-        self.runs = RunService(self.db, self.notebooks, self.sessions)
+        secret = load_secret(
+            s.webhook_secret.get_secret_value() if s.webhook_secret else None, s.data_dir
+        )
+        self.runs = RunService(self.db, self.notebooks, self.sessions, WebhookSender(secret))
         principal_for_ids = functools.partial(principal_of, self.db)
         await self.runs.recover(principal_for_ids)
         self.schedules = ScheduleService(self.db, self.notebooks, self.runs, principal_for_ids)

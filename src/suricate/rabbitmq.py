@@ -27,6 +27,8 @@ TENANTS_EXCHANGE = "suricate.tenants"
 ANY_EXCHANGE = "suricate.tenants.fallback"
 ANY_QUEUE = "suricate.tenants.any"
 REPLY, EVENT = "reply", "event"
+# While waiting for a node's reply, check this often that the node is still there.
+NODE_CHECK_SECONDS = 3.0
 
 
 def tenant_queue(tenant: str) -> str:
@@ -127,14 +129,35 @@ class RabbitBus:
             timeout = self.reply_timeout
             if isinstance(command, Execute):
                 timeout += command.timeout or self.exec_timeout
-            try:
-                return await asyncio.wait_for(future, timeout)
-            except TimeoutError as exc:
-                raise ExecutionNodeError(
-                    "timeout", f"no execution node answered within {timeout:g} s"
-                ) from exc
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            while True:
+                try:
+                    return await asyncio.wait_for(asyncio.shield(future), NODE_CHECK_SECONDS)
+                except TimeoutError:
+                    pass
+                if node is not None and not await self._node_alive(node):
+                    # The node died mid-command (kill -9, lost machine): no reply will come.
+                    return Failed("session_gone", f"execution node {node} is gone")
+                if loop.time() > deadline:
+                    raise ExecutionNodeError(
+                        "timeout", f"no execution node answered within {timeout:g} s"
+                    )
         finally:
             self._pending.pop(correlation, None)
+
+    async def _node_alive(self, node: str) -> bool:
+        """Tell whether the node's queue still exists (it goes with the node's connection)."""
+        # A failed passive declare closes its channel, so it gets a channel of its own.
+        channel = await self._connection.channel()
+        try:
+            await channel.declare_queue(node_queue(node), passive=True)
+            return True
+        except Exception:
+            return False
+        finally:
+            with contextlib.suppress(Exception):
+                await channel.close()
 
     async def close(self) -> None:
         if self._connection is not None:
@@ -170,7 +193,9 @@ class RabbitNodeServer:
             shared = await channel.declare_queue(ANY_QUEUE, durable=True)
             await shared.consume(self._on_command)
         own = await channel.declare_queue(
-            node_queue(self.node_id), exclusive=True, auto_delete=True
+            # Not exclusive (the frontend checks that it exists); it goes with the node.
+            node_queue(self.node_id),
+            auto_delete=True,
         )
         await own.consume(self._on_command)
         log.info(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import dataclasses
 import json
 import logging
 import uuid
@@ -26,6 +27,7 @@ from suricate.errors import Conflict, ExecutionNodeError, RunNotFound, SessionNo
 from suricate.models import Run, utcnow
 from suricate.notebooks import NotebookService
 from suricate.pagination import Page, keyset, page_of
+from suricate.webhooks import check_url
 
 log = logging.getLogger(__name__)
 
@@ -121,12 +123,16 @@ def _source(cell: dict[str, Any]) -> str:
 class RunService:
     """Trigger, execute, follow and cancel runs; every lookup is scoped to the tenant."""
 
-    def __init__(self, db: Database, notebooks: NotebookService, sessions: Any) -> None:
+    def __init__(
+        self, db: Database, notebooks: NotebookService, sessions: Any, webhooks: Any = None
+    ) -> None:
         self.db = db
         self.notebooks = notebooks
         self.sessions = sessions
+        self.webhooks = webhooks
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._closing = False
+        self._deliveries: set[asyncio.Task[bool]] = set()
 
     async def recover(self, principal_of: Any) -> None:
         """After a restart: runs left running failed with the server; queued ones start again."""
@@ -156,8 +162,10 @@ class RunService:
         notebook_id: str,
         parameters: dict[str, Any] | None = None,
         timeout_s: float | None = None,
+        webhook_url: str | None = None,
     ) -> RunInfo:
         """Queue a run of the notebook's current revision and start it."""
+        check_url(webhook_url)
         notebook = self.notebooks.find(principal.tenant_id, notebook_id)
         row = Run(
             id=uuid.uuid4().hex,
@@ -168,6 +176,7 @@ class RunService:
             status=QUEUED,
             parameters=json.dumps(parameters or {}),
             timeout_s=timeout_s,
+            webhook_url=webhook_url,
             cells_total=0,
             cells_done=0,
             attempt=1,
@@ -237,6 +246,24 @@ class RunService:
                 await task
 
     async def _run(self, principal: Principal, run_id: str) -> None:
+        try:
+            await self._execute(principal, run_id)
+        finally:
+            await self._notify(run_id)
+
+    async def _notify(self, run_id: str) -> None:
+        with self.db.session() as s:
+            row = s.get(Run, run_id)
+            url = row.webhook_url if row is not None else None
+            info = _info(row) if row is not None else None
+        if url and info is not None and self.webhooks is not None:
+            task = asyncio.create_task(
+                self.webhooks.send(url, "run.finished", {"run": _public(info)})
+            )
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
+
+    async def _execute(self, principal: Principal, run_id: str) -> None:
         try:
             await self._attempt(principal, run_id)
         except asyncio.CancelledError:
@@ -354,6 +381,13 @@ class RunService:
         if row is None:
             raise RunNotFound(run_id)
         return row
+
+
+def _public(info: RunInfo) -> dict[str, Any]:
+    """Return the run's record as the API shows it."""
+    data = dataclasses.asdict(info)
+    data["duration_s"] = info.duration_s
+    return data
 
 
 def _timeout_error(timeout_s: float | None, cell: int) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from suricate.models import Run, Schedule, utcnow
 from suricate.notebooks import NotebookService
 from suricate.pagination import Page, keyset, page_of
 from suricate.runs import FINISHED, RunService
+from suricate.webhooks import check_url
 
 log = logging.getLogger(__name__)
 # How often the scheduler looks for due schedules; cron's resolution is a minute.
@@ -41,6 +42,7 @@ class ScheduleInfo:
     runs_skipped: int
     last_skipped_at: datetime | None
     created_at: datetime
+    webhook_url: str | None
 
 
 def _info(row: Schedule) -> ScheduleInfo:
@@ -56,6 +58,7 @@ def _info(row: Schedule) -> ScheduleInfo:
         runs_skipped=row.runs_skipped,
         last_skipped_at=row.last_skipped_at,
         created_at=row.created_at,
+        webhook_url=row.webhook_url,
     )
 
 
@@ -103,8 +106,10 @@ class ScheduleService:
         cron: str,
         parameters: dict[str, Any] | None = None,
         timezone: str = "UTC",
+        webhook_url: str | None = None,
     ) -> ScheduleInfo:
         check(cron, timezone)
+        check_url(webhook_url)
         notebook = self.notebooks.find(principal.tenant_id, notebook_id)
         now = utcnow()
         row = Schedule(
@@ -115,6 +120,7 @@ class ScheduleService:
             cron=cron,
             timezone=timezone,
             parameters=json.dumps(parameters or {}),
+            webhook_url=webhook_url,
             next_at=next_time(cron, timezone, now),
             runs_started=0,
             runs_skipped=0,
@@ -172,13 +178,24 @@ class ScheduleService:
                         log.info("schedule %s skipped: run %s still going", row.id, last.id)
                         continue
                 row.runs_started += 1
-                starts.append((row.id, row.user_id, row.tenant_id, row.notebook_id, row.parameters))
-        for schedule_id, user_id, tenant_id, notebook_id, parameters in starts:
+                starts.append(
+                    (
+                        row.id,
+                        row.user_id,
+                        row.tenant_id,
+                        row.notebook_id,
+                        row.parameters,
+                        row.webhook_url,
+                    )
+                )
+        for schedule_id, user_id, tenant_id, notebook_id, parameters, webhook in starts:
             run_id = None
             principal = await asyncio.to_thread(self.principal_of, user_id, tenant_id)
             if principal is not None:
                 try:
-                    info = await self.runs.trigger(principal, notebook_id, json.loads(parameters))
+                    info = await self.runs.trigger(
+                        principal, notebook_id, json.loads(parameters), webhook_url=webhook
+                    )
                     run_id = info.id
                 except Exception:
                     log.exception("schedule %s could not start its run", schedule_id)

@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     token: SecretStr | None = Field(
         default=None, description="API token used by the CLI's client commands."
     )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Key of the HMAC-SHA256 signature of webhooks; default: a random one kept in "
+            "DATA_DIR/webhook-secret."
+        ),
+    )
     password: SecretStr | None = Field(
         default=None,
         description="Password for `suricate user create` (prompted for when unset).",

@@ -122,3 +122,49 @@ def test_other_tenant_gets_404_on_every_run_route(alice: TestClient, bob: TestCl
         assert r.json()["error"]["code"] == "run_not_found"
     assert bob.get("/api/v1/runs").json()["items"] == []
     wait(alice, run_id)
+
+
+def test_a_finished_run_is_posted_to_its_webhook_signed(alice: TestClient, platform) -> None:
+    import hashlib
+    import hmac
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received: list[tuple[dict, bytes]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((dict(self.headers), body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/hook"
+        nb_id = create(alice, notebook("1"))
+        r = alice.post(f"/api/v1/notebooks/{nb_id}/runs", json={"webhook_url": url})
+        wait(alice, r.json()["id"])
+        for _ in range(100):
+            if received:
+                break
+            time.sleep(0.05)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    headers, body = received[0]
+    secret = (platform.settings.data_dir / "webhook-secret").read_bytes().strip()
+    expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+    assert headers["X-Suricate-Signature"] == expected
+    payload = json.loads(body)
+    assert payload["event"] == "run.finished"
+    assert payload["run"]["status"] == "succeeded"
+    bad = alice.post(f"/api/v1/notebooks/{nb_id}/runs", json={"webhook_url": "ftp://x"})
+    assert bad.status_code == 422

@@ -26,6 +26,9 @@ class RunCreate(BaseModel):
     timeout_s: float | None = Field(
         default=None, gt=0, description="The whole run's time limit; past it: `timed_out`."
     )
+    webhook_url: str | None = Field(
+        default=None, description="POSTed the finished run, signed (X-Suricate-Signature)."
+    )
 
 
 class RunError(BaseModel):
@@ -66,7 +69,9 @@ async def trigger_run(
 ) -> RunOut:
     """Run the notebook's current revision in a fresh kernel, with parameters."""
     body = body or RunCreate()
-    info = await platform.runs.trigger(principal, notebook_id, body.parameters, body.timeout_s)
+    info = await platform.runs.trigger(
+        principal, notebook_id, body.parameters, body.timeout_s, body.webhook_url
+    )
     return RunOut.model_validate(info)
 
 
@@ -116,6 +121,9 @@ class ScheduleCreate(BaseModel):
     cron: str = Field(description="Five-field cron expression, e.g. '*/5 * * * *'.")
     parameters: dict[str, Any] = Field(default_factory=dict)
     timezone: str = Field(default="UTC", description="IANA timezone the cron is read in.")
+    webhook_url: str | None = Field(
+        default=None, description="Given to each of its runs: POSTed the finished run, signed."
+    )
 
 
 class ScheduleOut(BaseModel):
@@ -132,6 +140,7 @@ class ScheduleOut(BaseModel):
     runs_skipped: int = Field(description="Due times skipped because the last run still ran.")
     last_skipped_at: datetime | None
     created_at: datetime
+    webhook_url: str | None
 
 
 class SchedulePage(BaseModel):
@@ -150,7 +159,7 @@ def create_schedule(
 ) -> ScheduleOut:
     """Run the notebook on a cron schedule (skipping a due time while the last run still runs)."""
     info = platform.schedules.create(
-        principal, notebook_id, body.cron, body.parameters, body.timezone
+        principal, notebook_id, body.cron, body.parameters, body.timezone, body.webhook_url
     )
     return ScheduleOut.model_validate(info)
 
