@@ -113,6 +113,18 @@ def test_restart_keeps_objects_and_clears_stale_staging(
     (server.data_dir / "objects" / "staging" / "upload-stale").write_bytes(b"half")
     server.process.terminate()
     server.process.wait(timeout=10)
+    process, url = _restart(server)
+    try:
+        r = httpx.get(f"{url}/api/v1/objects/a/content", headers=server.headers())
+        assert r.content == b"abc"
+        assert server.staged_files() == []
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _restart(server: Server) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the server again on the same data dir (the old process must be gone)."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "suricate", "serve", "--port", str(port)],
@@ -120,15 +132,9 @@ def test_restart_keeps_objects_and_clears_stale_staging(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_until(lambda: _up(url), "restarted server up")
-        r = httpx.get(f"{url}/api/v1/objects/a/content", headers=server.headers())
-        assert r.content == b"abc"
-        assert server.staged_files() == []
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    url = f"http://127.0.0.1:{port}"
+    _wait_until(lambda: _up(url), "restarted server up")
+    return process, url
 
 
 def _up(url: str) -> bool:
@@ -338,16 +344,8 @@ def test_a_run_cut_off_by_a_server_crash_is_marked_failed_after_restart(
     )
     server.process.kill()
     server.process.wait()
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "suricate", "serve", "--port", str(port)],
-        env=server.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process, url = _restart(server)
     try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_until(lambda: _up(url), "restarted server up")
         record = httpx.get(f"{url}/api/v1/runs/{run['id']}", headers=server.headers()).json()
         assert record["status"] == "failed"
         assert record["error"]["ename"] == "ServerRestarted"

@@ -280,12 +280,13 @@ class RunService:
             )
 
     async def _attempt(self, principal: Principal, run_id: str) -> None:
-        with self.db.session() as s:
-            row = s.get(Run, run_id)
-            assert row is not None
-            parameters = json.loads(row.parameters)
-            revision, notebook_id, timeout_s = row.notebook_revision, row.notebook_id, row.timeout_s
-        source = self.notebooks.get(principal.tenant_id, notebook_id, revision).content
+        row = await asyncio.to_thread(self._load, run_id)
+        parameters = json.loads(row.parameters)
+        revision, notebook_id, timeout_s = row.notebook_revision, row.notebook_id, row.timeout_s
+        notebook = await asyncio.to_thread(
+            self.notebooks.get, principal.tenant_id, notebook_id, revision
+        )
+        source = notebook.content
         assert source is not None
         nb = inject_parameters(source, parameters)
         code_cells = [i for i, c in enumerate(nb["cells"]) if c.get("cell_type") == "code"]
@@ -293,42 +294,35 @@ class RunService:
             nb["cells"][i]["outputs"], nb["cells"][i]["execution_count"] = [], None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s if timeout_s else None
-        with self.db.session() as s:
-            s.execute(
-                update(Run)
-                .where(Run.id == run_id)
-                .values(
-                    status=RUNNING,
-                    started_at=utcnow(),
-                    cells_total=len(code_cells),
-                    cells_done=0,
-                    result=json.dumps(nb),
-                )
-            )
+        await asyncio.to_thread(self._started, run_id, len(code_cells), nb)
         session = await self.sessions.create(principal)
         try:
             for done, index in enumerate(code_cells, start=1):
                 cell = nb["cells"][index]
                 remaining = None if deadline is None else deadline - loop.time()
                 if remaining is not None and remaining <= 0:
-                    self._finish(run_id, TIMED_OUT, _timeout_error(timeout_s, index), nb)
+                    await asyncio.to_thread(
+                        self._finish, run_id, TIMED_OUT, _timeout_error(timeout_s, index), nb
+                    )
                     return
                 reply = await self.sessions.execute(principal, session.id, _source(cell), remaining)
                 cell["outputs"], cell["execution_count"] = reply.outputs, reply.execution_count
-                self._progress(run_id, done, nb)
+                await asyncio.to_thread(self._progress, run_id, done, nb)
                 if reply.status == "ok":
                     continue
                 if reply.ename == "TimeoutError" and deadline is not None:
-                    self._finish(run_id, TIMED_OUT, _timeout_error(timeout_s, index), nb)
-                elif reply.ename in _RETRYABLE and self._retry(run_id):
+                    await asyncio.to_thread(
+                        self._finish, run_id, TIMED_OUT, _timeout_error(timeout_s, index), nb
+                    )
+                elif reply.ename in _RETRYABLE and await asyncio.to_thread(self._retry, run_id):
                     await self._attempt(principal, run_id)
                 else:
                     error = {"ename": reply.ename, "evalue": reply.evalue, "cell": index}
-                    self._finish(run_id, FAILED, error, nb)
+                    await asyncio.to_thread(self._finish, run_id, FAILED, error, nb)
                 return
-            self._finish(run_id, SUCCEEDED, None, nb)
+            await asyncio.to_thread(self._finish, run_id, SUCCEEDED, None, nb)
         except (SessionNotFound, ExecutionNodeError) as exc:
-            if self._retry(run_id):
+            if await asyncio.to_thread(self._retry, run_id):
                 await self._attempt(principal, run_id)
             else:
                 self._finish(
@@ -340,6 +334,26 @@ class RunService:
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.sessions.delete(principal, session.id))
+
+    def _load(self, run_id: str) -> Run:
+        with self.db.session() as s:
+            row = s.get(Run, run_id)
+            assert row is not None
+            return row
+
+    def _started(self, run_id: str, cells: int, nb: dict[str, Any]) -> None:
+        with self.db.session() as s:
+            s.execute(
+                update(Run)
+                .where(Run.id == run_id)
+                .values(
+                    status=RUNNING,
+                    started_at=utcnow(),
+                    cells_total=cells,
+                    cells_done=0,
+                    result=json.dumps(nb),
+                )
+            )
 
     def _retry(self, run_id: str) -> bool:
         """Count another attempt if this was the first; tell whether to try again."""
