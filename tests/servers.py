@@ -102,3 +102,28 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         process.wait(timeout=10)
     for log in logs:
         log.close()  # type: ignore[attr-defined]
+
+
+def server_up(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/api/v1/health").status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def restart_server(server: Server) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the server again on the same data dir (the old process must be gone)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "suricate", "serve", "--port", str(port)],
+        env=server.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        if server_up(url):
+            return process, url
+        time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("restarted server did not come up")

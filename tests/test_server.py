@@ -17,7 +17,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.servers import Server, free_port, start_server
+from tests.servers import Server, free_port, restart_server, server_up, start_server
 
 __all__ = ["start_server"]
 
@@ -113,7 +113,7 @@ def test_restart_keeps_objects_and_clears_stale_staging(
     (server.data_dir / "objects" / "staging" / "upload-stale").write_bytes(b"half")
     server.process.terminate()
     server.process.wait(timeout=10)
-    process, url = _restart(server)
+    process, url = restart_server(server)
     try:
         r = httpx.get(f"{url}/api/v1/objects/a/content", headers=server.headers())
         assert r.content == b"abc"
@@ -121,27 +121,6 @@ def test_restart_keeps_objects_and_clears_stale_staging(
     finally:
         process.terminate()
         process.wait(timeout=10)
-
-
-def _restart(server: Server) -> tuple[subprocess.Popen[bytes], str]:
-    """Start the server again on the same data dir (the old process must be gone)."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "suricate", "serve", "--port", str(port)],
-        env=server.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    _wait_until(lambda: _up(url), "restarted server up")
-    return process, url
-
-
-def _up(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/api/v1/health").status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 @pytest.mark.slow
@@ -218,7 +197,7 @@ def test_a_second_server_on_the_same_data_dir_refuses_to_start(
     assert second.returncode == 1
     assert "already using the object store" in second.stderr
     assert "Traceback" not in second.stderr
-    assert _up(server.url)
+    assert server_up(server.url)
 
 
 def test_cli_refuses_names_that_are_not_object_names(
@@ -344,7 +323,7 @@ def test_a_run_cut_off_by_a_server_crash_is_marked_failed_after_restart(
     )
     server.process.kill()
     server.process.wait()
-    process, url = _restart(server)
+    process, url = restart_server(server)
     try:
         record = httpx.get(f"{url}/api/v1/runs/{run['id']}", headers=server.headers()).json()
         assert record["status"] == "failed"

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from suricate import __version__
-from suricate.api import errors, notebooks, objects, runs, sessions, system
+from suricate.api import errors, notebooks, objects, processors, runs, sessions, streams, system
 from suricate.platform import Platform
 from suricate.settings import Settings
 
@@ -51,6 +51,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(notebooks.router, prefix=API_PREFIX)
     app.include_router(sessions.router, prefix=API_PREFIX)
     app.include_router(runs.router, prefix=API_PREFIX)
+    app.include_router(streams.router, prefix=API_PREFIX)
+    app.include_router(processors.router, prefix=API_PREFIX)
 
     @app.get("/", include_in_schema=False)
     def root() -> JSONResponse:

@@ -14,6 +14,8 @@ from suricate.messages import Message, decode
 
 EventHook = Callable[[Message], Awaitable[None]]
 Handler = Callable[[Message, EventHook], Awaitable[Message]]
+# Reports flow from nodes to the frontend outside any command (what processors did).
+ReportHook = Callable[[Message], Awaitable[None]]
 
 
 class Bus(Protocol):
@@ -27,6 +29,11 @@ class Bus(Protocol):
         node: str | None = None,
     ) -> Message: ...
 
+    def on_report(self, hook: ReportHook) -> None:
+        """Have the frontend's ``hook`` take every report; set before ``start``."""
+
+    async def node_alive(self, node: str) -> bool: ...
+
     async def close(self) -> None: ...
 
 
@@ -35,6 +42,18 @@ class InProcessBus:
 
     def __init__(self, handler: Handler) -> None:
         self._handler = handler
+        self._on_report: ReportHook | None = None
+
+    def on_report(self, hook: ReportHook) -> None:
+        self._on_report = hook
+
+    async def report(self, message: Message) -> None:
+        """The node's side: hand a report over; returns once the frontend has taken it."""
+        if self._on_report is not None:
+            await self._on_report(decode(message.encode()))
+
+    async def node_alive(self, node: str) -> bool:
+        return True
 
     async def start(self) -> None:
         return None

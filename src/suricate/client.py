@@ -247,6 +247,28 @@ class Client:
         joblib.dump(obj, buffer)
         return self.put_object(name, buffer.getvalue(), JOBLIB)
 
+    def action(self, text: str, **data: Any) -> dict[str, Any]:
+        """Record an action (a suggestion, an alert) with any JSON data."""
+        body = json.loads(json.dumps({"text": text, "data": data}, default=_json_default))
+        result: dict[str, Any] = self._check(self._http.post("/actions", json=body)).json()
+        return result
+
+    def emit(self, stream: str, payload: Any, headers: dict[str, Any] | None = None) -> None:
+        """Publish a message onto a stream: JSON for anything but bytes, which go as they are."""
+        if isinstance(payload, bytes | bytearray):
+            content, kind = bytes(payload), "application/octet-stream"
+        else:
+            content, kind = json.dumps(payload, default=_json_default).encode(), "application/json"
+        params = {"header": [f"{k}={v}" for k, v in (headers or {}).items()]}
+        self._check(
+            self._http.post(
+                f"/streams/{quote(check_name('stream', stream), safe='')}/messages",
+                content=content,
+                headers={"Content-Type": kind},
+                params=params,
+            )
+        )
+
     def upload(
         self,
         path: str | os.PathLike[str],

@@ -89,6 +89,22 @@ class ScheduleNotFound(NotFound):
         super().__init__(f"schedule {schedule_id!r} not found")
 
 
+class StreamNotFound(NotFound):
+    code = "stream_not_found"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"stream {name!r} not found")
+
+
+class ProcessorNotFound(NotFound):
+    code = "processor_not_found"
+
+    def __init__(self, processor_id: str) -> None:
+        self.processor_id = processor_id
+        super().__init__(f"processor {processor_id!r} not found")
+
+
 class TenantNotFound(NotFound):
     code = "tenant_not_found"
 
@@ -141,6 +157,16 @@ class ChecksumMismatch(InvalidInput):
         super().__init__(f"sha256 of the body is {actual}, the request said {expected}")
 
 
+class InvalidStream(InvalidInput):
+    """A stream definition that is wrong, or whose broker cannot be reached."""
+
+    code = "invalid_stream"
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        super().__init__(detail)
+
+
 class BadRequest(SuricateError):
     code = "bad_request"
 
@@ -172,6 +198,10 @@ class AlreadyExists(Conflict):
     def __init__(self, kind: str, name: str) -> None:
         self.kind, self.name = kind, name
         super().__init__(f"{kind} {name!r} already exists")
+
+
+class InUse(Conflict):
+    code = "in_use"
 
 
 class Unauthenticated(SuricateError):

@@ -171,24 +171,35 @@ class Kernel:
         on_output: OutputHook | None = None,
         timeout: float | None = None,
         silent: bool = False,
+        store_history: bool | None = None,
     ) -> ExecResult:
-        """Run ``code``; stream each output to ``on_output``; interrupt it past ``timeout``."""
+        """Run ``code``; stream each output to ``on_output``; interrupt it past ``timeout``.
+
+        ``store_history`` defaults to ``not silent``; code run many times (a processor's chunks)
+        passes False so that IPython keeps no input or output history of it.
+        """
+        history = not silent if store_history is None else store_history
         async with self._lock:
             self.busy = True
             try:
-                return await self._execute(code, on_output, timeout, silent)
+                return await self._execute(code, on_output, timeout, silent, history)
             finally:
                 self.busy = False
                 self.last_activity = time.monotonic()
 
     async def _execute(
-        self, code: str, on_output: OutputHook | None, timeout: float | None, silent: bool
+        self,
+        code: str,
+        on_output: OutputHook | None,
+        timeout: float | None,
+        silent: bool,
+        store_history: bool,
     ) -> ExecResult:
         from nbformat.v4 import output_from_msg
 
         kc = self._kc
         timeout = timeout or self.config.exec_timeout
-        msg_id = kc.execute(code, silent=silent, store_history=not silent, allow_stdin=False)
+        msg_id = kc.execute(code, silent=silent, store_history=store_history, allow_stdin=False)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         outputs: list[dict[str, Any]] = []

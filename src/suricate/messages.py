@@ -124,3 +124,110 @@ class Failed(Message):
     type: ClassVar[str] = "failed"
     code: str
     message: str
+
+
+# Streams and processors (frontend -> node)
+
+
+@message
+@dataclass(frozen=True)
+class CheckStream(Message):
+    """Connect to a stream's broker and check its queue or exchange; reply Done or Failed."""
+
+    type: ClassVar[str] = "check_stream"
+    tenant: str
+    stream: dict[str, Any]
+
+
+@message
+@dataclass(frozen=True)
+class PublishStream(Message):
+    """Publish one message onto a stream's broker."""
+
+    type: ClassVar[str] = "publish_stream"
+    tenant: str
+    stream: dict[str, Any]
+    body: str  # base64
+    headers: dict[str, Any] = field(default_factory=dict)
+    content_type: str | None = None
+
+
+@message
+@dataclass(frozen=True)
+class StartProcessor(Message):
+    """Start one instance of a processor: a kernel runs the notebook's cells, then handles
+    the stream's messages until stopped."""
+
+    type: ClassVar[str] = "start_processor"
+    processor_id: str
+    instance: int
+    tenant: str
+    token: str
+    stream: dict[str, Any]
+    cells: list[str]
+    revision: int
+    batch_size: int
+    batch_wait_ms: int
+    max_retries: int
+    position: int = 0
+    avoid_colocation: bool = False
+
+
+@message
+@dataclass(frozen=True)
+class StopProcessor(Message):
+    type: ClassVar[str] = "stop_processor"
+    processor_id: str
+
+
+@message
+@dataclass(frozen=True)
+class QueryProcessor(Message):
+    """Ask a node whether it still runs an instance of the processor (Done) or not (Failed)."""
+
+    type: ClassVar[str] = "query_processor"
+    processor_id: str
+
+
+@message
+@dataclass(frozen=True)
+class InjectMessages(Message):
+    """Hand messages (dead letters to replay, or published to a replay stream) to a processor."""
+
+    type: ClassVar[str] = "inject_messages"
+    processor_id: str
+    messages: list[dict[str, Any]]
+
+
+# Reports (node -> frontend, outside any command)
+
+
+@message
+@dataclass(frozen=True)
+class ProcessorReport(Message):
+    """What a processor instance did since its last report. Counters are deltas.
+
+    A report that carries actions or dead letters is handed over durably before the messages
+    they came from are acknowledged.
+    """
+
+    type: ClassVar[str] = "processor_report"
+    processor_id: str
+    node: str
+    instance: int
+    status: str = "running"
+    error: dict[str, Any] | None = None
+    received: int = 0
+    processed: int = 0
+    failed: int = 0
+    dead_lettered: int = 0
+    redelivered: int = 0
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    dead_letters: list[dict[str, Any]] = field(default_factory=list)
+    replayed: list[str] = field(default_factory=list)
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
+    position: int | None = None
+    rate: float = 0.0
+    lag: int | None = None
+    latency_ms: float | None = None

@@ -260,3 +260,90 @@ class Schedule(Base):
     runs_skipped: Mapped[int] = mapped_column(Integer, default=0)
     last_skipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Stream(Base):
+    """A named source of messages: an AMQP queue or exchange, an MQTT topic, or a replay."""
+
+    __tablename__ = "streams"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(16))
+    # The definition as JSON; a URI's password is not in it but in ``secret``, encrypted.
+    config: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Processor(Base):
+    """A processing notebook deployed on a stream; ``status`` is what it should be doing."""
+
+    __tablename__ = "processors"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    notebook_id: Mapped[str] = mapped_column(ForeignKey("notebooks.id", ondelete="CASCADE"))
+    stream_id: Mapped[str] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    notebook_revision: Mapped[int] = mapped_column(Integer)
+    batch_size: Mapped[int] = mapped_column(Integer)
+    batch_wait_ms: Mapped[int] = mapped_column(Integer)
+    max_retries: Mapped[int] = mapped_column(Integer)
+    replicas: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    nodes: Mapped[str] = mapped_column(Text, default="{}")  # instance -> node, as JSON
+    token_ref: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    received: Mapped[int] = mapped_column(BigInteger, default=0)
+    processed: Mapped[int] = mapped_column(BigInteger, default=0)
+    failed: Mapped[int] = mapped_column(BigInteger, default=0)
+    dead_lettered: Mapped[int] = mapped_column(BigInteger, default=0)
+    redelivered: Mapped[int] = mapped_column(BigInteger, default=0)
+    position: Mapped[int] = mapped_column(BigInteger, default=0)
+    restarts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Action(Base):
+    """What a processor (or any notebook) suggested or raised: text plus JSON data."""
+
+    __tablename__ = "actions"
+    __table_args__ = (Index("ix_actions_tenant_processor_id", "tenant_id", "processor_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    processor_id: Mapped[str | None] = mapped_column(
+        ForeignKey("processors.id", ondelete="CASCADE"), nullable=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    data: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeadLetter(Base):
+    """A message whose handler kept failing, kept with its traceback for a later replay."""
+
+    __tablename__ = "dead_letters"
+    __table_args__ = (Index("ix_dead_letters_processor_created", "processor_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    processor_id: Mapped[str] = mapped_column(ForeignKey("processors.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    body_b64: Mapped[str | None] = mapped_column(Text, nullable=True)
+    headers: Mapped[str] = mapped_column(Text, default="{}")
+    error: Mapped[str] = mapped_column(Text)
+    traceback: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    notebook_revision: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="dead")  # dead|replaying|replayed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    replayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -22,7 +22,13 @@ _RULES = {
         "use 1-64 letters, digits, '.', '_', ':' or '-'",
     ),
 }
-_RULE_OF = {"user": "account", "tenant": "account", "object": "file", "notebook": "file"}
+_RULE_OF = {
+    "user": "account",
+    "tenant": "account",
+    "object": "file",
+    "notebook": "file",
+    "stream": "file",
+}
 
 
 def check_name(kind: str, name: str) -> str:

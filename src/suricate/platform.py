@@ -37,6 +37,8 @@ class Platform:
     node: Any = field(default=None)  # the embedded ExecNode
     runs: Any = field(default=None)  # a RunService once compute has started
     schedules: Any = field(default=None)  # a ScheduleService once compute has started
+    streams: Any = field(default=None)  # a StreamService once compute has started
+    processors: Any = field(default=None)  # a ProcessorService once compute has started
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Platform:
@@ -72,9 +74,11 @@ class Platform:
         """Start sessions on execution nodes: in-process by default, or over RabbitMQ."""
         from suricate.bus import Bus, InProcessBus
         from suricate.execnode import build_node
+        from suricate.processors import ProcessorService
         from suricate.runs import RunService
         from suricate.schedules import ScheduleService
         from suricate.sessions import SessionService
+        from suricate.streams import StreamService, load_key
         from suricate.webhooks import WebhookSender, load_secret
 
         s = self.settings
@@ -83,7 +87,6 @@ class Platform:
             from suricate.rabbitmq import RabbitBus
 
             bus = RabbitBus(s.broker_url, exec_timeout=s.kernel_exec_timeout)
-            await bus.start()
         else:
             # Short path: Unix socket paths are limited to ~100 bytes.
             self._sdk_dir = Path(tempfile.mkdtemp(prefix="suricate-api-"))
@@ -92,19 +95,35 @@ class Platform:
             self.node = build_node(s, socket_path)
             await self.node.start()
             bus = InProcessBus(self.node.handle)
+            self.node.report = bus.report
         self._bus = bus
+        principal_for_ids = functools.partial(principal_of, self.db)
+        key = load_key(s.secret_key.get_secret_value() if s.secret_key else None, s.data_dir)
+        self.streams = StreamService(
+            self.db, bus, key, s.stream_allowed_hosts_list, self._object_exists
+        )
+        self.processors = ProcessorService(
+            self.db, bus, self.notebooks, self.streams, self.tokens, principal_for_ids
+        )
+        bus.on_report(self.processors.take_report)
+        await bus.start()
         self.sessions = SessionService(bus, self.tokens, self.notebooks, s.kernel_idle_timeout)
         await self.sessions.start()
         secret = load_secret(
             s.webhook_secret.get_secret_value() if s.webhook_secret else None, s.data_dir
         )
         self.runs = RunService(self.db, self.notebooks, self.sessions, WebhookSender(secret))
-        principal_for_ids = functools.partial(principal_of, self.db)
         await self.runs.recover(principal_for_ids)
         self.schedules = ScheduleService(self.db, self.notebooks, self.runs, principal_for_ids)
         await self.schedules.start()
+        await self.processors.start()
+
+    def _object_exists(self, tenant_id: int, name: str) -> None:
+        self.objects.get(tenant_id, name)
 
     async def stop_compute(self) -> None:
+        if self.processors is not None:
+            await self.processors.close()
         if self.schedules is not None:
             await self.schedules.close()
         if self.runs is not None:

@@ -7,6 +7,8 @@ Commands for tenants without such a queue fall through the exchange's alternate 
 shared queue ``suricate.tenants.any``, consumed by nodes that serve every tenant. Commands for an
 existing session go straight to the queue of the node holding its kernel, ``suricate.node.<id>``.
 Events and the one reply come back on the caller's exclusive reply queue, by correlation id.
+Reports (what processors did) go from nodes to the durable queue ``suricate.reports``, published
+with confirms, and the frontend acknowledges each once it has recorded it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import logging
 import uuid
 from typing import Any
 
-from suricate.bus import EventHook, Handler
+from suricate.bus import EventHook, Handler, ReportHook
 from suricate.errors import ExecutionNodeError
 from suricate.messages import Execute, Failed, Message, decode
 
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 TENANTS_EXCHANGE = "suricate.tenants"
 ANY_EXCHANGE = "suricate.tenants.fallback"
 ANY_QUEUE = "suricate.tenants.any"
+REPORTS_QUEUE = "suricate.reports"
 REPLY, EVENT = "reply", "event"
 # While waiting for a node's reply, check this often that the node is still there.
 NODE_CHECK_SECONDS = 3.0
@@ -53,6 +56,7 @@ async def _declare_topology(channel: Any) -> Any:
     )
     shared = await channel.declare_queue(ANY_QUEUE, durable=True)
     await shared.bind(fallback)
+    await channel.declare_queue(REPORTS_QUEUE, durable=True)
     return tenants
 
 
@@ -65,6 +69,11 @@ class RabbitBus:
         self.reply_timeout = reply_timeout
         self._pending: dict[str, tuple[asyncio.Future[Message], EventHook | None]] = {}
         self._connection: Any = None
+        self._on_report: ReportHook | None = None
+        self._report_task: asyncio.Task[None] | None = None
+
+    def on_report(self, hook: ReportHook) -> None:
+        self._on_report = hook
 
     async def start(self) -> None:
         import aio_pika
@@ -77,6 +86,31 @@ class RabbitBus:
         self._exchange = await _declare_topology(self._channel)
         self._replies = await self._channel.declare_queue(exclusive=True, auto_delete=True)
         await self._replies.consume(self._on_reply, no_ack=True)
+        if self._on_report is not None:
+            self._report_task = asyncio.create_task(self._take_reports(self._on_report))
+
+    async def _take_reports(self, hook: ReportHook) -> None:
+        """Record reports one at a time; each is acknowledged once recorded."""
+        channel = await self._connection.channel()
+        await channel.set_qos(prefetch_count=64)
+        queue = await channel.declare_queue(REPORTS_QUEUE, durable=True)
+        async with queue.iterator() as reports:
+            async for incoming in reports:
+                try:
+                    message = decode(incoming.body)
+                except ValueError:
+                    log.exception("undecodable report dropped")
+                    await incoming.reject(requeue=False)
+                    continue
+                try:
+                    await hook(message)
+                except Exception:
+                    # Left for another try: the report comes back once this frontend is gone.
+                    log.exception("could not record a %s", message.type)
+                    await incoming.nack(requeue=True)
+                    await asyncio.sleep(1.0)
+                    continue
+                await incoming.ack()
 
     async def _on_reply(self, incoming: Any) -> None:
         entry = self._pending.get(incoming.correlation_id or "")
@@ -136,7 +170,7 @@ class RabbitBus:
                     return await asyncio.wait_for(asyncio.shield(future), NODE_CHECK_SECONDS)
                 except TimeoutError:
                     pass
-                if node is not None and not await self._node_alive(node):
+                if node is not None and not await self.node_alive(node):
                     # The node died mid-command (kill -9, lost machine): no reply will come.
                     return Failed("session_gone", f"execution node {node} is gone")
                 if loop.time() > deadline:
@@ -146,7 +180,7 @@ class RabbitBus:
         finally:
             self._pending.pop(correlation, None)
 
-    async def _node_alive(self, node: str) -> bool:
+    async def node_alive(self, node: str) -> bool:
         """Tell whether the node's queue still exists (it goes with the node's connection)."""
         # A failed passive declare closes its channel, so it gets a channel of its own.
         channel = await self._connection.channel()
@@ -160,6 +194,10 @@ class RabbitBus:
                 await channel.close()
 
     async def close(self) -> None:
+        if self._report_task is not None:
+            self._report_task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._report_task
         if self._connection is not None:
             await self._connection.close()
 
@@ -198,8 +236,29 @@ class RabbitNodeServer:
             auto_delete=True,
         )
         await own.consume(self._on_command)
+        self._reports: Any = None
         log.info(
             "execution node %s serving %s", self.node_id, ", ".join(self.tenants) or "all tenants"
+        )
+
+    async def report(self, message: Message) -> None:
+        """Hand a report to the frontend; returns once the broker has it on disk."""
+        # Shielded: a publish cancelled while it waits for its confirm closes the channel.
+        await asyncio.shield(self._report(message))
+
+    async def _report(self, message: Message) -> None:
+        import aio_pika
+
+        if self._reports is None or self._reports.is_closed:
+            self._reports = await self._connection.channel(publisher_confirms=True)
+        await self._reports.default_exchange.publish(
+            aio_pika.Message(
+                message.encode(),
+                type=message.type,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                content_type="application/json",
+            ),
+            routing_key=REPORTS_QUEUE,
         )
 
     async def _on_command(self, incoming: Any) -> None:

@@ -64,3 +64,22 @@ def load(name: str, version: int | None = None) -> Any:
 def save(name: str, obj: Any) -> dict[str, Any]:
     """Save a dict/list as JSON, a DataFrame as Parquet, anything else (models) with joblib."""
     return client().save(name, obj)
+
+
+def action(text: str, **data: Any) -> None:
+    """Record an action: a suggestion or an alert, with any JSON data.
+
+    In a processor's handler the action is recorded with the message's results (and is
+    written only once the message is handled); elsewhere it is recorded at once.
+    """
+    from suricate import processing
+
+    if processing.collecting() is not None:
+        processing.record_action(text, data)
+        return
+    client().action(text, **data)
+
+
+def emit(stream: str, payload: Any, headers: dict[str, Any] | None = None) -> None:
+    """Publish a message onto one of the tenant's streams (JSON, or bytes as they are)."""
+    client().emit(stream, payload, headers)

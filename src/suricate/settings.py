@@ -97,6 +97,21 @@ class Settings(BaseSettings):
         default=None,
         description="Password for `suricate user create` (prompted for when unset).",
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Key (Fernet, urlsafe base64 of 32 bytes) that encrypts stream passwords in the "
+            "database; default: a random one kept in DATA_DIR/secret-key. Keep it with backups."
+        ),
+    )
+    stream_allowed_hosts: str = Field(
+        default="*",
+        description=(
+            "Comma-separated hosts (with * wildcards) that AMQP/MQTT streams may connect to. "
+            "Default: any. Execution nodes connect where users say: narrow this to keep them "
+            "off internal services (SSRF)."
+        ),
+    )
 
     @field_validator("log_level")
     @classmethod
@@ -119,6 +134,10 @@ class Settings(BaseSettings):
         if value not in {"none", "host"}:
             raise ValueError("must be one of none, host")
         return value
+
+    @property
+    def stream_allowed_hosts_list(self) -> list[str]:
+        return [h.strip() for h in self.stream_allowed_hosts.split(",") if h.strip()]
 
     @property
     def resolved_database_url(self) -> str:

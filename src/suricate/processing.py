@@ -1,0 +1,129 @@
+"""Inside a processor's kernel: hand stream messages to the notebook's handlers.
+
+The execution node sends messages in chunks, each one call of :func:`run_chunk` (one Jupyter
+round trip for many messages). The notebook defines ``on_message(msg)``, ``on_batch(msgs)`` or
+both. ``on_batch`` takes the chunk whole; when it raises, each message is tried alone (with
+``on_message`` when there is one) so that one poison message fails alone. What the handlers
+record with ``sdk.action`` is gathered here and sent back with the results, as one output of
+the type ``application/vnd.suricate.chunk+json``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+CHUNK_MIME = "application/vnd.suricate.chunk+json"
+_collecting: list[list[dict[str, Any]]] = []
+
+
+@dataclass
+class Msg:
+    """One stream message as a handler sees it."""
+
+    body: Any  # the decoded JSON, or the raw bytes when the body is not JSON
+    headers: dict[str, Any] = field(default_factory=dict)
+    stream: str = ""
+    id: str = ""
+    redelivered: bool = False
+    raw: bytes = b""
+
+    def json(self) -> Any:
+        """Return the body parsed as JSON (raises when it is not JSON)."""
+        return json.loads(self.raw)
+
+
+def collecting() -> list[dict[str, Any]] | None:
+    """The list the current handler call records actions into, or None outside a processor."""
+    return _collecting[-1] if _collecting else None
+
+
+def record_action(text: str, data: dict[str, Any]) -> None:
+    sink = collecting()
+    assert sink is not None
+    sink.append({"text": str(text), "data": data, "at": time.time()})
+
+
+def _message(raw: dict[str, Any]) -> Msg:
+    data = base64.b64decode(raw["b64"]) if "b64" in raw else raw["text"].encode()
+    body: Any
+    try:
+        body = json.loads(data)
+    except ValueError:
+        body = data
+    return Msg(
+        body=body,
+        headers=raw.get("headers") or {},
+        stream=raw.get("stream", ""),
+        id=raw.get("id", ""),
+        redelivered=bool(raw.get("redelivered")),
+        raw=data,
+    )
+
+
+def _call(fn: Callable[[Any], Any], arg: Any) -> tuple[list[dict[str, Any]], str | None, str]:
+    """Call a handler; return the actions it recorded and, when it raised, the error."""
+    actions: list[dict[str, Any]] = []
+    _collecting.append(actions)
+    try:
+        fn(arg)
+    except Exception as exc:
+        tb = traceback.format_exc()
+        return [], f"{type(exc).__name__}: {exc}", tb
+    finally:
+        _collecting.pop()
+    return actions, None, ""
+
+
+def process(
+    raws: list[dict[str, Any]], namespace: dict[str, Any], use_batch: bool
+) -> dict[str, Any]:
+    """Run the handlers on the messages; return per-message results and the actions."""
+    on_message = namespace.get("on_message")
+    on_batch = namespace.get("on_batch")
+    if not callable(on_message) and not callable(on_batch):
+        raise NameError("the notebook defines neither on_message(msg) nor on_batch(msgs)")
+    msgs = [_message(raw) for raw in raws]
+    results: list[dict[str, Any]] = [{"ok": True} for _ in msgs]
+    actions: list[dict[str, Any]] = []
+    if callable(on_batch) and (use_batch or not callable(on_message)):
+        batch_actions, error, tb = _call(on_batch, msgs)
+        if error is None:
+            return {"results": results, "actions": batch_actions}
+        if len(msgs) == 1:
+            return {"results": [{"ok": False, "error": error, "traceback": tb}], "actions": []}
+    # One message at a time: the plain handler, or isolating the one that broke the batch.
+    single = on_message if callable(on_message) else (lambda m: on_batch([m]))  # type: ignore[misc]
+    for i, msg in enumerate(msgs):
+        found, error, tb = _call(single, msg)
+        if error is None:
+            actions.extend(found)
+        else:
+            results[i] = {"ok": False, "error": error, "traceback": tb}
+    return {"results": results, "actions": actions}
+
+
+def run_chunk(payload: str) -> None:
+    """Entry point from the node: process a JSON chunk and display the results."""
+    from IPython import get_ipython
+    from IPython.display import display
+
+    chunk = json.loads(payload)
+    started = time.perf_counter()
+    out = process(chunk["messages"], get_ipython().user_ns, chunk.get("batch", False))
+    out["elapsed"] = time.perf_counter() - started
+    display({CHUNK_MIME: out}, raw=True)
+
+
+def check_handlers() -> None:
+    """Raise unless the notebook defined a handler (run once its cells have run)."""
+    from IPython import get_ipython
+
+    ns = get_ipython().user_ns
+    if not callable(ns.get("on_message")) and not callable(ns.get("on_batch")):
+        raise NameError("the notebook defines neither on_message(msg) nor on_batch(msgs)")

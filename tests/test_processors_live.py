@@ -1,0 +1,288 @@
+"""Processors against the real RabbitMQ, and across restarts and killed execution nodes.
+
+The messages are published from outside with pika, as any producer would; every test counts
+what it sent against the actions recorded: none may be lost, and (where nothing failed) none
+may be recorded twice.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import nbformat
+import pika
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.rabbit import broker_url, cluster
+from tests.servers import Server, restart_server, start_server
+
+__all__ = ["broker_url", "cluster", "start_server"]
+
+
+def notebook(*cells: str) -> dict[str, Any]:
+    nb = nbformat.v4.new_notebook()
+    nb.cells.extend(nbformat.v4.new_code_cell(c) for c in cells)
+    return json.loads(nbformat.writes(nb))
+
+
+def publish(url: str, queue: str, bodies: list[bytes]) -> None:
+    """Publish persistent messages with pika, confirmed by the broker."""
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    channel = connection.channel()
+    channel.queue_declare(queue, durable=True)
+    channel.confirm_delivery()
+    props = pika.BasicProperties(delivery_mode=2, content_type="application/json")
+    for body in bodies:
+        channel.basic_publish("", queue, body, props)
+    connection.close()
+
+
+@pytest.fixture
+def remote() -> Iterator[Callable[[str, dict[str, str]], Api]]:
+    """The API of a real server, over HTTP; the clients are closed afterwards."""
+    clients: list[httpx.Client] = []
+
+    def make(url: str, headers: dict[str, str]) -> Api:
+        client = httpx.Client(base_url=url, headers=headers, timeout=120)
+        clients.append(client)
+        return Api(client)
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+class Api:
+    """The REST API from the outside, for a TestClient or a real server alike."""
+
+    def __init__(self, client: TestClient | httpx.Client) -> None:
+        self.client = client
+
+    def call(self, method: str, path: str, **kw: Any) -> Any:
+        r = self.client.request(method, f"/api/v1{path}", **kw)
+        assert r.status_code < 300, (method, path, r.status_code, r.text)
+        return r.json() if r.content else None
+
+    def notebook(self, name: str, *cells: str) -> str:
+        nb = {"name": name, "kind": "processing", "notebook": notebook(*cells)}
+        return str(self.call("POST", "/notebooks", json=nb)["id"])
+
+    def processor(self, pid: str) -> dict[str, Any]:
+        return dict(self.call("GET", f"/processors/{pid}"))
+
+    def wait(self, pid: str, check: Callable[[dict[str, Any]], bool], timeout: float) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            proc = self.processor(pid)
+            if check(proc):
+                return proc
+            assert proc["status"] in ("starting", "running"), proc
+            assert time.monotonic() < deadline, f"timed out: {proc}"
+            time.sleep(0.2)
+
+    def actions(self, pid: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"processor": pid, "limit": 1000}
+        while True:
+            page = self.call("GET", "/actions", params=params)
+            items.extend(page["items"])
+            if not page["next"]:
+                return items
+            params["cursor"] = page["next"]
+
+
+MODEL_NOTEBOOK = """
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from suricate import sdk
+X = np.arange(100).reshape(-1, 1)
+y = (X[:, 0] >= 50).astype(int)
+sdk.save("long-gain.joblib", LogisticRegression().fit(X, y))
+"""
+
+PROCESSING_NOTEBOOK = """
+import numpy as np
+from suricate import sdk
+model = sdk.load("long-gain.joblib")
+
+def on_batch(msgs):
+    X = np.array([[m.body["yards"]] for m in msgs])
+    for msg, label in zip(msgs, model.predict(X)):
+        sdk.action("long gain" if label else "short gain", n=msg.body["n"], label=int(label))
+"""
+
+
+def test_5000_messages_from_pika_give_5000_actions_and_a_poison_is_dead_lettered(
+    alice: TestClient, broker_url: str
+) -> None:
+    api = Api(alice)
+    # The model comes from an analytics notebook, run as a run.
+    nb = api.notebook("fit", MODEL_NOTEBOOK)
+    run = api.call("POST", f"/notebooks/{nb}/runs")
+    for _ in range(600):
+        run = api.call("GET", f"/runs/{run['id']}")
+        if run["status"] not in ("queued", "running"):
+            break
+        time.sleep(0.1)
+    assert run["status"] == "succeeded", run
+
+    queue = f"plays-{uuid.uuid4().hex[:6]}"
+    stream = api.call(
+        "POST",
+        "/streams",
+        json={"name": "plays", "type": "amqp", "uri": broker_url, "queue": queue},
+    )
+    assert "guest:***@" in stream["uri"]
+    proc = api.notebook("predict", PROCESSING_NOTEBOOK)
+    pid = api.call(
+        "POST", "/processors", json={"notebook_id": proc, "stream": "plays", "max_retries": 1}
+    )["id"]
+    api.wait(pid, lambda p: p["status"] == "running", 120)
+
+    sent = 5000
+    bodies = [json.dumps({"n": n, "yards": n % 100}).encode() for n in range(sent)]
+    bodies.insert(2500, b"this is no play")
+    publish(broker_url, queue, bodies)
+    done = api.wait(pid, lambda p: p["processed"] + p["dead_lettered"] >= sent + 1, 180)
+    actions = api.actions(pid)
+    counts = Counter(a["data"]["n"] for a in actions)
+    print(
+        f"\nsent {sent + 1} (1 poison), processed {done['processed']}, "
+        f"dead-lettered {done['dead_lettered']}, actions {len(actions)}, "
+        f"lost {sent - len(counts)}, twice {sum(1 for c in counts.values() if c > 1)}"
+    )
+    assert set(counts) == set(range(sent)), "none lost"
+    assert max(counts.values()) == 1, "none twice"
+    assert done["processed"] == sent and done["dead_lettered"] == 1
+    assert {a["data"]["label"] for a in actions if a["data"]["n"] % 100 >= 50} == {1}
+    letters = api.call("GET", f"/processors/{pid}/dead-letters")["items"]
+    assert len(letters) == 1 and letters[0]["body"] == "this is no play"
+    assert "TypeError" in letters[0]["error"] and "on_batch" in letters[0]["traceback"]
+    tail = api.call("GET", "/streams/plays/tail", params={"n": 5})["items"]
+    assert len(tail) == 5
+    # Publishing through the API goes onto the broker, and so to the processor.
+    api.call("POST", "/streams/plays/messages", json={"n": sent, "yards": 99})
+    api.wait(pid, lambda p: p["processed"] == sent + 1, 30)
+    api.call("DELETE", f"/processors/{pid}")
+
+
+def test_an_unreachable_broker_is_a_clear_422(alice: TestClient, broker_url: str) -> None:
+    r = alice.post(
+        "/api/v1/streams",
+        json={"name": "s", "type": "amqp", "uri": "amqp://guest:guest@127.0.0.1:1/", "queue": "q"},
+    )
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "invalid_stream"
+    wrong = broker_url.replace("guest:guest", "guest:wrong")
+    r = alice.post(
+        "/api/v1/streams", json={"name": "s", "type": "amqp", "uri": wrong, "queue": "q"}
+    )
+    assert r.status_code == 422, r.text
+    r = alice.post(
+        "/api/v1/streams",
+        json={"name": "s", "type": "amqp", "uri": broker_url, "exchange": "no.such.exchange"},
+    )
+    assert r.status_code == 422 and "no.such.exchange" in r.json()["error"]["message"]
+
+
+SLOW_HANDLER = """
+import time
+from suricate import sdk
+
+def on_message(msg):
+    time.sleep(0.002)
+    sdk.action("seen", n=msg.body["n"])
+"""
+
+
+def test_killing_the_node_of_a_processor_loses_no_message(cluster: Any, remote: Any) -> None:
+    server, start_node = cluster
+    nodes = [start_node(), start_node()]
+    api = remote(server.url, server.headers())
+    broker = server.env["SURICATE_BROKER_URL"]
+    queue = f"live-{uuid.uuid4().hex[:6]}"
+    api.call(
+        "POST", "/streams", json={"name": "live", "type": "amqp", "uri": broker, "queue": queue}
+    )
+    nb = api.notebook("watch", SLOW_HANDLER)
+    pid = api.call("POST", "/processors", json={"notebook_id": nb, "stream": "live"})["id"]
+    proc = api.wait(pid, lambda p: p["status"] == "running", 120)
+    sent = 3000
+    publish(broker, queue, [json.dumps({"n": n}).encode() for n in range(sent)])
+    api.wait(pid, lambda p: p["processed"] >= 500, 120)
+    holder = proc["nodes"][0]
+    victim = next(n for n in nodes if n.node_id == holder)
+    victim.kill()
+    victim.wait()
+    done = api.wait(
+        pid,
+        lambda p: len({a["data"]["n"] for a in api.actions(pid)}) >= sent,
+        180,
+    )
+    counts = Counter(a["data"]["n"] for a in api.actions(pid))
+    print(
+        f"\nsent {sent}, processed {done['processed']}, redelivered {done['redelivered']}, "
+        f"restarts {done['restarts']}, lost {sent - len(counts)}, "
+        f"handled twice {sum(1 for c in counts.values() if c > 1)}"
+    )
+    assert set(counts) == set(range(sent))
+    assert done["restarts"] >= 1
+    assert done["nodes"] and done["nodes"][0] != holder
+    assert done["status"] == "running"
+
+
+def test_a_processor_survives_a_server_restart(
+    start_server: Callable[..., Server], remote: Any
+) -> None:
+    server = start_server()
+    api = remote(server.url, server.headers())
+    rows = "n\n" + "".join(f"{n}\n" for n in range(400))
+    api.call("PUT", "/objects/numbers.csv", content=rows.encode())
+    api.call(
+        "POST",
+        "/streams",
+        json={"name": "numbers", "type": "replay", "object": "numbers.csv", "rate": 100},
+    )
+    nb = api.notebook("count", SLOW_HANDLER)
+    pid = api.call("POST", "/processors", json={"notebook_id": nb, "stream": "numbers"})["id"]
+    api.wait(pid, lambda p: p["processed"] >= 100, 60)
+    server.process.terminate()
+    server.process.wait(timeout=30)
+    process, url = restart_server(server)
+    try:
+        api = remote(url, server.headers())
+        done = api.wait(pid, lambda p: p["position"] >= 400 and p["status"] == "running", 120)
+        counts = Counter(a["data"]["n"] for a in api.actions(pid))
+        assert set(counts) == set(range(400)), "every record, across the restart"
+        assert done["restarts"] == 1
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.parametrize("replicas", [2])
+def test_replicas_share_a_stream_across_nodes(cluster: Any, remote: Any, replicas: int) -> None:
+    server, start_node = cluster
+    start_node()
+    start_node()
+    api = remote(server.url, server.headers())
+    broker = server.env["SURICATE_BROKER_URL"]
+    queue = f"shared-{uuid.uuid4().hex[:6]}"
+    api.call("POST", "/streams", json={"name": "s", "type": "amqp", "uri": broker, "queue": queue})
+    nb = api.notebook("watch", SLOW_HANDLER)
+    pid = api.call(
+        "POST", "/processors", json={"notebook_id": nb, "stream": "s", "replicas": replicas}
+    )["id"]
+    proc = api.wait(pid, lambda p: p["status"] == "running", 120)
+    assert len(proc["nodes"]) == 2, "one instance on each node"
+    publish(broker, queue, [json.dumps({"n": n}).encode() for n in range(1000)])
+    api.wait(pid, lambda p: p["processed"] >= 1000, 120)
+    counts = Counter(a["data"]["n"] for a in api.actions(pid))
+    assert set(counts) == set(range(1000)) and max(counts.values()) == 1
