@@ -19,3 +19,12 @@ if ! rabbit_up && command -v rabbitmq-server >/dev/null; then
   for _ in $(seq 1 60); do rabbit_up && break; sleep 1; done
 fi
 rabbit_up || { echo "RabbitMQ is not reachable on 127.0.0.1:5672" >&2; exit 1; }
+
+# Mosquitto: MQTT streams.
+mqtt_up() { (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; }
+if ! mqtt_up && command -v mosquitto >/dev/null; then
+  echo "starting Mosquitto"
+  mosquitto -d -c /etc/mosquitto/mosquitto.conf || true
+  for _ in $(seq 1 30); do mqtt_up && break; sleep 1; done
+fi
+mqtt_up || { echo "Mosquitto is not reachable on 127.0.0.1:1883" >&2; exit 1; }

@@ -8,6 +8,7 @@ may be recorded twice.
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections import Counter
@@ -286,3 +287,39 @@ def test_replicas_share_a_stream_across_nodes(cluster: Any, remote: Any, replica
     api.wait(pid, lambda p: p["processed"] >= 1000, 120)
     counts = Counter(a["data"]["n"] for a in api.actions(pid))
     assert set(counts) == set(range(1000)) and max(counts.values()) == 1
+
+
+MQTT = os.environ.get("SURICATE_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
+
+
+def test_an_mqtt_stream_feeds_a_processor(alice: TestClient) -> None:
+    if not _mqtt_reachable():
+        if os.environ.get("CI"):
+            pytest.fail(f"Mosquitto is not reachable at {MQTT}; CI must test it")
+        pytest.skip(f"Mosquitto is not reachable at {MQTT}")
+    api = Api(alice)
+    topic = f"suricate/test/{uuid.uuid4().hex[:6]}"
+    api.call("POST", "/streams", json={"name": "m", "type": "mqtt", "uri": MQTT, "topic": topic})
+    nb = api.notebook("watch", SLOW_HANDLER)
+    pid = api.call("POST", "/processors", json={"notebook_id": nb, "stream": "m"})["id"]
+    api.wait(pid, lambda p: p["status"] == "running", 120)
+    for n in range(50):
+        api.call("POST", "/streams/m/messages", json={"n": n})
+    api.wait(pid, lambda p: p["processed"] >= 50, 60)
+    counts = Counter(a["data"]["n"] for a in api.actions(pid))
+    assert set(counts) == set(range(50)) and max(counts.values()) == 1
+    r = alice.post(
+        "/api/v1/streams",
+        json={"name": "bad", "type": "mqtt", "uri": "mqtt://127.0.0.1:1", "topic": "t"},
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_stream"
+
+
+def _mqtt_reachable() -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", 1883), timeout=3):
+            return True
+    except OSError:
+        return False
