@@ -56,7 +56,7 @@ def serve(**settings: str) -> Iterator[Served]:
         [*cli, "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=None if env.get("SURICATE_PROFILE") else subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -224,7 +224,7 @@ class Client:
             import pandas as pd
 
             return pd.read_parquet(io.BytesIO(data))
-        if kind == JOBLIB:
+        if kind == JOBLIB or name.endswith(".joblib"):
             import joblib
 
             return joblib.load(io.BytesIO(data))

@@ -108,8 +108,18 @@ def process(
     return {"results": results, "actions": actions}
 
 
-def run_chunk(payload: str) -> None:
-    """Entry point from the node: process a JSON chunk and display the results."""
+def run_chunk_file(path: str) -> None:
+    """Entry point from the node: process the JSON chunk in ``path``; display the results.
+
+    The chunk comes as a file in the kernel's runtime dir, not inside the code: IPython
+    tokenizes every cell it runs, which for a big literal costs far more than the handlers.
+    """
+    with open(path, "rb") as f:
+        run_chunk(f.read())
+
+
+def run_chunk(payload: str | bytes) -> None:
+    """Process a JSON chunk and display the results."""
     from IPython import get_ipython
     from IPython.display import display
 

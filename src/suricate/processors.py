@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from suricate.auth import Principal, TokenService
 from suricate.bus import Bus
@@ -512,17 +512,22 @@ class ProcessorService:
             if report.status == FAILED and report.error is not None:
                 values["error"] = json.dumps(report.error)
             s.execute(update(Processor).where(Processor.id == row.id).values(**values))
-            actions = [
-                Action(
-                    tenant_id=tenant_id,
-                    processor_id=row.id,
-                    text=a["text"],
-                    data=json.dumps(a.get("data") or {}),
-                    created_at=_at(a.get("at")),
-                )
+            rows = [
+                {
+                    "tenant_id": tenant_id,
+                    "processor_id": row.id,
+                    "text": a["text"],
+                    "data": json.dumps(a.get("data") or {}),
+                    "created_at": _at(a.get("at")),
+                }
                 for a in report.actions
             ]
-            s.add_all(actions)
+            actions: list[Action] = []
+            if rows and self._feeds:
+                actions = [Action(**r) for r in rows]  # the live feeds want their ids
+                s.add_all(actions)
+            elif rows:
+                s.execute(insert(Action), rows)  # one executemany
             for letter in report.dead_letters:
                 self._record_dead_letter(s, row, letter)
             if report.replayed:

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import re
 import statistics
 import time
@@ -112,7 +113,8 @@ class ProcessorRunner:
                 )
         try:
             await kernel.run_silently(
-                "from suricate.processing import run_chunk as _suricate_chunk, check_handlers\n"
+                "from suricate.processing import check_handlers, "
+                "run_chunk_file as _suricate_chunk\n"
                 "check_handlers(); del check_handlers"
             )
         except RuntimeError as exc:
@@ -148,12 +150,21 @@ class ProcessorRunner:
     # The loop
 
     async def _loop(self) -> None:
+        # A chunk's report and acks go on while the kernel handles the next chunk.
+        finishing: asyncio.Task[None] | None = None
         try:
             while True:
                 chunk = await self._next_chunk()
-                if chunk:
-                    await self._process(chunk)
+                if not chunk:
+                    continue
+                outcome = await self._process(chunk)
+                if finishing is not None:
+                    await finishing
+                finishing = asyncio.create_task(self._finish(*outcome))
         except asyncio.CancelledError:
+            if finishing is not None and not finishing.done():
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(asyncio.shield(finishing), 10)
             raise
         except StreamError as exc:
             await self._fail({"ename": "StreamError", "evalue": exc.message})
@@ -185,7 +196,8 @@ class ProcessorRunner:
             return take.result()
         return []
 
-    async def _process(self, chunk: list[Delivery]) -> None:
+    async def _process(self, chunk: list[Delivery]) -> tuple[Any, ...]:
+        """Have the kernel handle a chunk; sort out what succeeded, is retried or is dead."""
         fresh = [d for d in chunk if d.attempts == 0 and d.dead_letter_id is None]
         self._counts["received"] += len(fresh)
         self._counts["redelivered"] += sum(1 for d in fresh if d.redelivered)
@@ -213,7 +225,16 @@ class ProcessorRunner:
         for d in fresh[-SAMPLES_PER_REPORT:]:
             self._samples.append(_sample(d, self.stream_name))
         replayed = [d.dead_letter_id for d in ok if d.dead_letter_id is not None]
-        settled = ok + dead
+        return ok + dead, actions, dead_letters, replayed
+
+    async def _finish(
+        self,
+        settled: list[Delivery],
+        actions: list[dict[str, Any]],
+        dead_letters: list[dict[str, Any]],
+        replayed: list[str],
+    ) -> None:
+        """Report what a chunk did, then settle its messages."""
         if self.source.local_ack:
             # A replay's position is kept by the frontend: the report itself commits it.
             await self.source.ack(settled)
@@ -232,12 +253,19 @@ class ProcessorRunner:
         use_batch = len(chunk) > 1
         payload = json.dumps(
             {"messages": [d.wire(self.stream_name) for d in chunk], "batch": use_batch},
-            ensure_ascii=True,
             separators=(",", ":"),
         )
+        # Handed over as a file in the kernel's own runtime dir (bound into its sandbox).
+        path = self.kernel.runtime_dir / "chunk.json"
+        data = payload.encode()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
         try:
             result = await self.kernel.execute(
-                f"_suricate_chunk({payload!r})", timeout=self.exec_timeout, store_history=False
+                f"_suricate_chunk({str(path)!r})", timeout=self.exec_timeout, store_history=False
             )
         except KernelDied as died:
             log.warning("processor %s lost its kernel: %s", self.command.processor_id, died)
