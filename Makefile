@@ -46,6 +46,7 @@ bench: setup
 	$(PY) bench/bench_objects.py
 	$(PY) bench/bench_kernels.py
 	$(PY) bench/bench_runs.py
+	$(PY) bench/bench_processors.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

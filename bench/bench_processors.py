@@ -13,7 +13,8 @@ their publish time and the action feed (`GET /api/v1/actions/feed`, server-sent 
 the time each action became visible.
 
 Needs the RabbitMQ of this machine (amqp://guest:guest@127.0.0.1:5672/).
-Usage: python bench/bench_processors.py [N]
+Every throughput case is run REPEAT times and the best is kept (the machine is shared).
+Usage: python bench/bench_processors.py [N] [REPEAT]
 """
 
 from __future__ import annotations
@@ -230,17 +231,21 @@ def main() -> None:
     def predict_one(body: dict[str, Any]) -> None:
         fitted.predict(pd.DataFrame([body], columns=FEATURES))
 
+    repeat = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     results: dict[str, tuple[int, float]] = {}
-    queue = f"bench-plain-{uuid.uuid4().hex[:6]}"
-    publish(queue, n)
-    results["plain, trivial"] = (n, asyncio.run(plain_consumer(queue, n, nothing)))
-    purge(queue)
-    publish(queue, small)
-    results["plain, predict per message"] = (
-        small,
-        asyncio.run(plain_consumer(queue, small, predict_one)),
-    )
-    purge(queue)
+
+    def keep(what: str, count: int, seconds: float) -> None:
+        best = results.get(what)
+        if best is None or seconds < best[1]:
+            results[what] = (count, seconds)
+
+    def plain(count: int, work: Any) -> float:
+        queue = f"bench-plain-{uuid.uuid4().hex[:6]}"
+        publish(queue, count)
+        try:
+            return asyncio.run(plain_consumer(queue, count, work))
+        finally:
+            purge(queue)
 
     with serve(SURICATE_KERNEL_POOL_SIZE="1") as served:
         http = httpx.Client(
@@ -254,14 +259,25 @@ def main() -> None:
             headers={"Content-Type": "application/vnd.suricate.joblib"},
         )
         bench = Bench(http)
-        _, t = bench.processor("trivial", TRIVIAL, n)
-        results["processor, trivial on_message"] = (n, t)
-        _, t = bench.processor("actions", ACTION_EACH, n)
-        results["processor, an action per message"] = (n, t)
-        _, t = bench.processor("one", PER_MESSAGE, small)
-        results["processor, predict per message"] = (small, t)
-        _, t = bench.processor("batch", PER_BATCH, n, batch_size=100)
-        results["processor, predict per batch of 100"] = (n, t)
+        for _ in range(repeat):
+            keep("plain, trivial", n, plain(n, nothing))
+            keep("plain, predict per message", small, plain(small, predict_one))
+            keep("processor, trivial on_message", n, bench.processor("trivial", TRIVIAL, n)[1])
+            keep(
+                "processor, an action per message",
+                n,
+                bench.processor("actions", ACTION_EACH, n)[1],
+            )
+            keep(
+                "processor, predict per message",
+                small,
+                bench.processor("one", PER_MESSAGE, small)[1],
+            )
+            keep(
+                "processor, predict per batch of 100",
+                n,
+                bench.processor("batch", PER_BATCH, n, batch_size=100)[1],
+            )
         latencies = bench.latency(1000, rate=200)
 
     rate = {k: count / secs for k, (count, secs) in results.items()}

@@ -305,6 +305,12 @@ class MqttSource:
         self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
+        try:
+            await self._read_messages()
+        except Exception as exc:
+            await self._buffer.put(StreamError("stream_lost", f"MQTT connection lost: {exc}"))
+
+    async def _read_messages(self) -> None:
         async for message in self._client.messages:
             payload = message.payload
             body = payload if isinstance(payload, bytes) else str(payload).encode()
@@ -318,17 +324,23 @@ class MqttSource:
             )
 
     async def take(self, max_n: int, wait_s: float) -> list[Delivery]:
-        out = [await self._buffer.get()]
+        out = [self._checked(await self._buffer.get())]
         deadline = time.monotonic() + wait_s
         while len(out) < max_n:
             left = deadline - time.monotonic()
             if self._buffer.empty() and left <= 0:
                 break
             try:
-                out.append(await asyncio.wait_for(self._buffer.get(), max(left, 0)))
+                out.append(self._checked(await asyncio.wait_for(self._buffer.get(), max(left, 0))))
             except TimeoutError:
                 break
         return out
+
+    @staticmethod
+    def _checked(item: Any) -> Delivery:
+        if isinstance(item, StreamError):
+            raise item
+        return item  # type: ignore[no-any-return]
 
     async def ack(self, deliveries: list[Delivery]) -> None:
         return None  # QoS 1 messages are acknowledged to the broker on receipt

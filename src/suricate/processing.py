@@ -83,20 +83,22 @@ def _call(fn: Callable[[Any], Any], arg: Any) -> tuple[list[dict[str, Any]], str
 def process(
     raws: list[dict[str, Any]], namespace: dict[str, Any], use_batch: bool
 ) -> dict[str, Any]:
-    """Run the handlers on the messages; return per-message results and the actions."""
+    """Run the handlers on the messages; return the failures (by index) and the actions."""
     on_message = namespace.get("on_message")
     on_batch = namespace.get("on_batch")
     if not callable(on_message) and not callable(on_batch):
         raise NameError("the notebook defines neither on_message(msg) nor on_batch(msgs)")
     msgs = [_message(raw) for raw in raws]
-    results: list[dict[str, Any]] = [{"ok": True} for _ in msgs]
+    # Only failures are listed (by index): most chunks have none, and the reply stays small.
+    failures: dict[str, dict[str, str]] = {}
     actions: list[dict[str, Any]] = []
     if callable(on_batch) and (use_batch or not callable(on_message)):
         batch_actions, error, tb = _call(on_batch, msgs)
         if error is None:
-            return {"results": results, "actions": batch_actions}
+            return {"count": len(msgs), "failures": failures, "actions": batch_actions}
         if len(msgs) == 1:
-            return {"results": [{"ok": False, "error": error, "traceback": tb}], "actions": []}
+            failures["0"] = {"error": error, "traceback": tb}
+            return {"count": 1, "failures": failures, "actions": []}
     # One message at a time: the plain handler, or isolating the one that broke the batch.
     single = on_message if callable(on_message) else (lambda m: on_batch([m]))  # type: ignore[misc]
     for i, msg in enumerate(msgs):
@@ -104,8 +106,8 @@ def process(
         if error is None:
             actions.extend(found)
         else:
-            results[i] = {"ok": False, "error": error, "traceback": tb}
-    return {"results": results, "actions": actions}
+            failures[str(i)] = {"error": error, "traceback": tb}
+    return {"count": len(msgs), "failures": failures, "actions": actions}
 
 
 def run_chunk_file(path: str) -> None:

@@ -289,7 +289,12 @@ class ProcessorRunner:
             {"text": a["text"], "data": a.get("data") or {}, "at": a.get("at")}
             for a in out.get("actions", [])
         ]
-        return list(out["results"]), actions
+        failures = out.get("failures", {})
+        results = [
+            {"ok": False, **failures[str(i)]} if str(i) in failures else {"ok": True}
+            for i in range(len(chunk))
+        ]
+        return results, actions
 
     def _dead_letter(self, delivery: Delivery, result: dict[str, Any]) -> dict[str, Any]:
         wire = delivery.wire(self.stream_name)

@@ -272,3 +272,83 @@ def test_streams_and_processors_of_another_tenant_are_404(
     assert alice.delete("/api/v1/streams/s").status_code == 409
     alice.delete(f"/api/v1/processors/{pid}")
     assert alice.delete("/api/v1/streams/s").status_code == 204
+
+
+KILLER = """
+import os
+from suricate import sdk
+def on_message(msg):
+    if msg.body["play"] == 5:
+        os._exit(1)  # takes the kernel down
+    sdk.action("ok", play=msg.body["play"])
+"""
+
+
+def test_a_message_that_kills_the_kernel_is_dead_lettered_and_the_rest_flow(
+    alice: TestClient,
+) -> None:
+    rows = 20
+    upload(alice, "plays.csv", b"".join(CSV.splitlines(keepends=True)[: rows + 1]))
+    alice.post(
+        "/api/v1/streams",
+        json={"name": "plays", "type": "replay", "object": "plays.csv", "rate": 1000},
+    )
+    nb = create_notebook(alice, KILLER)
+    pid = alice.post(
+        "/api/v1/processors", json={"notebook_id": nb, "stream": "plays", "max_retries": 1}
+    ).json()["id"]
+    proc = wait_for(alice, pid, lambda p: p["processed"] + p["dead_lettered"] >= rows, 120)
+    assert proc["status"] == "running"
+    assert proc["dead_lettered"] == 1 and proc["processed"] == rows - 1
+    letter = alice.get(f"/api/v1/processors/{pid}/dead-letters").json()["items"][0]
+    assert letter["error"].startswith("KernelDied")
+    assert json.loads(letter["body"])["play"] == 5
+    plays = sorted(a["data"]["play"] for a in all_actions(alice, pid))
+    assert plays == [p for p in range(rows) if p != 5]
+
+
+EMITTER = """
+from suricate import sdk
+def on_message(msg):
+    if msg.body["play"] % 2 == 0:
+        sdk.emit("evens", {"even": msg.body["play"]})
+"""
+
+FORWARDED = """
+from suricate import sdk
+def on_message(msg):
+    sdk.action("even play", play=msg.body["even"])
+"""
+
+
+def test_a_processor_emits_to_another_stream_and_a_run_records_actions(
+    alice: TestClient,
+) -> None:
+    upload(alice, "plays.csv", b"".join(CSV.splitlines(keepends=True)[:11]))
+    upload(alice, "seed.jsonl", b'{"even": -2}\n')
+    alice.post("/api/v1/streams", json={"name": "plays", "type": "replay", "object": "plays.csv"})
+    alice.post("/api/v1/streams", json={"name": "evens", "type": "replay", "object": "seed.jsonl"})
+    downstream = alice.post(
+        "/api/v1/processors",
+        json={"notebook_id": create_notebook(alice, FORWARDED, name="fwd"), "stream": "evens"},
+    ).json()["id"]
+    wait_for(alice, downstream, lambda p: p["processed"] == 1)
+    upstream = alice.post(
+        "/api/v1/processors",
+        json={"notebook_id": create_notebook(alice, EMITTER, name="emit"), "stream": "plays"},
+    ).json()["id"]
+    wait_for(alice, upstream, lambda p: p["processed"] == 10)
+    wait_for(alice, downstream, lambda p: p["processed"] == 6)
+    assert [a["data"]["play"] for a in all_actions(alice, downstream)] == [-2, 0, 2, 4, 6, 8]
+
+    # Outside a processor, sdk.action records at once (here from a run).
+    nb = create_notebook(alice, "from suricate import sdk\nsdk.action('from a run', n=1)", name="r")
+    run = alice.post(f"/api/v1/notebooks/{nb}/runs").json()
+    for _ in range(600):
+        run = alice.get(f"/api/v1/runs/{run['id']}").json()
+        if run["status"] not in ("queued", "running"):
+            break
+        time.sleep(0.1)
+    assert run["status"] == "succeeded", run
+    recorded = alice.get("/api/v1/actions").json()["items"]
+    assert [a["data"] for a in recorded if a["text"] == "from a run"] == [{"n": 1}]
