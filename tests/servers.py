@@ -111,9 +111,9 @@ def server_up(url: str) -> bool:
         return False
 
 
-def restart_server(server: Server) -> tuple[subprocess.Popen[bytes], str]:
+def restart_server(server: Server, same_port: bool = False) -> tuple[subprocess.Popen[bytes], str]:
     """Start the server again on the same data dir (the old process must be gone)."""
-    port = free_port()
+    port = int(server.url.rsplit(":", 1)[1]) if same_port else free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "suricate", "serve", "--port", str(port)],
         env=server.env,

@@ -323,3 +323,31 @@ def _mqtt_reachable() -> bool:
             return True
     except OSError:
         return False
+
+
+def test_processors_on_nodes_are_adopted_by_a_restarted_frontend(cluster: Any, remote: Any) -> None:
+    server, start_node = cluster
+    start_node()
+    api = remote(server.url, server.headers())
+    broker = server.env["SURICATE_BROKER_URL"]
+    queue = f"adopt-{uuid.uuid4().hex[:6]}"
+    api.call("POST", "/streams", json={"name": "s", "type": "amqp", "uri": broker, "queue": queue})
+    nb = api.notebook("watch", SLOW_HANDLER)
+    pid = api.call("POST", "/processors", json={"notebook_id": nb, "stream": "s"})["id"]
+    before = api.wait(pid, lambda p: p["status"] == "running", 120)
+    publish(broker, queue, [json.dumps({"n": n}).encode() for n in range(300)])
+    api.wait(pid, lambda p: p["processed"] >= 100, 60)
+    server.process.terminate()
+    server.process.wait(timeout=30)
+    # Meanwhile the node goes on; its reports wait in RabbitMQ for the next frontend.
+    publish(broker, queue, [json.dumps({"n": n}).encode() for n in range(300, 600)])
+    process, url = restart_server(server, same_port=True)
+    try:
+        api = remote(url, server.headers())
+        done = api.wait(pid, lambda p: p["processed"] >= 600, 120)
+        assert done["restarts"] == 0 and done["nodes"] == before["nodes"], "adopted, not restarted"
+        counts = Counter(a["data"]["n"] for a in api.actions(pid))
+        assert set(counts) == set(range(600)) and max(counts.values()) == 1
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
