@@ -340,7 +340,7 @@ class MqttSource:
     def _checked(item: Any) -> Delivery:
         if isinstance(item, StreamError):
             raise item
-        return item  # type: ignore[no-any-return]
+        return item
 
     async def ack(self, deliveries: list[Delivery]) -> None:
         return None  # QoS 1 messages are acknowledged to the broker on receipt
