@@ -72,6 +72,7 @@ class _Live:
     tenant: str
     stream_id: str
     token: str | None  # None when adopted after a frontend restart (a new one is issued)
+    replicas: int = 1
     instances: dict[int, _Instance] = field(default_factory=dict)
     history: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=HISTORY))
     logs: deque[str] = field(default_factory=lambda: deque(maxlen=200))
@@ -255,7 +256,7 @@ class ProcessorService:
             assert stream is not None
             spec = self.streams.spec(stream)
             replicas, position = row.replicas, row.position
-        live = _Live(principal.tenant_id, principal.tenant_name, spec["id"], None)
+        live = _Live(principal.tenant_id, principal.tenant_name, spec["id"], None, replicas)
         self._live[processor_id] = live
         async with live.busy:
             try:
@@ -600,12 +601,26 @@ class ProcessorService:
                         instance,
                         inst.node,
                     )
-                    await self._replace_instance(processor_id, live, instance)
+                    live.instances.pop(instance, None)
+                    self._update(processor_id, restarts=Processor.restarts + 1)
+            # Every instance that is not running (lost now, or not placed last time) is started.
+            missing = [i for i in range(live.replicas) if i not in live.instances]
+            if missing:
+                # In the background: placing waits for a node, and the sweep goes on meanwhile.
+                self._spawn(self._replace_instances(processor_id, live, missing))
+
+    async def _replace_instances(
+        self, processor_id: str, live: _Live, missing: builtins.list[int]
+    ) -> None:
+        for instance in missing:
+            await self._replace_instance(processor_id, live, instance)
 
     async def _replace_instance(self, processor_id: str, live: _Live, instance: int) -> None:
+        if live.busy.locked():
+            return  # being started or replaced already
         async with live.busy:
-            live.instances.pop(instance, None)
-            self._update(processor_id, restarts=Processor.restarts + 1)
+            if instance in live.instances or self._live.get(processor_id) is not live:
+                return
             with self.db.session() as s:
                 row = s.get(Processor, processor_id)
                 if row is None or row.status != RUNNING:
@@ -663,6 +678,7 @@ class ProcessorService:
             with self.db.session() as s:
                 row = s.get(Processor, processor_id)
                 replicas = row.replicas if row is not None else 0
+            live.replicas = replicas
             if nodes and len(live.instances) == replicas:
                 log.info("processor %s still runs on %s", processor_id, ", ".join(nodes.values()))
                 self._live[processor_id] = live
