@@ -14,9 +14,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-## Run the server on embedded defaults (SQLite and objects under ./suricate-data).
+## Run the server with the football demo, on embedded defaults (./suricate-data).
 serve: setup
-	$(VENV)/bin/suricate serve
+	$(VENV)/bin/suricate demo
 
 ## The whole suite: SQLite, and PostgreSQL when reachable (required when CI is set).
 test: setup

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -75,6 +76,7 @@ def serve(host: str, port: int) -> None:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per SDK call otherwise
     click.echo(
         f"Suricate {__version__}: data in {settings.data_dir.resolve()}, "
         f"database {_safe_url(settings.resolved_database_url)}",
@@ -85,6 +87,69 @@ def serve(host: str, port: int) -> None:
     platform = Platform.from_settings(settings)
     platform.start_serving()  # fails here, in one line, if another server owns the data dir
     uvicorn.run(create_app(platform=platform), host=host, port=port, log_level=settings.log_level)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8888, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--game",
+    default="2013090500",
+    show_default=True,
+    help="Game whose plays the processor's replay stream plays (DEN-BAL, week 1 of 2013).",
+)
+@click.option("--rate", default=1.0, show_default=True, help="Plays per second of the replay.")
+def demo(host: str, port: int, game: str, rate: float) -> None:
+    """Run the server with the football demo: NFL 2013 data, notebooks, runs, a processor."""
+    import threading
+
+    import uvicorn
+
+    from suricate.app import create_app
+    from suricate.client import Client
+    from suricate.demo import ensure_login, set_up
+    from suricate.platform import Platform
+
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per SDK call otherwise
+    platform = Platform.from_settings(settings)
+    platform.start_serving()
+    login = ensure_login(platform)
+    url = f"http://{host}:{port}"
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(platform=platform), host=host, port=port, log_level="warning")
+    )
+
+    def say(line: str) -> None:
+        click.echo(f"demo: {line}", err=True)
+
+    def setup() -> None:
+        while not server.started and not server.should_exit:
+            time.sleep(0.1)
+        if server.should_exit:
+            return
+        try:
+            with Client(url, login.token, tenant="demo", timeout=300) as client:
+                set_up(client, game, rate, say)
+        except Exception as exc:
+            say(f"set-up stopped: {exc}")
+            return
+        click.echo(
+            f"\nSuricate demo ready at {url}\n"
+            f"  login: user {login.user}, password {login.password} (tenant demo)\n"
+            f"  API token: {login.token}\n"
+            f"  try: curl -H 'Authorization: Bearer {login.token}' '{url}/api/v1/actions?limit=5'\n"
+            "Ctrl-C stops the server; `suricate demo` again reuses everything.",
+            err=True,
+        )
+
+    threading.Thread(target=setup, name="demo-setup", daemon=True).start()
+    say(f"serving {url}, data in {settings.data_dir.resolve()}")
+    server.run()
 
 
 @main.command()

@@ -99,6 +99,11 @@ class Client:
                 response.status_code, "http_error", f"HTTP {response.status_code}"
             ) from None
 
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call any route under /api/v1 (``path`` like ``"/streams"``); return its JSON or None."""
+        response = self._check(self._http.request(method, path, **kwargs))
+        return response.json() if response.content else None
+
     def health(self) -> dict[str, Any]:
         result: dict[str, Any] = self._check(self._http.get("/health")).json()
         return result
