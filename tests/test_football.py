@@ -354,3 +354,36 @@ def test_the_live_notebook_advises_the_defense_before_each_snap(alice: TestClien
     ]
     assert punting and all(", kick " in t for t in punting)
     alice.delete(f"/api/v1/processors/{pid}")
+
+
+def test_the_live_notebook_runs_on_a_game_fed_over_rabbitmq(
+    alice: TestClient, broker_url: str
+) -> None:
+    table = pd.DataFrame([row for eid in GAMES for row in rows_of(eid)], columns=COLUMNS)
+    model = json.loads(json.dumps(build_model(*select_games(table))))
+    upload(alice, "nfl-tendencies.json", json.dumps(model).encode())
+    queue = f"nfl-plays-{uuid.uuid4().hex[:8]}"
+    r = alice.post(
+        "/api/v1/streams",
+        json={"name": "nfl-amqp", "type": "amqp", "uri": broker_url, "queue": queue},
+    )
+    assert r.status_code == 201, r.text
+    nb_id = import_notebook(alice, "05-live-defense.ipynb")
+    pid = alice.post(
+        "/api/v1/processors", json={"notebook_id": nb_id, "stream": "nfl-amqp"}
+    ).json()["id"]
+    deadline = time.monotonic() + 90
+    while alice.get(f"/api/v1/processors/{pid}").json()["status"] != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    # The feed script, as a user runs it: the game's plays in order, onto the broker.
+    path = str(DATA / "2013090500.json.gz")
+    assert feed.main(["--url", broker_url, "--queue", queue, "--file", path, "--speed", "0"]) == 0
+    plays = rows_of("2013090500")
+    while (proc := alice.get(f"/api/v1/processors/{pid}").json())["processed"] < len(plays):
+        assert proc["failed"] == 0 and time.monotonic() < deadline, proc
+        time.sleep(0.2)
+    expected = [a for a in (advise(model, json.loads(json.dumps(p))) for p in plays) if a]
+    actions = all_actions(alice, pid)
+    assert [a["text"] for a in actions] == [a["text"] for a in expected], "in game order"
+    alice.delete(f"/api/v1/processors/{pid}")
