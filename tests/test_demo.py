@@ -50,6 +50,7 @@ def test_demo_sets_up_the_football_story_and_a_second_run_reuses_it(tmp_path: Pa
         token = _ready(process, first_log, 300)
         text = first_log.read_text()
         assert "password" in text and "user demo" in text
+        first_token = token
         http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"})
         games = http.get("/objects", params={"tag": "gamecenter", "limit": 1000}).json()["items"]
         assert len(games) == 332
@@ -73,6 +74,8 @@ def test_demo_sets_up_the_football_story_and_a_second_run_reuses_it(tmp_path: Pa
         assert "uploading" not in text and "running 01-ingest" not in text
         http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"})
         assert len(http.get("/runs").json()["items"]) == 4
+        stale = httpx.get(f"{url}/me", headers={"Authorization": f"Bearer {first_token}"})
+        assert stale.status_code == 401, "the first run's token is revoked"
         processors = http.get("/processors").json()["items"]
         assert len(processors) == 1
         http.close()

@@ -140,8 +140,8 @@ def demo(host: str, port: int, game: str, rate: float) -> None:
             return
         click.echo(
             f"\nSuricate demo ready at {url}\n"
-            f"  login: user {login.user}, password {login.password} (tenant demo)\n"
-            f"  API token: {login.token}\n"
+            f"  user {login.user}, password {login.password} (tenant demo; for the web UI)\n"
+            f"  API token: {login.token} (this run's; the previous one is revoked)\n"
             f"  try: curl -H 'Authorization: Bearer {login.token}' '{url}/api/v1/actions?limit=5'\n"
             "Ctrl-C stops the server; `suricate demo` again reuses everything.",
             err=True,

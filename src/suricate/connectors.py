@@ -461,7 +461,7 @@ class ReplaySource:
                 out = [self._delivery(self._next + i, False) for i in range(count)]
                 self._next += count
                 return out
-            wake = self._t0 + (self._next + 1 - self._start) / self.rate
+            wake = self._t0 + (self._next - self._start) / self.rate  # when the next falls due
             await asyncio.sleep(max(0.0, wake - time.monotonic()))
 
     def _settle(self, deliveries: list[Delivery]) -> None:

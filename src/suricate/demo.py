@@ -58,6 +58,10 @@ def ensure_login(platform: Any) -> Login:
     password = demo_password(platform.settings.data_dir)
     with contextlib.suppress(AlreadyExists):
         platform.tenants.create_user(USER, password, TENANT)
+    # One demo token at a time: the one printed last.
+    for info in platform.tokens.list(USER):
+        if info.name == "demo" and info.revoked_at is None:
+            platform.tokens.revoke(str(info.id))
     token, _ = platform.tokens.create(USER, "demo")
     return Login(USER, password, token)
 

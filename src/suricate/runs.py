@@ -217,7 +217,8 @@ class RunService:
         with self.db.session() as s:
             query = select(Run).where(Run.tenant_id == tenant_id)
             if notebook_id is not None:
-                query = query.where(Run.notebook_id == notebook_id)
+                notebook = self.notebooks.find(tenant_id, notebook_id)  # by id or by name
+                query = query.where(Run.notebook_id == notebook.id)
             query, limit = keyset(query, Run.created_at, cursor, limit, descending=True)
             items = [_info(r) for r in s.scalars(query)]
             return page_of(items, limit, lambda r: r.created_at)

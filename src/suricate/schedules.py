@@ -140,8 +140,8 @@ class ScheduleService:
         with self.db.session() as s:
             query = select(Schedule).where(Schedule.tenant_id == tenant_id)
             if notebook_id is not None:
-                self.notebooks.find(tenant_id, notebook_id)
-                query = query.where(Schedule.notebook_id == notebook_id)
+                notebook = self.notebooks.find(tenant_id, notebook_id)  # by id or by name
+                query = query.where(Schedule.notebook_id == notebook.id)
             query, limit = keyset(query, Schedule.created_at, cursor, limit)
             return page_of([_info(r) for r in s.scalars(query)], limit, lambda i: i.created_at)
 

@@ -60,6 +60,11 @@ def test_a_due_schedule_starts_a_run_with_its_parameters(
     assert run["parameters"] == {"n": 7}
     listed = alice.get(f"/api/v1/notebooks/{nb_id}/schedules").json()["items"]
     assert [s["id"] for s in listed] == [schedule["id"]]
+    name = alice.get(f"/api/v1/notebooks/{nb_id}").json()["name"]
+    by_name = alice.get(f"/api/v1/notebooks/{name}/schedules").json()["items"]
+    assert [s["id"] for s in by_name] == [schedule["id"]]
+    runs = alice.get("/api/v1/runs", params={"notebook_id": name}).json()["items"]
+    assert [r["id"] for r in runs] == [run["id"]]
     assert alice.delete(f"/api/v1/schedules/{schedule['id']}").status_code == 204
     assert alice.get(f"/api/v1/schedules/{schedule['id']}").status_code == 404
 
