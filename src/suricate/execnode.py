@@ -251,7 +251,7 @@ class ExecNode:
     def _source(self, command: StartProcessor) -> Source:
         spec = command.stream
         if spec["type"] == "amqp":
-            return AmqpSource(spec, command.processor_id, max(2 * command.batch_size, 64))
+            return AmqpSource(spec, command.processor_id, max(2 * command.batch_size, 1000))
         if spec["type"] == "mqtt":
             return MqttSource(spec, f"suricate-{command.processor_id}-{command.instance}")
 

@@ -133,9 +133,12 @@ def run_chunk(payload: str | bytes) -> None:
 
 
 def check_handlers() -> None:
-    """Raise unless the notebook defined a handler (run once its cells have run)."""
+    """Raise unless the notebook defined a handler; display which (once its cells have run)."""
     from IPython import get_ipython
+    from IPython.display import display
 
     ns = get_ipython().user_ns
-    if not callable(ns.get("on_message")) and not callable(ns.get("on_batch")):
+    found = {name: callable(ns.get(name)) for name in ("on_message", "on_batch")}
+    if not any(found.values()):
         raise NameError("the notebook defines neither on_message(msg) nor on_batch(msgs)")
+    display({CHUNK_MIME: found}, raw=True)

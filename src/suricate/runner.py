@@ -31,6 +31,7 @@ from suricate.processing import CHUNK_MIME
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 2.0
 SAMPLES_PER_REPORT = 5
+MESSAGE_CHUNK = 500  # messages per kernel call when the notebook has no on_batch
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -63,6 +64,7 @@ class ProcessorRunner:
         self.exec_timeout = exec_timeout
         self.stream_name = str(command.stream.get("name", ""))
         self.kernel: Kernel | None = None
+        self._batching = False  # the notebook defines on_batch
         self._retry: deque[Delivery] = deque()
         self._injected: deque[Delivery] = deque()
         self._wake = asyncio.Event()
@@ -111,15 +113,18 @@ class ProcessorRunner:
                         "traceback": plain(result.traceback),
                     }
                 )
-        try:
-            await kernel.run_silently(
-                "from suricate.processing import check_handlers, "
-                "run_chunk_file as _suricate_chunk\n"
-                "check_handlers(); del check_handlers"
-            )
-        except RuntimeError as exc:
-            evalue = str(exc).split(": ", 2)[-1]
-            raise SetupFailed({"ename": "NameError", "evalue": evalue}) from None
+        result = await kernel.execute(
+            "from suricate.processing import check_handlers, run_chunk_file as _suricate_chunk\n"
+            "check_handlers(); del check_handlers",
+            store_history=False,
+        )
+        if result.status != "ok":
+            raise SetupFailed({"ename": result.ename, "evalue": result.evalue})
+        found = next(
+            (o["data"][CHUNK_MIME] for o in result.outputs if CHUNK_MIME in o.get("data", {})),
+            {},
+        )
+        self._batching = bool(found.get("on_batch"))
 
     async def stop(self, status: str = "stopped") -> None:
         """Stop handling messages; what was taken and not settled is released."""
@@ -177,13 +182,17 @@ class ProcessorRunner:
             await self._flush(status="failed", error=error)
 
     async def _next_chunk(self) -> list[Delivery]:
+        # on_batch gets batch_size messages at most; on_message ones go in bigger chunks (one
+        # kernel round trip each), taken as they come.
         size = self.command.batch_size
+        wait = self.command.batch_wait_ms / 1000
+        if not self._batching:
+            size, wait = max(size, MESSAGE_CHUNK), 0.0
         if self._retry:
             return [self._retry.popleft()]  # alone, so that a poison message fails alone
         if self._injected:
             return [self._injected.popleft() for _ in range(min(size, len(self._injected)))]
         if self._take is None:
-            wait = self.command.batch_wait_ms / 1000
             self._take = asyncio.create_task(self.source.take(size, wait))
         self._wake.clear()
         wake = asyncio.create_task(self._wake.wait())
