@@ -25,7 +25,7 @@ class ProcessorCreate(BaseModel):
     notebook_id: str = Field(description="The processing notebook (id or name).")
     stream: str = Field(description="The stream's name.")
     batch_size: int = Field(
-        default=100, ge=1, le=10_000, description="Most messages handed over at once."
+        default=100, ge=1, le=10_000, description="Most messages handed to on_batch at once."
     )
     batch_wait_ms: int = Field(
         default=20,
