@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
 import time
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from suricate.client import ApiError, Client
+from suricate.keys import kept_secret
 
 EXAMPLES = Path(__file__).parent / "examples" / "football"
 DATA = EXAMPLES / "data"
@@ -42,13 +42,9 @@ class Login:
 
 def demo_password(data_dir: Path) -> str:
     """The demo user's password: made once, kept in the data dir (mode 0600)."""
-    path = data_dir / "demo-password"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(12))
-    return path.read_text().strip()
+    return kept_secret(
+        data_dir / "demo-password", lambda: secrets.token_urlsafe(12).encode()
+    ).decode()
 
 
 def ensure_login(platform: Any) -> Login:

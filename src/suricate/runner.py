@@ -122,7 +122,7 @@ class ProcessorRunner:
         )
         if result.status != "ok":
             raise SetupFailed({"ename": result.ename, "evalue": result.evalue})
-        found = next(
+        found: dict[str, bool] = next(
             (o["data"][CHUNK_MIME] for o in result.outputs if CHUNK_MIME in o.get("data", {})),
             {},
         )

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import builtins
 import json
-import os
 import secrets
 import time
 import uuid
@@ -39,6 +38,7 @@ from suricate.errors import (
     ObjectNotFound,
     StreamNotFound,
 )
+from suricate.keys import kept_secret
 from suricate.messages import CheckStream, Done, Failed, PublishStream
 from suricate.models import Processor, Stream, utcnow
 from suricate.names import check_name
@@ -58,15 +58,9 @@ def load_key(configured: str | None, data_dir: Path) -> bytes:
     """Return the Fernet key: the configured one, or one kept in the data dir."""
     if configured:
         return configured.encode()
-    path = data_dir / "secret-key"
-    if not path.exists():
-        from cryptography.fernet import Fernet
+    from cryptography.fernet import Fernet
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(Fernet.generate_key())
-    return path.read_bytes().strip()
+    return kept_secret(data_dir / "secret-key", Fernet.generate_key)
 
 
 @dataclass(frozen=True)

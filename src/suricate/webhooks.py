@@ -12,13 +12,13 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import secrets
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from suricate.errors import InvalidInput
+from suricate.keys import kept_secret
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Suricate-Signature"
@@ -44,13 +44,7 @@ def load_secret(configured: str | None, data_dir: Path) -> bytes:
     """Return the configured secret, or the one kept in the data dir (made on first use)."""
     if configured:
         return configured.encode()
-    path = data_dir / "webhook-secret"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
-    return path.read_text().strip().encode()
+    return kept_secret(data_dir / "webhook-secret", lambda: secrets.token_hex(32).encode())
 
 
 class WebhookSender:
