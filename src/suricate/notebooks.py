@@ -263,7 +263,11 @@ class NotebookService:
 
     @staticmethod
     def _row(s: Session, tenant_id: int, notebook_id: str, lock: bool = False) -> Notebook:
-        query = select(Notebook).where(Notebook.tenant_id == tenant_id, Notebook.id == notebook_id)
+        query = select(Notebook).where(
+            Notebook.tenant_id == tenant_id,
+            (Notebook.id == notebook_id) | (Notebook.name == notebook_id),  # an id, or a name
+        )
+        query = query.order_by((Notebook.id == notebook_id).desc())  # an id wins over a name
         if lock:
             query = query.with_for_update()
         row = s.scalar(query)

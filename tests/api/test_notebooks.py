@@ -44,6 +44,17 @@ def test_create_empty_analytics_notebook(alice: TestClient) -> None:
     assert body["notebook"]["metadata"]["kernelspec"]["name"] == "python3"
 
 
+def test_routes_take_a_notebook_name_as_well_as_its_id(alice: TestClient, bob: TestClient) -> None:
+    body = create(alice)
+    by_name = alice.get("/api/v1/notebooks/explore")
+    assert by_name.status_code == 200 and by_name.json()["id"] == body["id"]
+    assert alice.get("/api/v1/notebooks/explore/ipynb").status_code == 200
+    assert alice.get("/api/v1/notebooks/explore/revisions").json()["items"]
+    assert bob.get("/api/v1/notebooks/explore").status_code == 404
+    assert alice.delete("/api/v1/notebooks/explore").status_code == 204
+    assert alice.get(f"/api/v1/notebooks/{body['id']}").status_code == 404
+
+
 def test_create_with_content_and_kind(alice: TestClient) -> None:
     body = create(alice, "handler", kind="processing", notebook=CODE_NB)
     assert body["kind"] == "processing"

@@ -63,6 +63,8 @@ def test_a_due_schedule_starts_a_run_with_its_parameters(
     name = alice.get(f"/api/v1/notebooks/{nb_id}").json()["name"]
     by_name = alice.get(f"/api/v1/notebooks/{name}/schedules").json()["items"]
     assert [s["id"] for s in by_name] == [schedule["id"]]
+    everything = alice.get("/api/v1/schedules").json()["items"]
+    assert [s["id"] for s in everything] == [schedule["id"]]
     runs = alice.get("/api/v1/runs", params={"notebook_id": name}).json()["items"]
     assert [r["id"] for r in runs] == [run["id"]]
     assert alice.delete(f"/api/v1/schedules/{schedule['id']}").status_code == 204
@@ -107,6 +109,7 @@ def test_other_tenant_gets_404_on_schedules(alice: TestClient, bob: TestClient) 
     assert bob.get(f"/api/v1/notebooks/{nb_id}/schedules").status_code == 404
     assert bob.get(f"/api/v1/schedules/{schedule['id']}").status_code == 404
     assert bob.delete(f"/api/v1/schedules/{schedule['id']}").status_code == 404
+    assert bob.get("/api/v1/schedules").json()["items"] == []
     assert alice.get(f"/api/v1/schedules/{schedule['id']}").status_code == 200
 
 

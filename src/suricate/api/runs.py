@@ -177,6 +177,18 @@ def list_schedules(
     return SchedulePage(items=[ScheduleOut.model_validate(i) for i in page.items], next=page.next)
 
 
+@router.get("/schedules", response_model=SchedulePage, responses=_ERRORS)
+def list_all_schedules(
+    platform: PlatformDep,
+    principal: PrincipalDep,
+    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    cursor: Annotated[str | None, Query()] = None,
+) -> SchedulePage:
+    """List every schedule of the tenant, oldest first."""
+    page = platform.schedules.list(principal.tenant_id, None, limit, cursor)
+    return SchedulePage(items=[ScheduleOut.model_validate(i) for i in page.items], next=page.next)
+
+
 @router.get("/schedules/{schedule_id}", response_model=ScheduleOut, responses=_ERRORS)
 def get_schedule(schedule_id: str, platform: PlatformDep, principal: PrincipalDep) -> ScheduleOut:
     """Show a schedule: next due time, last run, runs started and skipped."""
