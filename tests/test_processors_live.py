@@ -351,3 +351,41 @@ def test_processors_on_nodes_are_adopted_by_a_restarted_frontend(cluster: Any, r
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_a_broker_side_connection_close_loses_no_message(
+    alice: TestClient, broker_url: str
+) -> None:
+    import shutil
+    import subprocess
+
+    ctl = shutil.which("rabbitmqctl")
+    if ctl is None:
+        pytest.skip("rabbitmqctl is not installed")
+    api = Api(alice)
+    vhost = broker_url.rsplit("/", 1)[1]
+    queue = f"closed-{uuid.uuid4().hex[:6]}"
+    api.call(
+        "POST", "/streams", json={"name": "s", "type": "amqp", "uri": broker_url, "queue": queue}
+    )
+    pid = api.call(
+        "POST", "/processors", json={"notebook_id": api.notebook("w", SLOW_HANDLER), "stream": "s"}
+    )["id"]
+    api.wait(pid, lambda p: p["status"] == "running", 120)
+    sent = 3000
+    publish(broker_url, queue, [json.dumps({"n": n}).encode() for n in range(sent)])
+    api.wait(pid, lambda p: p["processed"] >= 500, 60)
+    # The broker closes the stream's connection (as on a broker restart or a network cut).
+    subprocess.run(
+        [ctl, "close_all_connections", "--vhost", vhost, "closed by the test"],
+        check=True,
+        capture_output=True,
+    )
+    done = api.wait(pid, lambda p: len({a["data"]["n"] for a in api.actions(pid)}) >= sent, 120)
+    counts = Counter(a["data"]["n"] for a in api.actions(pid))
+    print(
+        f"\nsent {sent}, processed {done['processed']}, redelivered {done['redelivered']}, "
+        f"lost {sent - len(counts)}, handled twice {sum(1 for c in counts.values() if c > 1)}"
+    )
+    assert set(counts) == set(range(sent))
+    assert done["status"] == "running"
