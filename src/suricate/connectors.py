@@ -112,6 +112,26 @@ def _headers(raw: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+async def _gather(
+    buffer: asyncio.Queue[Any], max_n: int, wait_s: float, convert: Callable[[Any], Delivery]
+) -> list[Delivery]:
+    """Wait for one item, then take up to ``max_n``, waiting at most ``wait_s`` for more."""
+    out = [convert(await buffer.get())]
+    deadline = time.monotonic() + wait_s
+    while len(out) < max_n:
+        if not buffer.empty():
+            out.append(convert(buffer.get_nowait()))
+            continue
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            out.append(convert(await asyncio.wait_for(buffer.get(), left)))
+        except TimeoutError:
+            break
+    return out
+
+
 # AMQP
 
 
@@ -199,20 +219,7 @@ class AmqpSource:
         )
 
     async def take(self, max_n: int, wait_s: float) -> list[Delivery]:
-        out = [self._delivery(await self._buffer.get())]
-        deadline = time.monotonic() + wait_s
-        while len(out) < max_n:
-            if not self._buffer.empty():
-                out.append(self._delivery(self._buffer.get_nowait()))
-                continue
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            try:
-                out.append(self._delivery(await asyncio.wait_for(self._buffer.get(), left)))
-            except TimeoutError:
-                break
-        return out
+        return await _gather(self._buffer, max_n, wait_s, self._delivery)
 
     async def ack(self, deliveries: list[Delivery]) -> None:
         by_channel: dict[int, list[Any]] = {}
@@ -324,17 +331,7 @@ class MqttSource:
             )
 
     async def take(self, max_n: int, wait_s: float) -> list[Delivery]:
-        out = [self._checked(await self._buffer.get())]
-        deadline = time.monotonic() + wait_s
-        while len(out) < max_n:
-            left = deadline - time.monotonic()
-            if self._buffer.empty() and left <= 0:
-                break
-            try:
-                out.append(self._checked(await asyncio.wait_for(self._buffer.get(), max(left, 0))))
-            except TimeoutError:
-                break
-        return out
+        return await _gather(self._buffer, max_n, wait_s, self._checked)
 
     @staticmethod
     def _checked(item: Any) -> Delivery:
