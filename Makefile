@@ -3,12 +3,24 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup serve test test-fast lint lock bench clean
+UI_STAMP := src/suricate/web/assets/.built-stamp
+UI_SOURCES := $(wildcard ui/src/*.js ui/src/*.jsx ui/src/*.css ui/src/*.svg ui/src/pages/*.jsx)
 
-setup: $(STAMP)
+.PHONY: setup serve test test-fast lint lock bench clean ui
+
+setup: $(STAMP) $(UI_STAMP)
+
+## Build the web UI (Node.js and npm; packages from the npm registry, pinned by package-lock.json).
+ui: $(UI_STAMP)
+
+$(UI_STAMP): ui/package.json ui/package-lock.json ui/build.mjs $(UI_SOURCES)
+	cd ui && npm ci --no-audit --no-fund --loglevel=error
+	cd ui && npm run build --silent
+	touch $(UI_STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	scripts/system-packages.sh
+	command -v npm >/dev/null || { echo "Node.js and npm are needed to build the web UI" >&2; exit 1; }
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
@@ -20,10 +32,12 @@ serve: setup
 
 ## The whole suite: SQLite, and PostgreSQL when reachable (required when CI is set).
 test: setup
+	scripts/system-packages.sh --browser
 	$(PY) -m pytest
 
 ## Skip the tests marked slow.
 test-fast: setup
+	scripts/system-packages.sh --browser
 	$(PY) -m pytest -m "not slow"
 
 lint: setup
@@ -49,4 +63,4 @@ bench: setup
 	$(PY) bench/bench_processors.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache ui/node_modules src/suricate/web/assets

@@ -8,8 +8,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from suricate import __version__
-from suricate.api import errors, notebooks, objects, processors, runs, sessions, streams, system
+from suricate import __version__, web
+from suricate.api import (
+    errors,
+    login,
+    notebooks,
+    objects,
+    processors,
+    runs,
+    sessions,
+    streams,
+    system,
+)
 from suricate.platform import Platform
 from suricate.settings import Settings
 
@@ -35,8 +45,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         version=__version__,
         description=(
             "Self-hosted, multi-tenant Analytics-as-a-Service. Every call takes "
-            "`Authorization: Bearer <token>` (from `suricate token create`) and acts in the "
-            "user's first tenant, or in the one named by `X-Suricate-Tenant`. Errors have one "
+            "`Authorization: Bearer <token>` (from `suricate token create`), or the web UI's "
+            "session cookie from `POST /api/v1/auth/login` plus `X-CSRF-Token` on calls that "
+            "change data, and acts in the user's first tenant, or in the one named by "
+            "`X-Suricate-Tenant`. Errors have one "
             'shape: `{"error": {"code": ..., "message": ...}}`.'
         ),
         openapi_url=f"{API_PREFIX}/openapi.json",
@@ -46,7 +58,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     )
     app.state.platform = platform
     errors.install(app)
+    app.add_middleware(web.SecurityHeaders)
     app.include_router(system.router, prefix=API_PREFIX)
+    app.include_router(login.router, prefix=API_PREFIX)
     app.include_router(objects.router, prefix=API_PREFIX)
     app.include_router(notebooks.router, prefix=API_PREFIX)
     app.include_router(sessions.router, prefix=API_PREFIX)
@@ -54,8 +68,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(streams.router, prefix=API_PREFIX)
     app.include_router(processors.router, prefix=API_PREFIX)
 
-    @app.get("/", include_in_schema=False)
-    def root() -> JSONResponse:
+    @app.get(API_PREFIX, include_in_schema=False)
+    def api_root() -> JSONResponse:
         return JSONResponse(
             {
                 "name": "suricate",
@@ -65,4 +79,5 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
             }
         )
 
+    web.install(app)
     return app

@@ -212,6 +212,12 @@ class PermissionDenied(SuricateError):
     code = "permission_denied"
 
 
+class CsrfFailed(PermissionDenied):
+    """A cookie-authenticated call that changes something came without the session's token."""
+
+    code = "csrf_failed"
+
+
 class ExecutionNodeError(SuricateError):
     code = "execution_node_error"
 

@@ -121,17 +121,23 @@ class SessionService:
         )
 
     async def execute(
-        self, principal: Principal, session_id: str, code: str, timeout: float | None = None
+        self,
+        principal: Principal,
+        session_id: str,
+        code: str,
+        timeout: float | None = None,
+        cell: str | None = None,
     ) -> Executed:
-        """Run code in the session's kernel; listeners see outputs as they come."""
+        """Run code in the session's kernel; listeners see outputs as they come, tagged with
+        ``cell`` (the caller's name for what runs, such as a notebook cell's id)."""
         session = self.get(principal, session_id)
         session.last_activity = time.monotonic()
         session.execution_state = "busy"
-        session.publish({"type": "status", "execution_state": "busy"})
+        session.publish({"type": "status", "execution_state": "busy", "cell": cell})
 
         async def on_event(event: Message) -> None:
             if isinstance(event, Output):
-                session.publish({"type": "output", "output": event.output})
+                session.publish({"type": "output", "output": event.output, "cell": cell})
 
         try:
             reply = await self.bus.call(
@@ -148,6 +154,7 @@ class SessionService:
             "execution_count": reply.execution_count,
             "ename": reply.ename,
             "evalue": reply.evalue,
+            "cell": cell,
         }
         session.publish(result)
         if reply.restarted:

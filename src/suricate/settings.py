@@ -104,6 +104,11 @@ class Settings(BaseSettings):
             "database; default: a random one kept in DATA_DIR/secret-key. Keep it with backups."
         ),
     )
+    session_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="How long a web UI login lasts before the user must log in again.",
+    )
     stream_allowed_hosts: str = Field(
         default="*",
         description=(

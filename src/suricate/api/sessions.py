@@ -10,7 +10,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field
 
-from suricate.api.deps import PlatformDep, PrincipalDep
+from suricate.api.deps import (
+    SESSION_COOKIE,
+    TENANT_COOKIE,
+    PlatformDep,
+    PrincipalDep,
+    authenticate,
+    same_origin,
+)
 from suricate.api.schemas import ErrorOut
 from suricate.auth import Principal
 from suricate.errors import SuricateError
@@ -119,18 +126,25 @@ async def session_socket(
     session_id: str,
     token: Annotated[str | None, Query(description="API token, for browsers")] = None,
 ) -> None:
-    """Stream a session's events; accept {"type": "execute", "code": ...} to run code.
+    """Stream a session's events; accept {"type": "execute", "code": ..., "cell": ...} to run
+    code and {"type": "interrupt"}.
 
     Events: {"type": "status", "execution_state"}, {"type": "output", "output"},
-    {"type": "result", "status", "execution_count", "ename", "evalue"}, {"type": "error", ...}.
+    {"type": "result", "status", "execution_count", "ename", "evalue"}, {"type": "error", ...};
+    those of an execution carry the "cell" it was sent with.
     """
     platform = websocket.app.state.platform
     header = websocket.headers.get("authorization", "")
     secret = token or (header[7:] if header.lower().startswith("bearer ") else "")
+    tenant = websocket.headers.get("x-suricate-tenant")
+    if not secret and (cookie := websocket.cookies.get(SESSION_COOKIE)):
+        # A browser session: only pages of this server may open it (no cross-site hijacking).
+        if not same_origin(websocket.headers.get("origin"), websocket.headers.get("host")):
+            await websocket.close(code=4403, reason="cross-origin WebSocket refused")
+            return
+        secret, tenant = cookie, tenant or websocket.cookies.get(TENANT_COOKIE)
     try:
-        principal = await asyncio.to_thread(
-            platform.tokens.authenticate, secret, websocket.headers.get("x-suricate-tenant")
-        )
+        principal = await authenticate(platform, secret, tenant)
         session = platform.sessions.get(principal, session_id)
     except SuricateError as exc:
         await websocket.close(
@@ -173,6 +187,13 @@ async def _run(
     events: asyncio.Queue[dict[str, Any]],
 ) -> None:
     try:
-        await platform.sessions.execute(principal, session_id, message["code"])
+        await platform.sessions.execute(principal, session_id, message["code"], cell=_cell(message))
     except SuricateError as exc:
-        events.put_nowait({"type": "error", "code": exc.code, "message": exc.message})
+        events.put_nowait(
+            {"type": "error", "code": exc.code, "message": exc.message, "cell": _cell(message)}
+        )
+
+
+def _cell(message: dict[str, Any]) -> str | None:
+    cell = message.get("cell")
+    return cell if isinstance(cell, str) else None

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
 from fastapi import APIRouter
+from pydantic import BaseModel, Field
 
 from suricate import __version__
-from suricate.api.deps import PrincipalDep
+from suricate.api.deps import PlatformDep, PrincipalDep
 from suricate.api.schemas import HealthOut, MeOut, TenantOut
+from suricate.summary import tenant_summary
 
 router = APIRouter(tags=["system"])
 
@@ -26,3 +32,31 @@ def me(principal: PrincipalDep) -> MeOut:
         role=principal.role.value,
         tenants=[TenantOut(name=t.name, role=t.role.value) for t in principal.tenants],
     )
+
+
+class ActivityOut(BaseModel):
+    kind: str = Field(description="upload, run, processor or action")
+    text: str
+    at: datetime
+    status: str | None = None
+    ref: str | None = Field(default=None, description="Object name, run id or processor id.")
+
+
+class SummaryOut(BaseModel):
+    data: dict[str, Any] = Field(description="objects, bytes (all versions), streams")
+    analytics: dict[str, Any] = Field(
+        description="notebooks, processing_notebooks, sessions (open kernels)"
+    )
+    processing: dict[str, Any] = Field(
+        description="running, failed, processors, processed, actions_last_hour, dead_letters"
+    )
+    runs: dict[str, Any] = Field(description="active, last_day (count per status), schedules")
+    recent: list[ActivityOut] = Field(description="What happened lately, newest first.")
+
+
+@router.get("/summary", response_model=SummaryOut)
+def summary(principal: PrincipalDep, platform: PlatformDep) -> SummaryOut:
+    """Count what the tenant has and list its recent activity (the UI's overview)."""
+    found = tenant_summary(platform.db, principal.tenant_id)
+    found.analytics["sessions"] = len(platform.sessions.list(principal)) if platform.sessions else 0
+    return SummaryOut.model_validate(asdict(found))

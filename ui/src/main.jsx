@@ -1,0 +1,112 @@
+// The app: login, then a frame with the navigation, the tenant switcher and the current page.
+import { render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import "./app.css";
+import { whenUnauthenticated } from "./api.js";
+import { Link, navigate, useLocation, match } from "./router.jsx";
+import { loadSession, logout, session, switchTenant } from "./session.js";
+import { ErrorBox, Loading, Toasts } from "./ui.jsx";
+import { LoginPage } from "./pages/login.jsx";
+import { OverviewPage } from "./pages/overview.jsx";
+import { DataPage } from "./pages/data.jsx";
+import { NotebooksPage } from "./pages/notebooks.jsx";
+import { NotebookEditor } from "./pages/notebook.jsx";
+import { ProcessingPage } from "./pages/processing.jsx";
+import { RunsPage } from "./pages/runs.jsx";
+import favicon from "./favicon.svg";
+
+const NAV = [
+  ["/", "Overview"],
+  ["/data", "Data"],
+  ["/notebooks", "Notebooks"],
+  ["/processing", "Processing"],
+  ["/runs", "Runs"],
+];
+
+function current(path) {
+  if (path === "/") return "/";
+  return NAV.slice(1).find(([href]) => path === href || path.startsWith(href + "/"))?.[0];
+}
+
+function TenantSwitcher({ me }) {
+  if (me.tenants.length < 2) return <span class="tenant-name" title="Tenant">{me.tenant}</span>;
+  return (
+    <label class="tenant-switch">
+      <span class="sr-only">Tenant</span>
+      <select
+        aria-label="Tenant"
+        value={me.tenant}
+        onChange={async (e) => {
+          await switchTenant(e.target.value);
+          navigate("/");
+        }}
+      >
+        {me.tenants.map((t) => (
+          <option value={t.name}>{t.name}</option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function Shell({ me, path }) {
+  const active = current(path);
+  let page;
+  let params;
+  if (path === "/") page = <OverviewPage />;
+  else if (path === "/data" || path.startsWith("/data/")) page = <DataPage path={path} />;
+  else if (path === "/notebooks") page = <NotebooksPage />;
+  else if ((params = match("/notebooks/:id", path))) page = <NotebookEditor id={params.id} />;
+  else if (path === "/processing" || path.startsWith("/processing/")) page = <ProcessingPage path={path} />;
+  else if (path === "/runs" || path.startsWith("/runs/")) page = <RunsPage path={path} />;
+  else page = <section class="page"><h1>Not found</h1><p>No page at {path}. <Link href="/">Go to the overview</Link>.</p></section>;
+  return (
+    <div class="shell">
+      <header class="topbar">
+        <Link href="/" class="brand" aria-label="Suricate home">
+          <span class="brand-mark" dangerouslySetInnerHTML={{ __html: favicon }} />
+          Suricate
+        </Link>
+        <nav class="nav" aria-label="Main">
+          {NAV.map(([href, label]) => (
+            <Link href={href} class={"nav-link" + (active === href ? " active" : "")} aria-current={active === href ? "page" : undefined}>
+              {label}
+            </Link>
+          ))}
+        </nav>
+        <div class="topbar-right">
+          <TenantSwitcher me={me} />
+          <span class="user" title={`role: ${me.role}`}>{me.user}</span>
+          <button class="btn btn-ghost btn-small" onClick={async () => { await logout(); navigate("/login"); }}>
+            Log out
+          </button>
+        </div>
+      </header>
+      <main key={me.tenant}>{page}</main>
+    </div>
+  );
+}
+
+function App() {
+  const me = session.use();
+  const { path } = useLocation();
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    whenUnauthenticated(() => session.set(null));
+    loadSession().catch(setError);
+  }, []);
+  useEffect(() => {
+    if (me === null && path !== "/login") navigate("/login?next=" + encodeURIComponent(path + location.search), { replace: true });
+    if (me && path === "/login") navigate(new URLSearchParams(location.search).get("next") || "/", { replace: true });
+  }, [me, path]);
+  if (error) return <div class="page"><ErrorBox error={error} /></div>;
+  if (me === undefined) return <Loading />;
+  return (
+    <>
+      {me === null ? <LoginPage /> : <Shell me={me} path={path} />}
+      <Toasts />
+    </>
+  );
+}
+
+render(<App />, document.getElementById("app"));

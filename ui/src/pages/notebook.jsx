@@ -1,0 +1,5 @@
+import { Page } from "../ui.jsx";
+
+export function NotebookEditor() {
+  return <Page title="NotebookEditor">Coming in this change.</Page>;
+}

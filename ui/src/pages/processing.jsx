@@ -1,0 +1,5 @@
+import { Page } from "../ui.jsx";
+
+export function ProcessingPage() {
+  return <Page title="ProcessingPage">Coming in this change.</Page>;
+}
