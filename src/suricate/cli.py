@@ -139,8 +139,9 @@ def demo(host: str, port: int, game: str, rate: float) -> None:
             say(f"set-up stopped: {exc}")
             return
         click.echo(
-            f"\nSuricate demo ready at {url}\n"
-            f"  user {login.user}, password {login.password} (tenant demo; for the web UI)\n"
+            f"\nSuricate demo ready: open {url} in a browser\n"
+            f"  log in as {login.user}, password {login.password}\n"
+            f"  live processor: {url}/processing   notebooks: {url}/notebooks\n"
             f"  API token: {login.token} (this run's; the previous one is revoked)\n"
             f"  try: curl -H 'Authorization: Bearer {login.token}' '{url}/api/v1/actions?limit=5'\n"
             "Ctrl-C stops the server; `suricate demo` again reuses everything.",
