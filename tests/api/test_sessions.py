@@ -13,6 +13,7 @@ from starlette.websockets import WebSocketDisconnect
 from suricate.platform import Platform
 from suricate.sandbox import bwrap_path
 from suricate.settings import Settings
+from tests.conftest import PASSWORD
 
 CSV = "x,y\n" + "".join(f"{i},{(i * 7) % 10}\n" for i in range(40))
 needs_bwrap = pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap is not installed")
@@ -183,8 +184,35 @@ def test_websocket_streams_outputs_as_they_come(alice: TestClient) -> None:
             events.append(ws.receive_json())
     outputs = [e["output"]["text"] for e in events if e["type"] == "output"]
     assert "".join(outputs) == "0\n1\n2\n"
-    assert events[0] == {"type": "status", "execution_state": "busy"}
+    assert events[0] == {"type": "status", "execution_state": "busy", "cell": None}
     assert events[-1]["status"] == "ok"
+
+
+def test_websocket_takes_a_same_origin_browser_session_and_tags_cells(
+    alice: TestClient, app_client: TestClient
+) -> None:
+    s = start(alice)
+    login = app_client.post("/api/v1/auth/login", json={"user": "alice", "password": PASSWORD})
+    assert login.status_code == 200
+    app_client.cookies.set("suricate_session", login.cookies["suricate_session"])
+    # From another site's page the cookie is not enough: cross-site WebSocket hijacking.
+    with (
+        pytest.raises(WebSocketDisconnect) as refused,
+        app_client.websocket_connect(
+            f"/api/v1/sessions/{s}/ws", headers={"Origin": "https://evil.example"}
+        ) as ws,
+    ):
+        ws.receive_json()
+    assert refused.value.code == 4403
+    origin = {"Origin": "http://testserver"}
+    with app_client.websocket_connect(f"/api/v1/sessions/{s}/ws", headers=origin) as ws:
+        assert ws.receive_json()["type"] == "status"
+        ws.send_json({"type": "execute", "code": "print('hi')", "cell": "c1"})
+        events = []
+        while not events or events[-1].get("type") != "result":
+            events.append(ws.receive_json())
+    assert {e["cell"] for e in events} == {"c1"}
+    assert [e["output"]["text"] for e in events if e["type"] == "output"] == ["hi\n"]
 
 
 def test_other_tenant_gets_404_on_every_session_route(alice: TestClient, bob: TestClient) -> None:
