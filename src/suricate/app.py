@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from suricate import __version__, web
 from suricate.api import (
@@ -20,6 +21,7 @@ from suricate.api import (
     streams,
     system,
 )
+from suricate.observability import Metrics, RequestContext
 from suricate.platform import Platform
 from suricate.settings import Settings
 
@@ -58,7 +60,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     )
     app.state.platform = platform
     errors.install(app)
+    metrics = Metrics(platform)
     app.add_middleware(web.SecurityHeaders)
+    # Outermost: the request id is set before anything logs, and every response is counted.
+    app.add_middleware(RequestContext, metrics=metrics, api_prefix=API_PREFIX)
     app.include_router(system.router, prefix=API_PREFIX)
     app.include_router(login.router, prefix=API_PREFIX)
     app.include_router(objects.router, prefix=API_PREFIX)
@@ -78,6 +83,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
                 "openapi": f"{API_PREFIX}/openapi.json",
             }
         )
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     web.install(app)
     return app

@@ -7,14 +7,16 @@ blob visible, atomically, so a reader never sees half a blob and a failed upload
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, BinaryIO, Protocol
 
-from suricate.errors import StoreLocked
+from suricate.errors import ObjectStoreUnavailable, StoreLocked
 
 
 class BlobWriter(Protocol):
@@ -133,3 +135,92 @@ class LocalObjectStore:
 
     def local_path(self, key: str) -> Path | None:
         return self.path(key)
+
+
+class _S3Writer(_LocalWriter):
+    """Stage locally while hashing, then upload in one go: S3 makes a PUT visible atomically."""
+
+    _store: S3ObjectStore
+
+    def commit(self, key: str) -> None:
+        self._file.flush()
+        self._file.close()
+        try:
+            with self._store.failures():
+                self._store.fs.put_file(str(self._path), self._store.s3_path(key))
+        finally:
+            self._path.unlink(missing_ok=True)
+
+
+class S3ObjectStore(LocalObjectStore):
+    """Keep blobs in an S3-compatible bucket (AWS S3, MinIO, Ceph...) under a prefix.
+
+    Uploads are staged on local disk (the data dir) while their sha256 is computed, so a cut-off
+    upload never reaches the bucket; the server's lock stays on the local data dir. Credentials
+    come from the usual AWS settings (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, a profile,
+    or an instance role), never from Suricate's own settings.
+    """
+
+    def __init__(self, url: str, staging_root: Path, endpoint_url: str | None = None) -> None:
+        import s3fs
+
+        super().__init__(staging_root)
+        bucket_and_prefix = url.removeprefix("s3://").strip("/")
+        if not bucket_and_prefix:
+            raise ValueError(f"object store URL {url!r} names no bucket")
+        self.url = url
+        self.prefix = bucket_and_prefix
+        client_kwargs = {"endpoint_url": endpoint_url} if endpoint_url else {}
+        # No listing cache: another server or node may write the same keys.
+        self.fs = s3fs.S3FileSystem(client_kwargs=client_kwargs, use_listings_cache=False)
+
+    @contextlib.contextmanager
+    def failures(self) -> Iterator[None]:
+        """Turn the S3 client's failures into ObjectStoreUnavailable (a 503 naming the cause)."""
+        from botocore.exceptions import BotoCoreError
+
+        try:
+            yield
+        except (OSError, BotoCoreError) as exc:
+            raise ObjectStoreUnavailable(self.url, exc) from exc
+
+    def check(self) -> None:
+        """Fail with ObjectStoreUnavailable unless the bucket answers (for readiness)."""
+        with self.failures():
+            self.fs.ls(self.prefix.split("/")[0], refresh=True)
+
+    def s3_path(self, key: str) -> str:
+        self.path(key)  # validates the key the same way as the local store
+        return f"{self.prefix}/{key}"
+
+    def writer(self) -> BlobWriter:
+        return _S3Writer(self)
+
+    def open(self, key: str) -> BinaryIO:
+        # A seekable file that reads by ranges (previews of Parquet seek to the footer).
+        with self.failures():
+            handle: BinaryIO = self.fs.open(self.s3_path(key), "rb", block_size=4 * 1024 * 1024)
+        return handle
+
+    def exists(self, key: str) -> bool:
+        with self.failures():
+            return bool(self.fs.exists(self.s3_path(key)))
+
+    def delete(self, key: str) -> None:
+        # Already gone is fine (deleting is idempotent); any other failure is the store's.
+        with self.failures(), contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(self.s3_path(key))
+
+    def local_path(self, key: str) -> Path | None:
+        return None
+
+
+def object_store(
+    url: str | None, data_objects_dir: Path, endpoint_url: str | None
+) -> LocalObjectStore:
+    """Open the store a URL names: ``s3://bucket/prefix``, a directory, or the data dir's."""
+    if url and url.startswith("s3://"):
+        return S3ObjectStore(url, data_objects_dir, endpoint_url)
+    if url and "://" in url and not url.startswith("file://"):
+        raise ValueError(f"unsupported object store URL {url!r}: use s3://bucket/prefix or a path")
+    return LocalObjectStore(Path(url.removeprefix("file://")) if url else data_objects_dir)

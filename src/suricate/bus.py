@@ -34,6 +34,10 @@ class Bus(Protocol):
 
     async def node_alive(self, node: str) -> bool: ...
 
+    def connected(self) -> bool:
+        """Tell whether commands can be sent now (for readiness)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -53,6 +57,9 @@ class InProcessBus:
             await self._on_report(decode(message.encode()))
 
     async def node_alive(self, node: str) -> bool:
+        return True
+
+    def connected(self) -> bool:
         return True
 
     async def start(self) -> None:

@@ -15,6 +15,7 @@ import click
 
 from suricate import __version__
 from suricate.errors import SuricateError
+from suricate.observability import configure_logging
 from suricate.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,11 +73,7 @@ def serve(host: str, port: int) -> None:
     settings = _settings()
     if not 0 < port < 65536:
         raise click.BadParameter(f"{port} is not a TCP port", param_hint="--port")
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per SDK call otherwise
+    configure_logging(settings.log_level, settings.log_format)
     click.echo(
         f"Suricate {__version__}: data in {settings.data_dir.resolve()}, "
         f"database {_safe_url(settings.resolved_database_url)}",
@@ -86,7 +83,13 @@ def serve(host: str, port: int) -> None:
 
     platform = Platform.from_settings(settings)
     platform.start_serving()  # fails here, in one line, if another server owns the data dir
-    uvicorn.run(create_app(platform=platform), host=host, port=port, log_level=settings.log_level)
+    uvicorn.run(
+        create_app(platform=platform),
+        host=host,
+        port=port,
+        log_config=None,  # the root logger's handler, set up above (text or JSON)
+        access_log=False,  # RequestContext logs each request with its id instead
+    )
 
 
 @main.command()
@@ -111,17 +114,20 @@ def demo(host: str, port: int, game: str, rate: float) -> None:
     from suricate.platform import Platform
 
     settings = _settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per SDK call otherwise
+    configure_logging(settings.log_level, settings.log_format)
+    logging.getLogger("suricate.access").setLevel(logging.WARNING)  # keep the banner readable
     platform = Platform.from_settings(settings)
     platform.start_serving()
     login = ensure_login(platform)
     url = f"http://{host}:{port}"
     server = uvicorn.Server(
-        uvicorn.Config(create_app(platform=platform), host=host, port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(platform=platform),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+        )
     )
 
     def say(line: str) -> None:
@@ -170,9 +176,7 @@ def execnode(tenants: tuple[str, ...]) -> None:
     settings = _settings()
     if not settings.broker_url:
         raise click.ClickException("an execution node needs SURICATE_BROKER_URL=amqp://...")
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
 
     async def main() -> None:
         stop = asyncio.Event()

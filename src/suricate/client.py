@@ -225,7 +225,7 @@ class Client:
         response = self._get_content(name, version)
         kind = response.headers.get("content-type", "").split(";")[0]
         data = response.content
-        if kind == PARQUET:
+        if kind == PARQUET or name.endswith(".parquet"):
             import pandas as pd
 
             return pd.read_parquet(io.BytesIO(data))

@@ -25,6 +25,7 @@
     ├── PermissionDenied          authenticated, allowed in the tenant, but not for this (403)
     ├── ExecutionNodeError(reason, detail)  no node could do it (503)
     ├── StoreLocked(path)         another server owns this data dir (a start-up error)
+    ├── ObjectStoreUnavailable    the S3 store refused or failed a call (503)
     └── UploadTooLarge(limit)     (413)
 
 Errors carry data, never HTTP: the web layer (``suricate.api.errors``) is the one place that turns
@@ -235,6 +236,16 @@ class StoreLocked(SuricateError):
             f"another suricate server is already using the object store at {path}; "
             "stop it or set SURICATE_DATA_DIR to another directory"
         )
+
+
+class ObjectStoreUnavailable(SuricateError):
+    """The object store (S3) failed a call: bucket missing, credentials refused, unreachable."""
+
+    code = "object_store_unavailable"
+
+    def __init__(self, url: str, reason: object) -> None:
+        self.url = url
+        super().__init__(f"object store {url} failed: {reason}")
 
 
 class UploadTooLarge(SuricateError):

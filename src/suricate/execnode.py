@@ -87,6 +87,15 @@ class ExecNode:
     async def start(self) -> None:
         self._culler = asyncio.create_task(self._cull_forever())
 
+    def figures(self) -> dict[str, int]:
+        """Count what the node holds now, for its metrics."""
+        warm = sum(len(kernels) for kernels in self.pool._warm.values())
+        return {
+            "sessions": len(self._sessions),
+            "warm_kernels": warm,
+            "processor_instances": sum(len(r) for r in self._processors.values()),
+        }
+
     async def close(self) -> None:
         if self._culler is not None:
             self._culler.cancel()
@@ -323,6 +332,7 @@ def build_node(settings: Settings, sdk_socket: Path) -> ExecNode:
         hidden=[settings.data_dir.resolve()],
         sdk_socket=sdk_socket,
         exec_timeout=settings.kernel_exec_timeout,
+        dask_scheduler=settings.dask_scheduler,
     )
     return ExecNode(
         config,
@@ -348,10 +358,17 @@ async def run_node(settings: Settings, tenants: list[str], stop: asyncio.Event) 
     await node.start()
     server = RabbitNodeServer(settings.broker_url, node.id, node.handle, tenants)
     node.report = server.report
+    health = None
     try:
         await server.start()
+        if settings.node_health_port:
+            from suricate.nodehealth import serve_health
+
+            health = await serve_health(node, server, settings.node_health_port)
         await stop.wait()
     finally:
+        if health is not None:
+            await health.stop()
         # The node first: its processors send their last reports over the server's connection.
         await node.close()
         await server.close()

@@ -41,6 +41,7 @@ class KernelConfig:
     hidden: list[Path] = field(default_factory=list)
     sdk_socket: Path | None = None
     exec_timeout: float = 3600.0
+    dask_scheduler: str | None = None
     _context: Any = None
 
     def zmq_context(self) -> Any:
@@ -83,9 +84,10 @@ class KernelDied(Exception):
 class Kernel:
     """One sandboxed ipykernel process and the client that drives it."""
 
-    def __init__(self, config: KernelConfig, base_dir: Path) -> None:
+    def __init__(self, config: KernelConfig, base_dir: Path, tenant: str = "") -> None:
         self.id = uuid.uuid4().hex[:12]
         self.config = config
+        self.tenant = tenant
         self.runtime_dir = base_dir / self.id
         self.last_activity = time.monotonic()
         self.busy = False
@@ -110,7 +112,14 @@ class Kernel:
             "PYDEVD_DISABLE_FILE_VALIDATION": "1",
             # joblib cannot count cores without /sys; tell it.
             "LOKY_MAX_CPU_COUNT": str(os.cpu_count() or 1),
+            # sdk.dask() sizes a local cluster within the kernel's memory limit.
+            "SURICATE_KERNEL_MEMORY_MB": str(self.config.limits.memory_mb),
         }
+        if self.config.dask_scheduler:
+            # One scheduler for all, or one per tenant: tcp://dask-{tenant}:8786.
+            env["SURICATE_DASK_SCHEDULER"] = self.config.dask_scheduler.replace(
+                "{tenant}", self.tenant
+            )
         if self.config.sdk_socket is not None:
             inner = self.runtime_dir / "api.sock"
             binds[self.config.sdk_socket] = inner
@@ -330,8 +339,8 @@ class KernelPool:
         # Every kernel this pool started and that is not shut down yet, wherever it went.
         self._live: set[Kernel] = set()
 
-    def _new_kernel(self) -> Kernel:
-        kernel = Kernel(self.config, self.base_dir)
+    def _new_kernel(self, tenant: str) -> Kernel:
+        kernel = Kernel(self.config, self.base_dir, tenant)
         kernel.on_shutdown = self._live.discard
         self._live.add(kernel)
         return kernel
@@ -348,7 +357,7 @@ class KernelPool:
                 break
             await candidate.shutdown()
         if kernel is None:
-            kernel = self._new_kernel()
+            kernel = self._new_kernel(tenant)
             await kernel.start()
         self._refill(tenant)
         return kernel
@@ -363,7 +372,7 @@ class KernelPool:
     async def _fill(self, tenant: str) -> None:
         ready = self._warm.setdefault(tenant, [])
         while len(ready) < self.warm_per_tenant:
-            kernel = self._new_kernel()
+            kernel = self._new_kernel(tenant)
             try:
                 await kernel.start()
             except Exception:

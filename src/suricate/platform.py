@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import shutil
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from suricate.auth import TokenService, principal_of
-from suricate.blobstore import LocalObjectStore
+from suricate.blobstore import LocalObjectStore, object_store
 from suricate.db import Database
 from suricate.gateway import serve_unix, stop
 from suricate.notebooks import NotebookService
@@ -45,7 +46,9 @@ class Platform:
         """Build the platform; nothing touches the database until asked."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.resolved_database_url)
-        store = LocalObjectStore(settings.objects_dir)
+        store = object_store(
+            settings.object_store_url, settings.objects_dir, settings.s3_endpoint_url
+        )
         return cls(
             settings=settings,
             db=db,
@@ -118,6 +121,25 @@ class Platform:
         await self.schedules.start()
         await self.processors.start()
 
+    async def readiness(self) -> dict[str, str]:
+        """Check what serving needs (database, broker, object store); "ok" or the failure."""
+        import anyio
+        from sqlalchemy import text
+
+        checks: dict[str, str] = {}
+
+        def database() -> None:
+            with self.db.session() as s:
+                s.execute(text("SELECT 1"))
+
+        checks["database"] = await _check(lambda: anyio.to_thread.run_sync(database))
+        bus = getattr(self, "_bus", None)
+        checks["broker"] = "ok" if bus is not None and bus.connected() else "not connected"
+        check_store = getattr(self.store, "check", None)
+        if check_store is not None:
+            checks["object_store"] = await _check(lambda: anyio.to_thread.run_sync(check_store))
+        return checks
+
     def _object_exists(self, tenant_id: int, name: str) -> None:
         self.objects.get(tenant_id, name)
 
@@ -145,3 +167,11 @@ class Platform:
         if lock is not None:
             lock.close()
         self.db.dispose()
+
+
+async def _check(probe: Any) -> str:
+    try:
+        await asyncio.wait_for(probe(), timeout=5)
+    except Exception as exc:  # a readiness probe reports any failure, it does not raise
+        return f"{type(exc).__name__}: {exc}"[:300]
+    return "ok"

@@ -423,6 +423,20 @@ class ProcessorService:
             items = [self._info(row, name) for row, name in s.execute(query)]
             return page_of(items, limit, lambda i: i.created_at)
 
+    def live_infos(self) -> builtins.list[tuple[str, ProcessorInfo]]:
+        """Return (tenant name, info) of every processor not stopped, for the metrics."""
+        from suricate.models import Tenant
+
+        with self.db.session() as s:
+            query = (
+                select(Processor, Stream.name, Tenant.name)
+                .select_from(Processor)
+                .join(Stream, Stream.id == Processor.stream_id)
+                .join(Tenant, Tenant.id == Processor.tenant_id)
+                .where(Processor.status != "stopped")
+            )
+            return [(tenant, self._info(row, name)) for row, name, tenant in s.execute(query)]
+
     def _info(self, row: Processor, stream: str) -> ProcessorInfo:
         live = self._live.get(row.id)
         now = time.monotonic()

@@ -180,6 +180,10 @@ class RabbitBus:
         finally:
             self._pending.pop(correlation, None)
 
+    def connected(self) -> bool:
+        connection = getattr(self, "_connection", None)
+        return connection is not None and not connection.is_closed and self._channel is not None
+
     async def node_alive(self, node: str) -> bool:
         """Tell whether the node's queue still exists (it goes with the node's connection)."""
         # A failed passive declare closes its channel, so it gets a channel of its own.
@@ -240,6 +244,10 @@ class RabbitNodeServer:
         log.info(
             "execution node %s serving %s", self.node_id, ", ".join(self.tenants) or "all tenants"
         )
+
+    def connected(self) -> bool:
+        """Tell whether the node's broker connection is up (for its readiness probe)."""
+        return self._connection is not None and not self._connection.is_closed
 
     async def report(self, message: Message) -> None:
         """Hand a report to the frontend; returns once the broker has it on disk."""

@@ -8,6 +8,7 @@ with the session's own short-lived token (never the user's). Outside a kernel, u
 from __future__ import annotations
 
 import os
+import warnings
 from functools import cache
 from typing import Any
 
@@ -83,3 +84,41 @@ def action(text: str, **data: Any) -> None:
 def emit(stream: str, payload: Any, headers: dict[str, Any] | None = None) -> None:
     """Publish a message onto one of the tenant's streams (JSON, or bytes as they are)."""
     client().emit(stream, payload, headers)
+
+
+_dask_client: Any = None
+
+
+def dask(**cluster_options: Any) -> Any:
+    """Return a Dask distributed client for this tenant's work.
+
+    On the scheduler ``SURICATE_DASK_SCHEDULER`` names when the operator set one (the kernel
+    then needs network access to it); otherwise on a small local cluster that runs inside this
+    kernel, in threads, within its memory limit and sandbox (no network needed). The client is
+    made once per kernel; ``cluster_options`` go to ``distributed.LocalCluster``.
+    """
+    global _dask_client
+    if _dask_client is not None and _dask_client.status == "running":
+        return _dask_client
+    from distributed import Client as DaskClient
+    from distributed import LocalCluster
+
+    address = os.environ.get("SURICATE_DASK_SCHEDULER")
+    if address:
+        _dask_client = DaskClient(address)
+        return _dask_client
+    memory_mb = int(os.environ.get("SURICATE_KERNEL_MEMORY_MB", "0") or 0)
+    options: dict[str, Any] = {
+        "processes": False,  # workers are threads of this kernel: its limits, its sandbox
+        "n_workers": 1,
+        "threads_per_worker": max(1, min(4, os.cpu_count() or 1)),
+        "dashboard_address": None,
+        # Leave a quarter of the kernel's memory to the kernel itself.
+        "memory_limit": f"{memory_mb * 3 // 4}MiB" if memory_mb else "auto",
+    }
+    options.update(cluster_options)
+    with warnings.catch_warnings():
+        # A sandboxed kernel has no network: Dask looks for an IP it never needs here.
+        warnings.filterwarnings("ignore", "Couldn't detect a suitable IP", RuntimeWarning)
+        _dask_client = DaskClient(LocalCluster(**options))
+    return _dask_client

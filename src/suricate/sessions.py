@@ -120,6 +120,13 @@ class SessionService:
             key=lambda s: s.created_at,
         )
 
+    def open_by_tenant(self) -> dict[str, int]:
+        """Count the open sessions (kernels) of each tenant, for the metrics."""
+        counts: dict[str, int] = {}
+        for session in self._sessions.values():
+            counts[session.tenant] = counts.get(session.tenant, 0) + 1
+        return counts
+
     async def execute(
         self,
         principal: Principal,

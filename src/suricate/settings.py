@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +26,18 @@ class Settings(BaseSettings):
             "SQLAlchemy URL of the metadata database; postgresql://user@host/db for PostgreSQL. "
             "Default: SQLite at DATA_DIR/suricate.db."
         ),
+    )
+    object_store_url: str | None = Field(
+        default=None,
+        description=(
+            "Where object bytes live: s3://bucket/prefix for an S3-compatible store (credentials "
+            "from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile), or a directory; "
+            "default: DATA_DIR/objects."
+        ),
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="Endpoint of an S3-compatible server (MinIO, Ceph...); default: AWS S3.",
     )
     max_upload_bytes: int = Field(
         default=GIB,
@@ -79,6 +91,26 @@ class Settings(BaseSettings):
         description="Warm kernels kept ready per active tenant, so sessions start at once.",
     )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text for terminals, json for one JSON object per line (with request ids).",
+    )
+    node_health_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description=(
+            "Port on which an execution node serves GET /healthz, /readyz and /metrics "
+            "(for probes and Prometheus); default: none."
+        ),
+    )
+    dask_scheduler: str | None = Field(
+        default=None,
+        description=(
+            "Address of a Dask scheduler (tcp://host:8786) that sdk.dask() connects to; default: "
+            "a small local cluster inside the kernel's limits."
+        ),
+    )
     url: str = Field(
         default="http://127.0.0.1:8888",
         description="Server URL used by the CLI's client commands (upload, download).",

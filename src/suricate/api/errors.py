@@ -24,6 +24,7 @@ STATUS: dict[type[errors.SuricateError], int] = {
     errors.PermissionDenied: 403,
     errors.UploadTooLarge: 413,
     errors.StoreLocked: 503,
+    errors.ObjectStoreUnavailable: 503,
     errors.ExecutionNodeError: 503,
 }
 

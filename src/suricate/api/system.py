@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from suricate import __version__
@@ -21,6 +22,21 @@ router = APIRouter(tags=["system"])
 def health() -> HealthOut:
     """Tell that the server is up (no authentication)."""
     return HealthOut(status="ok", version=__version__)
+
+
+class ReadyOut(BaseModel):
+    status: str = Field(description="ready or not_ready")
+    checks: dict[str, str] = Field(description='Each dependency: "ok" or what failed.')
+
+
+@router.get("/ready", response_model=ReadyOut, responses={503: {"model": ReadyOut}})
+async def ready(platform: PlatformDep) -> JSONResponse:
+    """Tell whether the server can serve: database, broker and object store reachable (no
+    authentication; for readiness probes). 503 names what failed."""
+    checks = await platform.readiness()
+    ok = all(v == "ok" for v in checks.values())
+    body = ReadyOut(status="ready" if ok else "not_ready", checks=checks)
+    return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
 
 @router.get("/me", response_model=MeOut)

@@ -1,5 +1,219 @@
-import { Page } from "../ui.jsx";
+// The notebooks of the tenant: open, create, import an .ipynb, export, delete.
+import "./notebook.css";
+import { useRef, useState } from "preact/hooks";
+import { API, all, api, del, post } from "../api.js";
+import { ago, datetime, number } from "../format.js";
+import { Link, navigate } from "../router.jsx";
+import { Button, Confirm, Empty, ErrorBox, Field, Loading, Modal, Page, Tabs, toast, usePoll } from "../ui.jsx";
+
+const KINDS = [
+  ["analytics", "Analytics", "Explore data, plot it and fit models, interactively."],
+  ["processing", "Processing", "Handle each message of a stream with your models; deploy it on Processing."],
+];
+
+function KindBadge({ kind }) {
+  return <span class={"nb-kind nb-kind-" + kind}>{kind}</span>;
+}
+
+function freeName(items) {
+  const names = new Set((items || []).map((n) => n.name));
+  for (let i = 1; ; i++) {
+    const name = `untitled-${i}`;
+    if (!names.has(name)) return name;
+  }
+}
+
+function NewNotebookDialog({ items, onClose }) {
+  const [name, setName] = useState(() => freeName(items));
+  const [kind, setKind] = useState("analytics");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const submit = async (e) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const nb = await post("/notebooks", { name: name.trim(), kind });
+      onClose();
+      navigate(`/notebooks/${nb.id}`);
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal
+      title="New notebook"
+      onClose={onClose}
+      footer={
+        <>
+          <Button onClick={onClose}>Cancel</Button>
+          <Button kind="primary" type="submit" form="new-notebook" busy={busy}>
+            Create
+          </Button>
+        </>
+      }
+    >
+      <form id="new-notebook" onSubmit={submit}>
+        <Field label="Name" hint="Letters, digits, '.', '_' and '-'; unique in this workspace.">
+          <input value={name} onInput={(e) => setName(e.target.value)} required spellcheck={false} autocomplete="off" />
+        </Field>
+        <fieldset class="nb-kind-choice">
+          <legend class="field-label">Kind</legend>
+          {KINDS.map(([value, label, help]) => (
+            <label class={"nb-kind-option" + (kind === value ? " selected" : "")}>
+              <input type="radio" name="kind" value={value} checked={kind === value} onChange={() => setKind(value)} />
+              <span>
+                <strong>{label}</strong>
+                <span class="muted">{help}</span>
+              </span>
+            </label>
+          ))}
+        </fieldset>
+        <ErrorBox error={error} />
+      </form>
+    </Modal>
+  );
+}
 
 export function NotebooksPage() {
-  return <Page title="NotebooksPage">Coming in this change.</Page>;
+  const [items, loadError, reload] = usePoll(() => all("/notebooks"), 15000);
+  const [tab, setTab] = useState("all");
+  const [creating, setCreating] = useState(false);
+  const [deleting, setDeleting] = useState(null);
+  const [importing, setImporting] = useState(false);
+  const [importError, setImportError] = useState(null);
+  const file = useRef();
+
+  const importFile = async (e) => {
+    const chosen = e.target.files[0];
+    e.target.value = "";
+    if (!chosen) return;
+    setImporting(true);
+    setImportError(null);
+    const form = new FormData();
+    form.append("file", chosen, chosen.name);
+    try {
+      const nb = await api("POST", "/notebooks/import", { body: form });
+      toast(`Imported ${nb.name}`);
+      navigate(`/notebooks/${nb.id}`);
+    } catch (err) {
+      setImportError(`Not imported: ${err.message}`);
+      setImporting(false);
+    }
+  };
+
+  const count = (kind) => (items || []).filter((n) => n.kind === kind).length;
+  const shown = (items || []).filter((n) => tab === "all" || n.kind === tab);
+  return (
+    <Page
+      title="Notebooks"
+      subtitle="Analytics notebooks explore data and fit models; processing notebooks act on stream messages."
+      actions={
+        <>
+          <Button busy={importing} onClick={() => file.current.click()}>
+            Import .ipynb
+          </Button>
+          <input
+            ref={file}
+            type="file"
+            accept=".ipynb,application/x-ipynb+json,application/json"
+            class="sr-only"
+            tabIndex={-1}
+            aria-label="Notebook file to import"
+            onChange={importFile}
+          />
+          <Button kind="primary" onClick={() => setCreating(true)}>
+            New notebook
+          </Button>
+        </>
+      }
+    >
+      <ErrorBox error={importError} onClose={() => setImportError(null)} />
+      <ErrorBox error={loadError} />
+      {items === undefined ? (
+        !loadError && <Loading />
+      ) : items.length === 0 ? (
+        <div class="panel">
+          <Empty>
+            <p>No notebooks yet.</p>
+            <p>
+              <Button kind="primary" onClick={() => setCreating(true)}>
+                New notebook
+              </Button>{" "}
+              or import a Jupyter notebook (.ipynb).
+            </p>
+          </Empty>
+        </div>
+      ) : (
+        <>
+          <Tabs
+            tabs={[
+              ["all", `All (${items.length})`],
+              ["analytics", `Analytics (${count("analytics")})`],
+              ["processing", `Processing (${count("processing")})`],
+            ]}
+            current={tab}
+            onChange={setTab}
+          />
+          <div class="panel">
+            {shown.length === 0 ? (
+              <Empty>No {tab} notebooks.</Empty>
+            ) : (
+              <table class="table nb-list">
+                <thead>
+                  <tr>
+                    <th>Name</th>
+                    <th>Kind</th>
+                    <th class="num">Revision</th>
+                    <th>Updated</th>
+                    <th>
+                      <span class="sr-only">Actions</span>
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {shown.map((n) => (
+                    <tr key={n.id}>
+                      <td>
+                        <Link href={`/notebooks/${n.id}`} class="nb-list-name">
+                          {n.name}
+                        </Link>
+                      </td>
+                      <td>
+                        <KindBadge kind={n.kind} />
+                      </td>
+                      <td class="num">{number(n.revision)}</td>
+                      <td title={datetime(n.updated_at)}>{ago(n.updated_at)}</td>
+                      <td class="nb-list-actions">
+                        <a class="btn btn-small btn-ghost" href={`${API}/notebooks/${n.id}/ipynb`} download={`${n.name}.ipynb`}>
+                          Export
+                        </a>
+                        <Button small kind="danger" aria-label={`Delete ${n.name}`} onClick={() => setDeleting(n)}>
+                          Delete
+                        </Button>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </div>
+        </>
+      )}
+      {creating && <NewNotebookDialog items={items} onClose={() => setCreating(false)} />}
+      {deleting && (
+        <Confirm
+          title="Delete notebook"
+          message={`Delete ${deleting.name} and all its ${deleting.revision} revisions? This cannot be undone.`}
+          onConfirm={async () => {
+            await del(`/notebooks/${deleting.id}`);
+            toast(`Deleted ${deleting.name}`);
+            reload();
+          }}
+          onClose={() => setDeleting(null)}
+        />
+      )}
+    </Page>
+  );
 }

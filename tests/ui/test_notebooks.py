@@ -1,0 +1,329 @@
+"""The notebook pages: a new user's notebook against a live kernel, autosave, import and export."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+from tests.servers import Server
+from tests.ui.conftest import api, shot
+
+# A few plays of a game, as a data scientist would upload them.
+PLAYS_CSV = b"""game,quarter,down,distance,yards,receiver
+2013090500,1,1,10,6,Welker
+2013090500,1,2,4,11,Thomas
+2013090500,1,1,10,-2,Decker
+2013090500,2,2,12,7,Welker
+2013090500,2,3,5,14,Thomas
+2013090500,2,3,8,3,Welker
+2013090500,3,1,10,9,Decker
+2013090500,3,2,1,2,Thomas
+2013090500,4,3,3,5,Welker
+2013090500,4,1,10,23,Thomas
+"""
+
+PLOT = """from suricate import sdk
+import matplotlib.pyplot as plt
+df = sdk.read_csv("plays.csv")
+df.groupby("down")["yards"].mean().plot(kind="bar", title="Mean yards by down")
+plt.show()"""
+
+HTML = (
+    "from IPython.display import HTML, display\n"
+    "display(HTML(\"<script>window.parent.document.title='pwned'; parent.pwned=1</script>"
+    '<b>bold</b>"))'
+)
+
+STREAM = 'import time\nprint("first", flush=True)\ntime.sleep(2)\nprint("second")'
+
+IMPORTED = {
+    "nbformat": 4,
+    "nbformat_minor": 5,
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    "cells": [
+        {"id": "intro", "cell_type": "markdown", "metadata": {}, "source": "# Imported\nFrom *Jupyter*."},
+        {
+            "id": "params",
+            "cell_type": "code",
+            "metadata": {"tags": ["parameters"]},
+            "source": "greeting = 'hello'",
+            "outputs": [],
+            "execution_count": 1,
+        },
+        {
+            "id": "say",
+            "cell_type": "code",
+            "metadata": {},
+            "source": "print(greeting)",
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": "hello\n"}],
+            "execution_count": 2,
+        },
+    ],
+}
+
+
+def cells(page):
+    return page.locator(".nb-cells .cell")
+
+
+def run_new_cell(page, code: str) -> None:
+    """Type into the focused (new) cell's editor and press Shift+Enter."""
+    page.keyboard.insert_text(code)
+    page.keyboard.press("Shift+Enter")
+
+
+def test_a_new_notebook_runs_against_a_live_kernel_and_autosaves(page, ui_server: Server) -> None:
+    with api(ui_server) as client:
+        client.put("/objects/plays.csv", content=PLAYS_CSV).raise_for_status()
+
+    page.goto("/notebooks")
+    page.get_by_role("button", name="New notebook").first.click()
+    dialog = page.get_by_role("dialog", name="New notebook")
+    dialog.get_by_label("Name").fill("receivers")
+    dialog.get_by_role("button", name="Create").click()
+    page.wait_for_url(re.compile(r".*/notebooks/[0-9a-f-]+$"))
+    notebook_id = page.url.rsplit("/", 1)[1]
+    status = page.locator(".kernel-badge")
+    expect(status).to_have_text("Idle", timeout=30_000)
+
+    # The issue's check: read the uploaded CSV with the SDK, plot it, Shift+Enter, see the plot.
+    page.locator(".cell .cm-content").first.click()
+    run_new_cell(page, PLOT)
+    plot = cells(page).nth(0)
+    expect(plot.locator("img.image-output")).to_be_visible(timeout=60_000)
+    expect(plot.locator(".cell-prompt")).to_have_text("[1]")
+    expect(cells(page)).to_have_count(2)  # Shift+Enter added a cell at the end, like Jupyter
+    keyword = plot.locator(".cm-line span", has_text=re.compile("^import$")).first
+    assert keyword.evaluate("e => getComputedStyle(e).color") == "rgb(0, 128, 0)"  # highlighted
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "notebook-plot")
+
+    # Notebook HTML renders in a sandbox without scripts: it cannot act as the viewer.
+    run_new_cell(page, HTML)
+    frame = cells(page).nth(1).locator("iframe.html-output")
+    expect(frame).to_be_attached()
+    assert "allow-scripts" not in (frame.get_attribute("sandbox") or "allow-scripts")
+    expect(cells(page).nth(1).frame_locator("iframe").locator("b")).to_have_text("bold")
+    expect(cells(page).nth(1).locator(".cell-prompt")).to_have_text("[2]")
+    assert page.evaluate("window.pwned") is None
+    assert "pwned" not in page.title()
+
+    # Outputs stream: the first line shows while the cell still sleeps.
+    run_new_cell(page, STREAM)
+    streamed = cells(page).nth(2)
+    expect(streamed.locator(".outputs")).to_contain_text("first")
+    expect(streamed.locator(".cell-prompt")).to_have_text("[*]")
+    assert "second" not in streamed.locator(".outputs").inner_text()
+    expect(streamed.locator(".outputs")).to_contain_text("second", timeout=10_000)
+    expect(streamed.locator(".cell-prompt")).to_have_text("[3]")
+
+    # An error shows its traceback in place.
+    run_new_cell(page, "1 / 0")
+    failed = cells(page).nth(3)
+    expect(failed.locator(".error-output")).to_contain_text("ZeroDivisionError")
+    expect(failed.locator(".error-output")).to_contain_text("division by zero")
+
+    # Interrupt stops a long cell; Restart gives a fresh kernel whose count starts again.
+    run_new_cell(page, "import time\ntime.sleep(60)")
+    sleeping = cells(page).nth(4)
+    expect(sleeping.locator(".cell-prompt")).to_have_text("[*]")
+    expect(status).to_have_text("Busy")
+    page.get_by_role("button", name="Interrupt").click()
+    expect(sleeping.locator(".error-output")).to_contain_text("KeyboardInterrupt")
+    expect(sleeping.locator(".cell-prompt")).to_have_text("[5]")
+    page.get_by_role("button", name="Restart").click()
+    expect(page.get_by_text("Kernel restarted")).to_be_visible()
+    expect(status).to_have_text("Idle")
+    run_new_cell(page, "40 + 2")
+    answer = cells(page).nth(5)
+    expect(answer.locator(".outputs")).to_have_text("42")
+    expect(answer.locator(".cell-prompt")).to_have_text("[1]")
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "notebook-cells")
+
+    # Autosave: a couple of seconds later the notebook, outputs included, is a new revision.
+    save = page.locator(".nb-save")
+    expect(save).to_have_text(re.compile(r"Saved · revision \d+"), timeout=15_000)
+    revision = int(save.inner_text().rsplit(" ", 1)[1])
+    assert revision > 1
+    with api(ui_server) as client:
+        saved = client.get(f"/notebooks/{notebook_id}").json()
+    assert saved["revision"] == revision
+    saved_cells = saved["notebook"]["cells"]
+    assert saved_cells[0]["source"] == PLOT and saved_cells[0]["execution_count"] == 1
+    assert any("image/png" in o.get("data", {}) for o in saved_cells[0]["outputs"])
+    assert saved_cells[5]["outputs"][0]["data"]["text/plain"] == "42"
+
+    # Ctrl+S saves at once, after an edit, and the page comes back as it was.
+    page.keyboard.insert_text("# the end")
+    expect(save).to_have_text("Unsaved changes")
+    page.keyboard.press("Control+s")
+    expect(save).to_have_text(f"Saved · revision {revision + 1}")
+    page.reload()
+    expect(cells(page)).to_have_count(7)
+    expect(cells(page).nth(0).locator("img.image-output")).to_be_visible()
+    expect(cells(page).nth(2).locator(".outputs")).to_contain_text("first\nsecond")
+    expect(cells(page).nth(3).locator(".error-output")).to_contain_text("ZeroDivisionError")
+    expect(cells(page).nth(6).locator(".cm-content")).to_have_text("# the end")
+    expect(save).to_have_text(f"Saved · revision {revision + 1}")
+    expect(status).to_have_text("Idle", timeout=30_000)
+
+    # Run all goes from the top, one cell at a time, and stops at the first error (as Jupyter).
+    page.get_by_role("button", name="Clear outputs").click()
+    expect(cells(page).locator(".outputs")).to_have_count(0)
+    page.get_by_role("button", name="Run all").click()
+    expect(cells(page).nth(3).locator(".error-output")).to_contain_text("ZeroDivisionError")
+    expect(cells(page).nth(3).locator(".cell-prompt")).to_have_text("[4]")
+    expect(status).to_have_text("Idle")
+    expect(cells(page).locator(".cell-prompt")).to_have_text(
+        ["[1]", "[2]", "[3]", "[4]", "[ ]", "[ ]", "[ ]"]
+    )
+    expect(cells(page).nth(0).locator("img.image-output")).to_be_visible()
+
+    # Leaving the editor stops its kernel session.
+    page.get_by_role("navigation", name="Breadcrumb").get_by_role("link").click()
+    expect(page.get_by_role("link", name="receivers")).to_be_visible()
+    with api(ui_server) as client:
+        for _ in range(50):
+            sessions = client.get("/sessions").json()["items"]
+            if not any(s["notebook_id"] == notebook_id for s in sessions):
+                break
+            page.wait_for_timeout(100)
+        else:
+            raise AssertionError(f"the editor's session was left running: {sessions}")
+
+
+def test_import_export_rename_conflict_and_delete(page, ui_server: Server, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text('{"cells": [')
+    good = tmp_path / "imported-demo.ipynb"
+    good.write_text(json.dumps(IMPORTED))
+
+    page.goto("/notebooks")
+    upload = page.get_by_label("Notebook file to import")
+    upload.set_input_files(str(broken))
+    alert = page.get_by_role("alert").filter(has_text="Not imported")
+    expect(alert).to_contain_text("broken.ipynb: not valid JSON")
+    shot(page, "notebooks-import-error")
+
+    upload.set_input_files(str(good))
+    page.wait_for_url(re.compile(r".*/notebooks/[0-9a-f-]+$"))
+    notebook_id = page.url.rsplit("/", 1)[1]
+    expect(page.locator(".cell-rendered h1")).to_have_text("Imported")
+    expect(cells(page).nth(1).locator(".cell-tag")).to_have_text("parameters")
+    expect(cells(page).nth(2).locator(".outputs")).to_have_text("hello")
+    expect(cells(page).nth(2).locator(".cell-prompt")).to_have_text("[2]")
+
+    # Markdown: double-click edits the source, Shift+Enter renders it again.
+    page.locator(".cell-rendered").dblclick()
+    page.keyboard.press("Control+End")
+    page.keyboard.insert_text(" Edited.")
+    page.keyboard.press("Shift+Enter")
+    expect(page.locator(".cell-rendered")).to_contain_text("From Jupyter. Edited.")
+    expect(page.locator(".nb-save")).to_have_text("Saved · revision 2", timeout=10_000)
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export .ipynb").click()
+    exported = json.loads(Path(download.value.path()).read_text())
+    assert [c["source"] for c in exported["cells"]] == [
+        "# Imported\nFrom *Jupyter*. Edited.",
+        "greeting = 'hello'",
+        "print(greeting)",
+    ]
+    assert exported["cells"][2]["outputs"][0]["text"] == "hello\n"
+    assert exported["cells"][1]["metadata"]["tags"] == ["parameters"]
+
+    # Run all, then the keyboard: Esc leaves the editor; B, A, M, Enter, D D and Z act on cells.
+    page.get_by_role("button", name="Clear outputs").click()
+    expect(cells(page).nth(2).locator(".cell-prompt")).to_have_text("[ ]")
+    page.get_by_role("button", name="Run all").click()
+    expect(cells(page).nth(2).locator(".outputs")).to_have_text("hello", timeout=30_000)
+    expect(cells(page).nth(2).locator(".cell-prompt")).to_have_text("[2]")
+    cells(page).nth(2).locator(".cm-content").click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")
+    expect(cells(page)).to_have_count(4)
+    page.keyboard.press("Enter")
+    page.keyboard.insert_text("greeting * 2")
+    page.keyboard.press("Control+Enter")
+    expect(cells(page).nth(3).locator(".outputs")).to_have_text("'hellohello'")
+    expect(cells(page)).to_have_count(4)
+    page.keyboard.press("Escape")
+    page.keyboard.press("a")
+    page.keyboard.press("m")
+    page.keyboard.press("Enter")
+    page.keyboard.insert_text("## Notes")
+    page.keyboard.press("Shift+Enter")
+    expect(cells(page).nth(3).locator(".cell-rendered h2")).to_have_text("Notes")
+    cells(page).nth(3).locator(".cell-rendered").click()
+    page.get_by_role("button", name="Move cell up").click()
+    expect(cells(page).nth(2).locator(".cell-rendered h2")).to_have_text("Notes")
+    page.keyboard.press("d")
+    page.keyboard.press("d")
+    expect(cells(page)).to_have_count(4)
+    expect(page.locator(".cell-rendered h2")).to_have_count(0)
+    page.keyboard.press("z")
+    expect(cells(page).nth(2).locator(".cell-rendered h2")).to_have_text("Notes")
+    shot(page, "notebook-imported")
+
+    page.get_by_role("button", name="Rename notebook imported-demo").click()
+    page.get_by_label("Notebook name").fill("imported-renamed")
+    page.get_by_label("Notebook name").press("Enter")
+    expect(page.get_by_role("button", name="Rename notebook imported-renamed")).to_be_visible()
+
+    # Someone else saves meanwhile: the next save here is a conflict, shown in place.
+    save = page.locator(".nb-save")
+    expect(save).to_have_text(re.compile(r"Saved · revision \d+"), timeout=10_000)
+    revision = int(save.inner_text().rsplit(" ", 1)[1])
+    with api(ui_server) as client:
+        theirs = client.get(f"/notebooks/{notebook_id}").json()
+        assert theirs["revision"] == revision and theirs["name"] == "imported-renamed"
+        assert len(theirs["notebook"]["cells"]) == 5
+        theirs["notebook"]["cells"][1]["source"] = "greeting = 'howdy'"
+        client.put(
+            f"/notebooks/{notebook_id}",
+            json={"notebook": theirs["notebook"], "revision": revision},
+        ).raise_for_status()
+    cells(page).nth(1).locator(".cm-content").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.insert_text("  # mine")
+    page.keyboard.press("Control+s")
+    conflict = page.locator(".nb-conflict")
+    expect(conflict).to_contain_text(f"changed elsewhere (revision {revision + 1}")
+    expect(save).to_have_text("Not saved: changed elsewhere")
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "notebook-conflict")
+    conflict.get_by_role("button", name="Reload the latest").click()
+    expect(conflict).to_have_count(0)
+    expect(cells(page).nth(1).locator(".cm-content")).to_have_text("greeting = 'howdy'")
+    expect(save).to_have_text(f"Saved · revision {revision + 1}")
+
+    # Run as a job, with parameters: the run starts from the saved notebook.
+    page.get_by_role("button", name="Run as job").click()
+    job = page.get_by_role("dialog", name="Run as a job")
+    expect(job).to_contain_text("parameters")
+    job.get_by_label("Parameters (JSON)").fill("[1]")
+    job.get_by_role("button", name="Start run").click()
+    expect(job.get_by_role("alert")).to_contain_text("must be a JSON object")
+    job.get_by_label("Parameters (JSON)").fill('{"greeting": "hi"}')
+    job.get_by_role("button", name="Start run").click()
+    expect(job.get_by_role("button", name="Open the run")).to_be_visible()
+    with api(ui_server) as client:
+        runs = client.get("/runs", params={"notebook_id": notebook_id}).json()["items"]
+    assert len(runs) == 1 and runs[0]["parameters"] == {"greeting": "hi"}
+    assert runs[0]["notebook_revision"] == revision + 1
+    job.get_by_role("button", name="Open the run").click()
+    page.wait_for_url(f"**/runs/{runs[0]['id']}")
+
+    page.get_by_role("link", name="Notebooks").click()
+    row = page.get_by_role("row").filter(has_text="imported-renamed")
+    expect(row).to_contain_text(str(revision + 1))
+    shot(page, "notebooks-list")
+    row.get_by_role("button", name="Delete imported-renamed").click()
+    page.get_by_role("dialog", name="Delete notebook").get_by_role("button", name="Delete").click()
+    expect(row).to_have_count(0)
+    with api(ui_server) as client:
+        assert client.get(f"/notebooks/{notebook_id}").status_code == 404
