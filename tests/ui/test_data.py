@@ -45,7 +45,7 @@ def test_upload_a_csv_with_progress_then_preview_it(page, tmp_path: Path) -> Non
         ["play_id", "down", "yards", "receiver"]
     )
     expect(preview.locator("thead .data-dtype")).to_have_text(["int64", "int64", "int64", "str"])
-    expect(preview.locator("tbody tr").first.locator("td")).to_have_text(
+    expect(preview.locator("tbody tr").first.get_by_role("cell")).to_have_text(
         ["1", "0", "1", "0", "R0"]
     )
     expect(page.get_by_role("region", name="Versions").locator("tbody tr")).to_have_count(1)
@@ -68,6 +68,7 @@ def test_drop_a_file_on_the_page_and_rename_it_before_upload(page, ui_server: Se
     name.fill("bad name")
     expect(page.get_by_text("Use letters, digits")).to_be_visible()
     expect(page.get_by_role("button", name="Upload", exact=True)).to_be_disabled()
+    shot(page, "data-upload-staged")
     name.fill("dropped.csv")
     page.get_by_role("button", name="Upload", exact=True).click()
     expect(page.get_by_role("progressbar", name="Upload of dropped.csv")).to_have_attribute(
@@ -253,3 +254,35 @@ def test_streams_replay_tail_test_message_and_invalid_uri(page, ui_server: Serve
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()
     page.wait_for_url("**/data/streams")
     expect(page.get_by_role("region", name="Streams")).to_contain_text("No streams yet")
+
+
+def test_a_slow_upload_shows_its_progress_and_can_be_cancelled(
+    page, ui_server: Server, tmp_path: Path
+) -> None:
+    big = tmp_path / "slow.csv"
+    big.write_bytes(b"n\n" + b"12345\n" * 500_000)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 1_000_000},
+    )
+    page.goto("/data")
+    page.get_by_label("Choose files to upload").set_input_files(big)
+    page.get_by_role("button", name="Upload", exact=True).click()
+    progress = page.get_by_role("progressbar", name="Upload of slow.csv")
+    expect(progress).to_have_attribute("aria-valuenow", re.compile(r"^[1-9]\d?$"))
+    expect(page.get_by_text(re.compile(r"^\d+% · [\d.]+ (KB|MB) of 2\.9 MB$"))).to_be_visible()
+    shot(page, "data-upload-progress")
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_text(re.compile(r"Cancelled at \d+%"))).to_be_visible()
+    with api(ui_server) as client:
+        assert client.get("/objects/slow.csv").status_code == 404
+
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    page.get_by_role("button", name="Retry").click()
+    expect(progress).to_have_attribute("aria-valuenow", "100")
+    expect(_objects_table(page).get_by_role("link", name="slow.csv")).to_be_visible()

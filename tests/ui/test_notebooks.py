@@ -42,9 +42,16 @@ STREAM = 'import time\nprint("first", flush=True)\ntime.sleep(2)\nprint("second"
 IMPORTED = {
     "nbformat": 4,
     "nbformat_minor": 5,
-    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    "metadata": {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+    },
     "cells": [
-        {"id": "intro", "cell_type": "markdown", "metadata": {}, "source": "# Imported\nFrom *Jupyter*."},
+        {
+            "id": "intro",
+            "cell_type": "markdown",
+            "metadata": {},
+            "source": "# Imported\nFrom *Jupyter*.",
+        },
         {
             "id": "params",
             "cell_type": "code",
@@ -83,6 +90,7 @@ def test_a_new_notebook_runs_against_a_live_kernel_and_autosaves(page, ui_server
     page.get_by_role("button", name="New notebook").first.click()
     dialog = page.get_by_role("dialog", name="New notebook")
     dialog.get_by_label("Name").fill("receivers")
+    shot(page, "notebooks-new")
     dialog.get_by_role("button", name="Create").click()
     page.wait_for_url(re.compile(r".*/notebooks/[0-9a-f-]+$"))
     notebook_id = page.url.rsplit("/", 1)[1]
@@ -105,11 +113,12 @@ def test_a_new_notebook_runs_against_a_live_kernel_and_autosaves(page, ui_server
     run_new_cell(page, HTML)
     frame = cells(page).nth(1).locator("iframe.html-output")
     expect(frame).to_be_attached()
-    assert "allow-scripts" not in (frame.get_attribute("sandbox") or "allow-scripts")
+    sandbox = frame.get_attribute("sandbox")
+    assert sandbox is not None and "allow-scripts" not in sandbox, sandbox
     expect(cells(page).nth(1).frame_locator("iframe").locator("b")).to_have_text("bold")
     expect(cells(page).nth(1).locator(".cell-prompt")).to_have_text("[2]")
     assert page.evaluate("window.pwned") is None
-    assert "pwned" not in page.title()
+    assert page.title() == "receivers · Notebook · Suricate"
 
     # Outputs stream: the first line shows while the cell still sleeps.
     run_new_cell(page, STREAM)
@@ -311,6 +320,7 @@ def test_import_export_rename_conflict_and_delete(page, ui_server: Server, tmp_p
     job.get_by_label("Parameters (JSON)").fill('{"greeting": "hi"}')
     job.get_by_role("button", name="Start run").click()
     expect(job.get_by_role("button", name="Open the run")).to_be_visible()
+    shot(page, "notebook-run-job")
     with api(ui_server) as client:
         runs = client.get("/runs", params={"notebook_id": notebook_id}).json()["items"]
     assert len(runs) == 1 and runs[0]["parameters"] == {"greeting": "hi"}
@@ -327,3 +337,41 @@ def test_import_export_rename_conflict_and_delete(page, ui_server: Server, tmp_p
     expect(row).to_have_count(0)
     with api(ui_server) as client:
         assert client.get(f"/notebooks/{notebook_id}").status_code == 404
+
+
+def test_restart_mid_cell_and_a_stopped_session_recover(page, ui_server: Server) -> None:
+    with api(ui_server) as client:
+        notebook = client.post("/notebooks", json={"name": "recovery", "kind": "processing"}).json()
+    page.goto(f"/notebooks/{notebook['id']}")
+    status = page.locator(".kernel-badge")
+    expect(status).to_have_text("Idle", timeout=30_000)
+    expect(page.get_by_text("A processing notebook")).to_be_visible()
+    run_new_cell(
+        page, "import time\ntime.sleep(30)"
+    )  # a new notebook's first cell has the keyboard
+    expect(cells(page).nth(0).locator(".cell-prompt")).to_have_text("[*]")
+    page.get_by_role("button", name="Restart").click()
+    expect(page.get_by_text("Kernel restarted")).to_be_visible()
+    expect(cells(page).nth(0).locator(".cell-prompt")).to_have_text("[ ]")
+    run_new_cell(page, "1 + 1")
+    expect(cells(page).nth(1).locator(".outputs")).to_have_text("2", timeout=20_000)
+    expect(cells(page).nth(1).locator(".cell-prompt")).to_have_text("[1]")
+
+    # The session ends elsewhere (culled when idle, or stopped): the editor says so, and the next
+    # cell starts a new kernel.
+    with api(ui_server) as client:
+        for session in client.get("/sessions").json()["items"]:
+            if session["notebook_id"] == notebook["id"]:
+                client.delete(f"/sessions/{session['id']}").raise_for_status()
+    expect(status).to_have_text("Stopped")
+    expect(page.get_by_role("button", name="Start kernel")).to_be_visible()
+    run_new_cell(page, "2 + 2")
+    expect(cells(page).nth(2).locator(".outputs")).to_have_text("4", timeout=30_000)
+    expect(cells(page).nth(2).locator(".cell-prompt")).to_have_text("[1]")
+    expect(status).to_have_text("Idle")
+
+    page.get_by_role("button", name="Keyboard shortcuts").click()
+    expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_contain_text("Shift+Enter")
+    shot(page, "notebook-shortcuts")
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)

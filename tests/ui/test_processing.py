@@ -128,6 +128,7 @@ def test_deploy_a_processor_and_watch_its_actions_arrive_live(page, ui_server: S
         "0"
     )
     items.nth(8).wait_for()
+    expect(page.get_by_role("img", name="Recent throughput")).to_be_visible()
     shot(page, "processor")
 
     # The list shows it running with its counters.
@@ -144,7 +145,9 @@ def test_deploy_a_processor_and_watch_its_actions_arrive_live(page, ui_server: S
 
     # Stop asks first; cancelling keeps it running.
     page.get_by_role("button", name="Stop").click()
-    page.get_by_role("dialog", name="Stop this processor?").get_by_role("button", name="Cancel").click()
+    page.get_by_role("dialog", name="Stop this processor?").get_by_role(
+        "button", name="Cancel"
+    ).click()
     expect(page.locator(".page-head .badge")).to_have_text("running")
     _stop(page)
 

@@ -47,9 +47,15 @@ def test_run_a_notebook_with_a_parameter_and_read_what_it_printed_and_drew(
     _create(
         ui_server,
         "greeting",
-        _notebook('print(f"hello {who}, {times} times")', PLOT, parameters='who = "nobody"\ntimes = 1'),
+        _notebook(
+            'print(f"hello {who}, {times} times")', PLOT, parameters='who = "nobody"\ntimes = 1'
+        ),
     )
-    _create(ui_server, "broken", _notebook('print("about to fail")', 'raise ValueError("no data for week 9")'))
+    _create(
+        ui_server,
+        "broken",
+        _notebook('print("about to fail")', 'raise ValueError("no data for week 9")'),
+    )
 
     page.goto("/runs")
     page.get_by_text("No runs yet.").wait_for()

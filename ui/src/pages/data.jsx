@@ -135,9 +135,23 @@ function stageFiles(files, fixedName) {
   return added;
 }
 
+// Leaving the app while an upload runs would lose it: ask first.
+let guarding = false;
+function guardUnload() {
+  if (guarding) return;
+  guarding = true;
+  window.addEventListener("beforeunload", (e) => {
+    if (uploads.get().some((u) => u.state === "uploading")) {
+      e.preventDefault();
+      e.returnValue = "";
+    }
+  });
+}
+
 async function startUpload(id) {
   const u = uploads.get().find((x) => x.id === id);
   if (!u || u.state === "uploading" || !NAME_RE.test(u.name)) return;
+  guardUnload();
   const controller = new AbortController();
   patchUpload(id, { state: "uploading", controller, fraction: 0, loaded: 0, error: null });
   try {
@@ -761,6 +775,7 @@ function PreviewPanel({ name, version, versions, onVersion }) {
                     {p.dtypes[c] && <span class="data-dtype">{p.dtypes[c]}</span>}
                   </th>
                 ))}
+                <th class="data-fill" aria-hidden="true" />
               </tr>
             </thead>
             <tbody>
@@ -770,6 +785,7 @@ function PreviewPanel({ name, version, versions, onVersion }) {
                   {r.map((v) => (
                     <Cell v={v} />
                   ))}
+                  <td class="data-fill" aria-hidden="true" />
                 </tr>
               ))}
             </tbody>

@@ -21,6 +21,12 @@ function ms(v) {
   return v >= 1000 ? `${(v / 1000).toFixed(1)} s` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`;
 }
 
+function timespan(history) {
+  if (history.length < 2) return "moments";
+  const s = history[history.length - 1][0] - history[0][0];
+  return s < 90 ? `${Math.round(s)} s` : `${Math.round(s / 60)} min`;
+}
+
 function clock(when) {
   return new Date(when).toLocaleTimeString("en-GB");
 }
@@ -645,9 +651,9 @@ function ProcessorView({ id }) {
               {alive ? rate(p.throughput) : "–"}
               <span class="metric-unit">msg/s</span>
             </div>
-            <Sparkline values={history} width={260} height={48} label="Throughput over the last minutes" />
+            <Sparkline values={history} width={260} height={48} label="Recent throughput" />
           </div>
-          <div class="muted small">peak {rate(peak)}/s over the window</div>
+          <div class="muted small">{history.length < 2 ? "sampling…" : peak > 0 ? `peak ${rate(peak)}/s in the last ${timespan(p.throughput_history)}` : "no messages lately"}</div>
         </div>
         <div class="panel metric-grid">
           <Metric label="Received" value={number(p.received)} hint="Messages taken from the stream (redeliveries too)" />
