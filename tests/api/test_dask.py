@@ -22,7 +22,8 @@ client = sdk.dask()
 df = pd.DataFrame({"team": list("ABCABCAAB") * 50, "yards": range(450)})
 by_pandas = df.groupby("team").yards.agg(["count", "sum", "mean"])
 by_dask = dd.from_pandas(df, npartitions=6).groupby("team").yards.agg(["count", "sum", "mean"])
-pd.testing.assert_frame_equal(by_pandas, by_dask.compute().sort_index(), check_dtype=False, check_index_type=False)
+by_dask = by_dask.compute().sort_index()
+pd.testing.assert_frame_equal(by_pandas, by_dask, check_dtype=False, check_index_type=False)
 print(client.scheduler.address, sdk.dask() is client, by_pandas["sum"].to_dict())
 """
 
