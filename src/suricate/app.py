@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -84,8 +85,15 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
             }
         )
 
+    metrics_token = platform.settings.metrics_token
+
     @app.get("/metrics", include_in_schema=False)
-    def prometheus_metrics() -> Response:
+    def prometheus_metrics(request: Request) -> Response:
+        if metrics_token is not None:
+            expected = f"Bearer {metrics_token.get_secret_value()}"
+            sent = request.headers.get("authorization", "")
+            if not hmac.compare_digest(sent.encode(), expected.encode()):
+                return Response("metrics need the metrics token\n", status_code=401)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     web.install(app)

@@ -95,6 +95,13 @@ class Settings(BaseSettings):
         default="text",
         description="text for terminals, json for one JSON object per line (with request ids).",
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            "When set, GET /metrics needs 'Authorization: Bearer <this>' (Prometheus' "
+            "authorization.credentials); default: open to whoever reaches the port."
+        ),
+    )
     node_health_port: int | None = Field(
         default=None,
         ge=1,
