@@ -58,38 +58,54 @@ def broker_url() -> Iterator[str]:
     subprocess.run([ctl, "delete_vhost", vhost], capture_output=True)
 
 
+Nodes = Callable[..., subprocess.Popen[bytes]]
+
+
 @pytest.fixture
-def cluster(
+def cluster_with(
     start_server: Callable[..., Server], broker_url: str, tmp_path: Path
-) -> Iterator[tuple[Server, Callable[..., subprocess.Popen[bytes]]]]:
-    server = start_server(SURICATE_BROKER_URL=broker_url, SURICATE_KERNEL_POOL_SIZE="0")
+) -> Iterator[Callable[..., tuple[Server, Nodes]]]:
+    """Start a server on the test's vhost (with any extra settings) and say how to add nodes."""
     nodes: list[subprocess.Popen[bytes]] = []
     logs = []
 
-    def start_node(*tenants: str) -> subprocess.Popen[bytes]:
-        log = (tmp_path / f"node{len(nodes)}.log").open("wb")
-        logs.append(log)
-        args = [a for t in tenants for a in ("--tenant", t)]
-        node = subprocess.Popen(
-            [sys.executable, "-m", "suricate", "execnode", *args],
-            env=server.env | {"SURICATE_URL": server.url, "SURICATE_LOG_LEVEL": "info"},
-            stdout=log,
-            stderr=subprocess.STDOUT,
+    def make(**settings: str) -> tuple[Server, Nodes]:
+        server = start_server(
+            SURICATE_BROKER_URL=broker_url, SURICATE_KERNEL_POOL_SIZE="0", **settings
         )
-        nodes.append(node)
-        log_path = Path(log.name)
-        for _ in range(400):
-            found = re.search(rb"execution node (\S+) serving", log_path.read_bytes())
-            if found:
-                node.node_id = found.group(1).decode()  # type: ignore[attr-defined]
-                return node
-            time.sleep(0.05)
-        raise RuntimeError(f"node did not start: {log_path.read_text()}")
 
-    yield server, start_node
+        def start_node(*tenants: str, **env: str) -> subprocess.Popen[bytes]:
+            log = (tmp_path / f"node{len(nodes)}.log").open("wb")
+            logs.append(log)
+            args = [a for t in tenants for a in ("--tenant", t)]
+            node = subprocess.Popen(
+                [sys.executable, "-m", "suricate", "execnode", *args],
+                env=server.env | {"SURICATE_URL": server.url, "SURICATE_LOG_LEVEL": "info"} | env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            nodes.append(node)
+            log_path = Path(log.name)
+            for _ in range(400):
+                found = re.search(rb"execution node (\S+) serving", log_path.read_bytes())
+                if found:
+                    node.node_id = found.group(1).decode()  # type: ignore[attr-defined]
+                    return node
+                time.sleep(0.05)
+            raise RuntimeError(f"node did not start: {log_path.read_text()}")
+
+        return server, start_node
+
+    yield make
     for node in nodes:
         if node.poll() is None:
             node.send_signal(signal.SIGTERM)
             node.wait(timeout=20)
     for log in logs:
         log.close()
+
+
+@pytest.fixture
+def cluster(cluster_with: Callable[..., tuple[Server, Nodes]]) -> tuple[Server, Nodes]:
+    """A server on the test's own vhost, and a way to start execution nodes for it."""
+    return cluster_with()

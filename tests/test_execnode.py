@@ -9,10 +9,10 @@ import time
 
 import httpx
 
-from tests.rabbit import broker_url, cluster
+from tests.rabbit import broker_url, cluster, cluster_with
 from tests.servers import Server, start_server
 
-__all__ = ["broker_url", "cluster", "start_server"]
+__all__ = ["broker_url", "cluster", "cluster_with", "start_server"]
 
 
 def execute(server: Server, session: str, code: str) -> httpx.Response:
@@ -78,50 +78,3 @@ def test_execnode_without_a_broker_is_a_clear_error() -> None:
     )
     assert result.returncode == 1
     assert "SURICATE_BROKER_URL" in result.stderr
-
-
-def test_a_run_whose_node_is_killed_is_retried_on_another_node(cluster) -> None:
-    import json as jsonlib
-
-    import nbformat
-
-    server, start_node = cluster
-    nodes = [start_node(), start_node()]
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("import time\ntime.sleep(6)\nprint('done')")]
-    nb_id = httpx.post(
-        f"{server.url}/api/v1/notebooks",
-        json={"name": "slow", "notebook": jsonlib.loads(nbformat.writes(nb))},
-        headers=server.headers(),
-    ).json()["id"]
-    run_id = httpx.post(
-        f"{server.url}/api/v1/notebooks/{nb_id}/runs", headers=server.headers()
-    ).json()["id"]
-
-    def run() -> dict:
-        return httpx.get(f"{server.url}/api/v1/runs/{run_id}", headers=server.headers()).json()
-
-    for _ in range(200):
-        if run()["status"] == "running":
-            break
-        time.sleep(0.05)
-    sessions: list[dict] = []
-    for _ in range(300):  # the run's session: its node holds the sleeping cell
-        sessions = httpx.get(f"{server.url}/api/v1/sessions", headers=server.headers()).json()[
-            "items"
-        ]
-        if sessions and run()["cells_done"] == 0:
-            break
-        time.sleep(0.05)
-    time.sleep(0.5)
-    holder = sessions[0]["node"]
-    victim = next(n for n in nodes if n.node_id == holder)  # type: ignore[attr-defined]
-    victim.kill()
-    victim.wait()
-    for _ in range(600):
-        record = run()
-        if record["status"] not in ("queued", "running"):
-            break
-        time.sleep(0.1)
-    assert record["status"] == "succeeded", (record["error"], record["attempt"])
-    assert record["attempt"] == 2

@@ -79,6 +79,7 @@ class RabbitBus:
         import aio_pika
 
         self._connection = await aio_pika.connect_robust(self.url)
+        self._connection.reconnect_callbacks.add(self._on_reconnect)
         # Returned (unroutable) messages raise: a node queue that is gone means a node gone.
         self._channel = await self._connection.channel(
             publisher_confirms=True, on_return_raises=True
@@ -88,6 +89,26 @@ class RabbitBus:
         await self._replies.consume(self._on_reply, no_ack=True)
         if self._on_report is not None:
             self._report_task = asyncio.create_task(self._take_reports(self._on_report))
+
+    def _on_reconnect(self, *args: Any) -> None:
+        """Fail every command in flight when the connection is back after a loss.
+
+        Their events and replies may have been published while either side was cut off (the
+        reply queue goes with the connection, a node's publish with its own): no reply may ever
+        come, so the callers learn now, and a run tries again, rather than waiting out its time
+        limit.
+        """
+        lost = Failed(
+            "connection_lost",
+            "the connection to RabbitMQ was lost while the command ran; its outcome is unknown",
+        )
+        for future, _ in list(self._pending.values()):
+            if not future.done():
+                future.set_result(lost)
+        if self._pending:
+            log.warning(
+                "broker connection restored; %d commands in flight failed", len(self._pending)
+            )
 
     async def _take_reports(self, hook: ReportHook) -> None:
         """Record reports one at a time; each is acknowledged once recorded."""

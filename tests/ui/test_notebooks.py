@@ -134,6 +134,8 @@ def test_a_new_notebook_runs_against_a_live_kernel_and_autosaves(page, ui_server
     failed = cells(page).nth(3)
     expect(failed.locator(".error-output")).to_contain_text("ZeroDivisionError")
     expect(failed.locator(".error-output")).to_contain_text("division by zero")
+    # (Until the failed cell is done, a cell queued behind it would be cancelled, as in Jupyter.)
+    expect(failed.locator(".cell-prompt")).to_have_text("[4]")
 
     # Interrupt stops a long cell; Restart gives a fresh kernel whose count starts again.
     run_new_cell(page, "import time\ntime.sleep(60)")

@@ -171,6 +171,18 @@ function useTenantUploads(filter = () => true) {
   return list.filter((u) => u.tenant === tenant && filter(u));
 }
 
+/** Call fn whenever an upload finishes (not for the ones finished before the caller showed). */
+function useAfterUpload(fn) {
+  const done = uploadsDone.use();
+  const seen = useRef(done);
+  useEffect(() => {
+    if (done !== seen.current) {
+      seen.current = done;
+      fn();
+    }
+  }, [done]);
+}
+
 /** Call onFiles with files dropped anywhere on the page; returns whether files are dragged over it. */
 function useFileDrop(onFiles) {
   const [over, setOver] = useState(false);
@@ -365,10 +377,7 @@ function UploadList({ items, existing, title = "Uploads" }) {
 
 function ObjectsView() {
   const [objects, error, reload] = usePoll(() => all("/objects"), 15000);
-  const done = uploadsDone.use();
-  useEffect(() => {
-    if (done) reload();
-  }, [done]);
+  useAfterUpload(reload);
   const items = useTenantUploads();
   const picker = useRef();
   const dragging = useFileDrop((files) => stageFiles(files));
@@ -502,10 +511,7 @@ function ObjectTable({ objects }) {
 
 function ObjectView({ name }) {
   const [obj, error, reload] = usePoll(() => get(`/objects/${enc(name)}`), 0, [name]);
-  const done = uploadsDone.use();
-  useEffect(() => {
-    if (done) reload();
-  }, [done]);
+  useAfterUpload(reload);
   const mine = useTenantUploads((u) => u.fixed && u.name === name);
   const [previewVersion, setPreviewVersion] = useState(null);
   const [confirm, setConfirm] = useState(false);
@@ -921,12 +927,14 @@ function NewStream({ onClose }) {
   const [objects, objectsError] = usePoll(() => all("/objects"), 0);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
-  const set = (key) => (e) => setForm({ ...form, [key]: e.target.type === "checkbox" ? e.target.checked : e.target.value });
+  const set = (key) => (e) => {
+    const value = e.target.type === "checkbox" ? e.target.checked : e.target.value;
+    setForm((f) => ({ ...f, [key]: value }));
+  };
   const replayable = (objects || []).filter((o) => REPLAYABLE.includes(kindOf(o.name, o.content_type)));
   const others = (objects || []).filter((o) => !replayable.includes(o));
-  useEffect(() => {
-    if (!form.object && replayable.length) setForm((f) => ({ ...f, object: replayable[0].name }));
-  }, [objects]);
+  // Until one is picked, the first object that can be replayed is the choice.
+  const object = form.object || (replayable[0] ? replayable[0].name : "");
 
   const submit = async (e) => {
     e.preventDefault();
@@ -934,10 +942,10 @@ function NewStream({ onClose }) {
     if (!NAME_RE.test(form.name)) return setError(`Name: ${NAME_RULE}`);
     const body = { name: form.name, type: form.type };
     if (form.type === "replay") {
-      if (!form.object) return setError("Pick the object to replay.");
+      if (!object) return setError("Pick the object to replay.");
       const rate = Number(form.rate);
       if (!(rate > 0)) return setError("The rate must be a number of messages per second above 0.");
-      Object.assign(body, { object: form.object, rate, loop: form.loop });
+      Object.assign(body, { object, rate, loop: form.loop });
     } else {
       const keys = form.type === "amqp" ? ["uri", "queue", "exchange", "routing_key"] : ["uri", "topic"];
       keys.forEach((k) => form[k].trim() && (body[k] = form[k].trim()));
@@ -988,8 +996,8 @@ function NewStream({ onClose }) {
                   No objects yet: <Link href="/data" onClick={onClose}>upload a CSV or JSON-lines file</Link> first.
                 </p>
               ) : (
-                <select aria-label="Object" value={form.object} onChange={set("object")}>
-                  {!form.object && <option value="">Choose an object…</option>}
+                <select aria-label="Object" value={object} onChange={set("object")}>
+                  {!object && <option value="">Choose an object…</option>}
                   {replayable.map((o) => (
                     <option value={o.name}>{o.name} · {kindOf(o.name, o.content_type)} · {bytes(o.size)}</option>
                   ))}
