@@ -808,8 +808,9 @@ class ProcessorService:
         since: datetime | None = None,
         limit: int | None = None,
         cursor: str | None = None,
+        newest_first: bool = False,
     ) -> Page[ActionInfo]:
-        """Actions oldest first; ``since`` keeps those created after it."""
+        """Actions oldest first (or newest first); ``since`` keeps those created after it."""
         if processor_id is not None:
             self.get(tenant_id, processor_id)
         with self.db.session() as s:
@@ -818,7 +819,7 @@ class ProcessorService:
                 query = query.where(Action.processor_id == processor_id)
             if since is not None:
                 query = query.where(Action.created_at > since)
-            query, limit = keyset(query, Action.id, cursor, limit)
+            query, limit = keyset(query, Action.id, cursor, limit, descending=newest_first)
             return page_of([_action(r) for r in s.scalars(query)], limit, lambda i: i.id)
 
     def subscribe(

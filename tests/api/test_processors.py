@@ -340,6 +340,10 @@ def test_a_processor_emits_to_another_stream_and_a_run_records_actions(
     wait_for(alice, upstream, lambda p: p["processed"] == 10)
     wait_for(alice, downstream, lambda p: p["processed"] == 6)
     assert [a["data"]["play"] for a in all_actions(alice, downstream)] == [-2, 0, 2, 4, 6, 8]
+    latest = alice.get(
+        "/api/v1/actions", params={"processor": downstream, "newest_first": "true", "limit": 2}
+    ).json()
+    assert [a["data"]["play"] for a in latest["items"]] == [8, 6] and latest["next"]
 
     # Outside a processor, sdk.action records at once (here from a run).
     nb = create_notebook(alice, "from suricate import sdk\nsdk.action('from a run', n=1)", name="r")

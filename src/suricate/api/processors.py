@@ -242,9 +242,14 @@ def list_actions(
     since: Annotated[datetime | None, Query(description="Only those created after this.")] = None,
     limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
     cursor: Annotated[str | None, Query()] = None,
+    newest_first: Annotated[
+        bool, Query(description="Newest first: the latest actions, for a live view's backlog.")
+    ] = False,
 ) -> ActionPage:
-    """Actions, oldest first (follow `next` for newer ones)."""
-    page = platform.processors.actions(principal.tenant_id, processor, since, limit, cursor)
+    """Actions, oldest first (follow `next` for newer ones), or newest first."""
+    page = platform.processors.actions(
+        principal.tenant_id, processor, since, limit, cursor, newest_first
+    )
     return ActionPage(items=[ActionOut.model_validate(i) for i in page.items], next=page.next)
 
 

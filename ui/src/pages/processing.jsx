@@ -285,7 +285,7 @@ function ProcessorList() {
 // One processor.
 
 /** Actions of one processor, newest first: the recent ones, then live from the SSE feed. */
-function useActionFeed(id, anchor) {
+function useActionFeed(id) {
   const [items, setItems] = useState([]);
   const [state, setState] = useState("connecting");
   const [error, setError] = useState(null);
@@ -314,17 +314,10 @@ function useActionFeed(id, anchor) {
     source.onopen = () => setState("live");
     source.onerror = () => setState(source.readyState === EventSource.CLOSED ? "closed" : "reconnecting");
     const timer = setInterval(flush, 200);
-    // The list is oldest first: read the last quarter hour (of the processor's life) and keep the newest.
+    // The latest actions, newest first, in one page.
     (async () => {
-      let cursor;
-      const since = new Date(new Date(anchor || Date.now()).getTime() - 15 * 60 * 1000).toISOString();
-      for (let i = 0; i < 10; i++) {
-        const page = await get("/actions", { processor: id, since, limit: 1000, cursor });
-        pending.push(...page.items);
-        if (pending.length > 4 * FEED_MAX) pending = pending.slice(-FEED_MAX);
-        cursor = page.next;
-        if (!cursor || gone) break;
-      }
+      const page = await get("/actions", { processor: id, newest_first: true, limit: FEED_MAX });
+      pending.push(...page.items);
       flush();
     })().catch((e) => !gone && setError(e));
     return () => {
@@ -337,7 +330,7 @@ function useActionFeed(id, anchor) {
 }
 
 function ActionFeed({ id, processor }) {
-  const [items, state, error] = useActionFeed(id, processor.stopped_at);
+  const [items, state, error] = useActionFeed(id);
   const [paused, setPaused] = useState(null);
   const [filter, setFilter] = useState("");
   const shown = paused || items;
