@@ -1,4 +1,5 @@
-"""`suricate demo` end to end, as a new user runs it: twice, the second reusing the first."""
+"""`suricate demo` end to end, as a new user runs it: twice, the second reusing the first; the
+first time, everything it set up is looked at in the web UI, in Chromium."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from tests.servers import free_port
+from tests.ui.conftest import shot
 
 
 def _demo(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -40,8 +42,57 @@ def _ready(process: subprocess.Popen[bytes], log: Path, timeout: float) -> str:
     raise AssertionError(log.read_text())
 
 
+def _look_in_the_browser(browser: object, site: str, password: str) -> None:
+    """Log in as the demo user and find the whole story in the UI."""
+    context = browser.new_context(  # type: ignore[attr-defined]
+        base_url=site, viewport={"width": 1440, "height": 900}
+    )
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto("/")
+    page.get_by_label("User").fill("demo")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    tiles = page.locator(".tile")
+    tiles.first.wait_for()
+    data_tile = tiles.nth(0).inner_text()
+    assert re.search(r"3\d\d\s*objects", data_tile), data_tile  # 332 games, schedule, outputs
+    expect_text(page, ".tile >> nth=2", "running")
+    shot(page, "demo-overview")
+
+    page.get_by_role("link", name="Processing", exact=True).click()
+    page.locator("tr", has_text="05-live-defense").first.click()
+    page.get_by_text(re.compile(r"\d(st|nd|rd|th) and \d+ at ")).first.wait_for()
+    shot(page, "demo-processor")
+
+    page.get_by_role("link", name="Runs", exact=True).click()
+    page.locator("tr", has_text="02-favourite-receivers").first.click()
+    page.get_by_text("succeeded").first.wait_for()
+    page.locator("img.image-output").first.wait_for()
+    page.get_by_text("Welker").first.wait_for()
+    shot(page, "demo-run")
+
+    page.get_by_role("link", name="Notebooks", exact=True).click()
+    page.get_by_role("link", name="07-dask-yards").wait_for()
+    shot(page, "demo-notebooks")
+    page.get_by_role("link", name="Data", exact=True).click()
+    page.get_by_text("nfl-plays.parquet").first.wait_for()
+    shot(page, "demo-data")
+    context.close()
+    assert not errors, errors
+
+
+def expect_text(page: object, selector: str, text: str) -> None:
+    locator = page.locator(selector)  # type: ignore[attr-defined]
+    locator.filter(has_text=text).wait_for()
+
+
 @pytest.mark.slow
-def test_demo_sets_up_the_football_story_and_a_second_run_reuses_it(tmp_path: Path) -> None:
+def test_demo_sets_up_the_football_story_and_a_second_run_reuses_it(
+    tmp_path: Path, browser: object
+) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/api/v1"
     first_log = tmp_path / "first.log"
@@ -49,7 +100,8 @@ def test_demo_sets_up_the_football_story_and_a_second_run_reuses_it(tmp_path: Pa
     try:
         token = _ready(process, first_log, 300)
         text = first_log.read_text()
-        assert "password" in text and "user demo" in text
+        assert "log in as demo" in text
+        password = re.search(r"log in as demo, password (\S+)", text).group(1)  # type: ignore[union-attr]
         first_token = token
         http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"})
         games = http.get("/objects", params={"tag": "gamecenter", "limit": 1000}).json()["items"]
@@ -62,6 +114,7 @@ def test_demo_sets_up_the_football_story_and_a_second_run_reuses_it(tmp_path: Pa
             time.sleep(0.5)
         assert re.match(r"\d(st|nd|rd|th) and \d+ at ", actions[0]["text"]), actions[0]
         http.close()
+        _look_in_the_browser(browser, f"http://127.0.0.1:{port}", password)
     finally:
         process.terminate()
         process.wait(timeout=60)
