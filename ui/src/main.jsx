@@ -8,7 +8,7 @@ import { loadSession, logout, session, switchTenant } from "./session.js";
 import { ErrorBox, Loading, Toasts } from "./ui.jsx";
 import { LoginPage } from "./pages/login.jsx";
 import { OverviewPage } from "./pages/overview.jsx";
-import { DataPage } from "./pages/data.jsx";
+import { DataPage } from "./pages/data/index.jsx";
 import { NotebooksPage } from "./pages/notebooks.jsx";
 import { NotebookEditor } from "./pages/notebook.jsx";
 import { ProcessingPage } from "./pages/processing.jsx";
