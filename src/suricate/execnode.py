@@ -147,12 +147,15 @@ class ExecNode:
         async def on_output(output: dict[str, object]) -> None:
             await emit(Output(command.session_id, dict(output)))
 
+        kernel = session.kernel
         try:
-            result = await session.kernel.execute(command.code, on_output, command.timeout)
+            result = await kernel.execute(command.code, on_output, command.timeout)
         except KernelDied as died:
             log.warning("kernel of session %s died: %s", command.session_id, died)
-            await session.kernel.shutdown()
-            session.kernel = await self._kernel_for(session.tenant, session.token)
+            await kernel.shutdown()
+            # A Restart meanwhile has already given the session a fresh kernel: keep that one.
+            if session.kernel is kernel:
+                session.kernel = await self._kernel_for(session.tenant, session.token)
             return Executed(
                 status="error",
                 outputs=[],

@@ -24,8 +24,8 @@ export function Markdown({ source }) {
 
 const FRAME_STYLE = `<style>
 body{margin:0;font:13px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2327;overflow-x:auto}
-table{border-collapse:collapse;font-variant-numeric:tabular-nums}
-th,td{padding:4px 10px;border-bottom:1px solid #e3e6ea;text-align:right;white-space:nowrap}
+table{border:0;border-collapse:collapse;font-variant-numeric:tabular-nums}
+th,td{border:0;padding:4px 10px;border-bottom:1px solid #e3e6ea;text-align:right;white-space:nowrap}
 thead th{border-bottom:2px solid #c9ced4}
 tbody tr:nth-child(odd){background:#f7f8fa}
 </style>`;
@@ -37,6 +37,7 @@ export function HtmlFrame({ html }) {
     const frame = ref.current;
     try {
       const doc = frame.contentDocument;
+      frame.style.height = "0px"; // measure the content, not the frame's default 150 px
       frame.style.height = Math.min(doc.documentElement.scrollHeight + 4, 600) + "px";
     } catch {
       frame.style.height = "300px";

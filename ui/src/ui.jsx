@@ -1,5 +1,6 @@
 // Building blocks every page uses: page frame, buttons, errors in place, badges, dialogs,
 // toasts, polling and a sparkline.
+import { cloneElement, toChildArray } from "preact";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { signal } from "./signal.js";
 
@@ -177,13 +178,39 @@ export function Confirm({ title, message, confirmLabel = "Delete", onConfirm, on
   );
 }
 
+let fieldIds = 0;
+
+/** A labelled form control. With one control, the label points at it (`for`) and the hint
+ * describes it (`aria-describedby`), so its accessible name is the label alone. */
 export function Field({ label, hint, children }) {
+  const id = useRef(null);
+  if (id.current === null) id.current = `field-${++fieldIds}`;
+  const kids = toChildArray(children);
+  const single = kids.length === 1 && ["input", "select", "textarea"].includes(kids[0]?.type);
+  if (!single) {
+    return (
+      <label class="field">
+        <span class="field-label">{label}</span>
+        {children}
+        {hint && <span class="field-hint">{hint}</span>}
+      </label>
+    );
+  }
+  const control = kids[0];
+  const controlId = control.props.id || id.current;
+  const hintId = hint ? `${controlId}-hint` : undefined;
   return (
-    <label class="field">
-      <span class="field-label">{label}</span>
-      {children}
-      {hint && <span class="field-hint">{hint}</span>}
-    </label>
+    <div class="field">
+      <label class="field-label" for={controlId}>
+        {label}
+      </label>
+      {cloneElement(control, { id: controlId, "aria-describedby": hintId })}
+      {hint && (
+        <span class="field-hint" id={hintId}>
+          {hint}
+        </span>
+      )}
+    </div>
   );
 }
 

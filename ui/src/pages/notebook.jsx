@@ -1110,22 +1110,6 @@ function ConflictBanner({ model }) {
   );
 }
 
-/** Size an HTML output's frame to its content, small ones included (the frame's own fit on load
- * measures at the default 150px height, so a one-line output would leave a gap). */
-function refitFrame(e) {
-  const frame = e.target;
-  if (frame.tagName !== "IFRAME") return;
-  setTimeout(() => {
-    try {
-      const root = frame.contentDocument.documentElement;
-      frame.style.height = "0px";
-      frame.style.height = Math.min(root.scrollHeight + 4, 600) + "px";
-    } catch {
-      /* not readable: keep the frame's own size */
-    }
-  });
-}
-
 export function NotebookEditor({ id }) {
   const model = useMemo(() => new Model(id), [id]);
   const [dialog, setDialog] = useState(null);
@@ -1220,7 +1204,7 @@ export function NotebookEditor({ id }) {
           <Link href="/processing">Processing</Link>.
         </p>
       )}
-      <div class="nb-cells" onLoadCapture={refitFrame}>
+      <div class="nb-cells">
         {model.cells.map((cell, i) => (
           <Cell
             key={cell.id}
