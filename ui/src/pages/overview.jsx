@@ -11,6 +11,11 @@ const LINKS = {
   action: (ref) => (ref ? `/processing/${ref}` : "/processing"),
 };
 
+/** "1 stream", "3 streams". */
+function count(n, one, many = one + "s") {
+  return `${number(n)} ${n === 1 ? one : many}`;
+}
+
 const ICONS = { upload: "⇪", run: "▶", processor: "⟳", action: "⚑" };
 
 function Tile({ href, title, big, unit, lines, tone }) {
@@ -45,16 +50,16 @@ export function OverviewPage() {
               title="Data"
               big={number(s.data.objects)}
               unit={s.data.objects === 1 ? "object" : "objects"}
-              lines={[`${bytes(s.data.bytes)} stored`, `${number(s.data.streams)} streams`]}
+              lines={[`${bytes(s.data.bytes)} stored`, count(s.data.streams, "stream")]}
             />
             <Tile
               href="/notebooks"
               title="Analytics"
               big={number(s.analytics.notebooks)}
-              unit="notebooks"
+              unit={s.analytics.notebooks === 1 ? "notebook" : "notebooks"}
               lines={[
-                `${number(s.analytics.processing_notebooks)} processing notebooks`,
-                `${number(s.analytics.sessions)} kernels open`,
+                count(s.analytics.processing_notebooks, "processing notebook"),
+                `${count(s.analytics.sessions, "kernel")} open`,
               ]}
             />
             <Tile
@@ -64,10 +69,10 @@ export function OverviewPage() {
               unit="running"
               tone={s.processing.failed ? "bad" : s.processing.running ? "live" : null}
               lines={[
-                `${number(s.processing.processed)} messages processed`,
-                `${number(s.processing.actions_last_hour)} actions in the last hour`,
+                `${count(s.processing.processed, "message")} processed`,
+                `${count(s.processing.actions_last_hour, "action")} in the last hour`,
                 s.processing.failed ? `${s.processing.failed} failed` : null,
-                s.processing.dead_letters ? `${number(s.processing.dead_letters)} dead letters` : null,
+                s.processing.dead_letters ? count(s.processing.dead_letters, "dead letter") : null,
               ]}
             />
             <Tile
@@ -79,7 +84,7 @@ export function OverviewPage() {
               lines={[
                 `${number(s.runs.active)} queued or running`,
                 s.runs.last_day.failed ? `${s.runs.last_day.failed} failed` : `${number(s.runs.last_day.succeeded || 0)} succeeded`,
-                `${number(s.runs.schedules)} schedules`,
+                count(s.runs.schedules, "schedule"),
               ]}
             />
           </div>
