@@ -10,7 +10,7 @@ import { LoginPage } from "./pages/login.jsx";
 import { OverviewPage } from "./pages/overview.jsx";
 import { DataPage } from "./pages/data/index.jsx";
 import { NotebooksPage } from "./pages/notebooks.jsx";
-import { NotebookEditor } from "./pages/notebook.jsx";
+import { NotebookEditor } from "./pages/notebook/index.jsx";
 import { ProcessingPage } from "./pages/processing.jsx";
 import { RunsPage } from "./pages/runs.jsx";
 import favicon from "./favicon.svg";

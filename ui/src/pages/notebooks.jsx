@@ -1,5 +1,5 @@
 // The notebooks of the tenant: open, create, import an .ipynb, export, delete.
-import "./notebook.css";
+import "./notebook/notebook.css";
 import { useRef, useState } from "preact/hooks";
 import { API, all, api, del, post } from "../api.js";
 import { ago, datetime, number } from "../format.js";

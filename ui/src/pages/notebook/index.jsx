@@ -1,0 +1,145 @@
+// The notebook editor: cells in CodeMirror, a live kernel session over a WebSocket, autosave
+// with revision checks, export, rename and "run as job". A `Model` outside Preact holds the
+// notebook, the run queue and the kernel connection; the components draw it.
+import "./notebook.css";
+import { useEffect, useLayoutEffect, useMemo, useState } from "preact/hooks";
+import { API } from "../../api.js";
+import { Link } from "../../router.jsx";
+import { Button, ErrorBox, Loading } from "../../ui.jsx";
+import { Cell } from "./cells.jsx";
+import { ConflictBanner, RunJobDialog, ShortcutsDialog } from "./dialogs.jsx";
+import { Icon } from "./icons.jsx";
+import { Model } from "./model.js";
+import { SaveStatus, Title, Toolbar } from "./toolbar.jsx";
+
+function useModel(model) {
+  const [, force] = useState(0);
+  useEffect(() => {
+    const listener = () => force((n) => n + 1);
+    model.listeners.add(listener);
+    return () => model.listeners.delete(listener);
+  }, [model]);
+}
+
+export function NotebookEditor({ id }) {
+  const model = useMemo(() => new Model(id), [id]);
+  const [dialog, setDialog] = useState(null);
+  useModel(model);
+
+  useEffect(() => {
+    model.open();
+    const unload = () => model.close(true);
+    const onKey = (e) => {
+      if ((e.ctrlKey || e.metaKey) && e.key === "s") {
+        e.preventDefault();
+        if (model.info) model.save(true);
+      }
+    };
+    window.addEventListener("pagehide", unload);
+    window.addEventListener("beforeunload", unload);
+    document.addEventListener("keydown", onKey);
+    return () => {
+      window.removeEventListener("pagehide", unload);
+      window.removeEventListener("beforeunload", unload);
+      document.removeEventListener("keydown", onKey);
+      model.close();
+    };
+  }, [model]);
+
+  useLayoutEffect(() => model.applyFocus());
+  const name = model.info?.name;
+  useEffect(() => {
+    document.title = (name ? name + " · " : "") + "Notebook · Suricate";
+  }, [name]);
+
+  if (model.loadError) {
+    return (
+      <section class="page">
+        <h1>Notebook</h1>
+        <ErrorBox error={model.loadError} />
+        <p>
+          <Link href="/notebooks">Back to the notebooks</Link>
+        </p>
+      </section>
+    );
+  }
+  if (!model.info) return <Loading label="Opening the notebook…" />;
+
+  const exportIpynb = async (e) => {
+    if (!model.dirty) return;
+    e.preventDefault();
+    const link = e.currentTarget;
+    await model.save(true);
+    link.click();
+  };
+  return (
+    <section class="page wide nb-page">
+      <header class="nb-head">
+        <div class="nb-head-main">
+          <nav class="nb-crumbs" aria-label="Breadcrumb">
+            <Link href="/notebooks">Notebooks</Link>
+            <span aria-hidden="true">/</span>
+            <span class={"nb-kind nb-kind-" + model.info.kind}>{model.info.kind}</span>
+          </nav>
+          <Title model={model} />
+        </div>
+        <div class="nb-head-side">
+          <SaveStatus model={model} />
+          <a
+            class="btn btn-small"
+            href={`${API}/notebooks/${encodeURIComponent(model.info.id)}/ipynb`}
+            download={`${model.info.name}.ipynb`}
+            onClick={exportIpynb}
+          >
+            <Icon name="download" /> Export .ipynb
+          </a>
+          <Button small onClick={() => setDialog("run")}>
+            <Icon name="job" /> Run as job
+          </Button>
+          <Button small kind="ghost" aria-label="Keyboard shortcuts" title="Keyboard shortcuts" onClick={() => setDialog("keys")}>
+            <kbd>?</kbd>
+          </Button>
+        </div>
+      </header>
+      <Toolbar model={model} />
+      {model.conflict && <ConflictBanner model={model} />}
+      {model.saveError && (
+        <ErrorBox error={`Saving failed: ${model.saveError.message}. Press Ctrl+S to try again.`} onClose={() => ((model.saveError = null), model.emit())} />
+      )}
+      {model.kernelError && (
+        <ErrorBox error={`Kernel: ${model.kernelError.message}`} onClose={() => ((model.kernelError = null), model.emit())} />
+      )}
+      {model.info.kind === "processing" && (
+        <p class="nb-hint">
+          A processing notebook: try its handler here on sample messages, then deploy it on a stream from{" "}
+          <Link href="/processing">Processing</Link>.
+        </p>
+      )}
+      <div class="nb-cells">
+        {model.cells.map((cell, i) => (
+          <Cell
+            key={cell.id}
+            model={model}
+            cell={cell}
+            index={i}
+            total={model.cells.length}
+            active={model.active === cell.id}
+            editing={model.editing === cell.id}
+            state={model.run[cell.id]}
+            error={model.errors[cell.id]}
+          />
+        ))}
+        <div class="nb-add">
+          <Button small kind="ghost" onClick={() => model.insert(model.cells.length, "code")}>
+            <Icon name="plus" /> Code
+          </Button>
+          <Button small kind="ghost" onClick={() => model.insert(model.cells.length, "markdown")}>
+            <Icon name="plus" /> Markdown
+          </Button>
+        </div>
+      </div>
+      {dialog === "run" && <RunJobDialog model={model} onClose={() => setDialog(null)} />}
+      {dialog === "keys" && <ShortcutsDialog onClose={() => setDialog(null)} />}
+    </section>
+  );
+}
