@@ -258,6 +258,7 @@ def test_broker_closes_every_connection(site: Site, rng: random.Random, report: 
     report(
         f"broker closed every connection at {close_at} -> {site.figures(MESSAGES, done, counts)};"
         f" the run meanwhile: {record['status']}, attempt {record['attempt']}"
+        f" {record['error'] or ''}"
     )
     assert set(counts) == set(range(MESSAGES)), "lost messages"
     assert done["status"] == "running"

@@ -84,7 +84,9 @@ class Api:
             proc = self.processor(pid)
             if check(proc):
                 return proc
-            assert proc["status"] in ("starting", "running"), proc
+            assert proc["status"] in ("starting", "running"), (
+                f"{proc['status']}: {proc['error']} (restarts {proc['restarts']})"
+            )
             assert time.monotonic() < deadline, f"timed out: {proc}"
             time.sleep(0.2)
 

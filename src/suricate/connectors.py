@@ -179,6 +179,14 @@ async def _amqp_queue(connection: Any, spec: dict[str, Any], consumer: str | Non
     return queue, channel
 
 
+@dataclass(frozen=True)
+class _Received:
+    """An AMQP message and the channel it came on (the key its delivery tag belongs to)."""
+
+    channel: int
+    message: Any
+
+
 class AmqpSource:
     """Consume a queue with manual acks; one multi-message ack where the order allows."""
 
@@ -204,10 +212,14 @@ class AmqpSource:
             raise
 
     async def _on_message(self, incoming: Any) -> None:
-        self._unsettled.setdefault(id(incoming.channel), set()).add(incoming.delivery_tag)
-        await self._buffer.put(incoming)
+        # The channel is named now, while it is open: once a connection is lost, asking a
+        # message for its channel raises.
+        channel = id(incoming.channel)
+        self._unsettled.setdefault(channel, set()).add(incoming.delivery_tag)
+        await self._buffer.put(_Received(channel, incoming))
 
-    def _delivery(self, incoming: Any) -> Delivery:
+    def _delivery(self, received: _Received) -> Delivery:
+        incoming = received.message
         stamp = incoming.timestamp
         return Delivery(
             id=incoming.message_id or str(incoming.delivery_tag),
@@ -215,7 +227,7 @@ class AmqpSource:
             headers=_headers(incoming.headers),
             redelivered=bool(incoming.redelivered),
             timestamp=stamp.timestamp() if stamp is not None else None,
-            handle=incoming,
+            handle=received,
         )
 
     async def take(self, max_n: int, wait_s: float) -> list[Delivery]:
@@ -225,7 +237,7 @@ class AmqpSource:
         by_channel: dict[int, list[Any]] = {}
         for d in deliveries:
             if d.handle is not None:
-                by_channel.setdefault(id(d.handle.channel), []).append(d.handle)
+                by_channel.setdefault(d.handle.channel, []).append(d.handle.message)
         for key, handles in by_channel.items():
             unsettled = self._unsettled.get(key, set())
             tags = {h.delivery_tag for h in handles}
@@ -247,9 +259,10 @@ class AmqpSource:
         for d in deliveries:
             if d.handle is None:
                 continue
-            self._unsettled.get(id(d.handle.channel), set()).discard(d.handle.delivery_tag)
+            received: _Received = d.handle
+            self._unsettled.get(received.channel, set()).discard(received.message.delivery_tag)
             with contextlib.suppress(Exception):
-                await d.handle.nack(requeue=True)
+                await received.message.nack(requeue=True)
 
     async def lag(self) -> int | None:
         """Messages ready in the queue and not yet taken by any consumer."""

@@ -296,8 +296,10 @@ class RunService:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s if timeout_s else None
         await asyncio.to_thread(self._started, run_id, len(code_cells), nb)
-        session = await self.sessions.create(principal)
+        session = None
         try:
+            # Inside the try: a kernel that cannot be had (node or broker lost) is retried too.
+            session = await self.sessions.create(principal)
             for done, index in enumerate(code_cells, start=1):
                 cell = nb["cells"][index]
                 remaining = None if deadline is None else deadline - loop.time()
@@ -333,8 +335,9 @@ class RunService:
                     nb,
                 )
         finally:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self.sessions.delete(principal, session.id))
+            if session is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self.sessions.delete(principal, session.id))
 
     def _load(self, run_id: str) -> Run:
         with self.db.session() as s:
