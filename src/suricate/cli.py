@@ -76,7 +76,9 @@ def serve(host: str, port: int) -> None:
     configure_logging(settings.log_level, settings.log_format)
     click.echo(
         f"Suricate {__version__}: data in {settings.data_dir.resolve()}, "
-        f"database {_safe_url(settings.resolved_database_url)}",
+        f"database {_safe_url(settings.resolved_database_url)}\n"
+        f"web UI and REST API at http://{host}:{port} (log in with a user from "
+        "`suricate user create`)",
         err=True,
     )
     from suricate.platform import Platform
