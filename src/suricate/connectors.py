@@ -528,9 +528,10 @@ class Publishers:
         body: bytes,
         headers: dict[str, Any],
         content_type: str | None,
+        message_id: str | None = None,
     ) -> None:
         if spec["type"] == "amqp":
-            await self._publish_amqp(spec, body, headers, content_type)
+            await self._publish_amqp(spec, body, headers, content_type, message_id)
         elif spec["type"] == "mqtt":
             import aiomqtt
 
@@ -548,6 +549,7 @@ class Publishers:
         body: bytes,
         headers: dict[str, Any],
         content_type: str | None,
+        message_id: str | None = None,
     ) -> None:
         import aio_pika
 
@@ -556,6 +558,7 @@ class Publishers:
             body,
             headers=headers or None,
             content_type=content_type,
+            message_id=message_id,
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             timestamp=time.time(),
         )

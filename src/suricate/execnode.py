@@ -185,6 +185,7 @@ class ExecNode:
                     base64.b64decode(command.body),
                     command.headers,
                     command.content_type,
+                    command.message_id,
                 )
             elif isinstance(command, StartProcessor):
                 return await self._start_processor(command)

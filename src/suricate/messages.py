@@ -150,6 +150,7 @@ class PublishStream(Message):
     body: str  # base64
     headers: dict[str, Any] = field(default_factory=dict)
     content_type: str | None = None
+    message_id: str | None = None  # AMQP's message-id: a tail shows the message once
 
 
 @message

@@ -12,9 +12,11 @@ import asyncio
 import contextlib
 import copy
 import dataclasses
+import functools
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,6 +44,8 @@ QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, TIMED_OUT = (
 FINISHED = {SUCCEEDED, FAILED, CANCELLED, TIMED_OUT}
 # Failures of the machinery, not of the notebook: the run is tried once more.
 _RETRYABLE = {"KernelDied"}
+# While a cell runs, its outputs so far are saved this often.
+PARTIAL_SAVE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -297,9 +301,11 @@ class RunService:
         deadline = loop.time() + timeout_s if timeout_s else None
         await asyncio.to_thread(self._started, run_id, len(code_cells), nb)
         session = None
+        live: _LiveOutputs | None = None
         try:
             # Inside the try: a kernel that cannot be had (node or broker lost) is retried too.
             session = await self.sessions.create(principal)
+            live = _LiveOutputs(self, run_id, nb, session)
             for done, index in enumerate(code_cells, start=1):
                 cell = nb["cells"][index]
                 remaining = None if deadline is None else deadline - loop.time()
@@ -308,9 +314,11 @@ class RunService:
                         self._finish, run_id, TIMED_OUT, _timeout_error(timeout_s, index), nb
                     )
                     return
+                live.current = index
                 reply = await self.sessions.execute(principal, session.id, _source(cell), remaining)
+                live.current = None
                 cell["outputs"], cell["execution_count"] = reply.outputs, reply.execution_count
-                await asyncio.to_thread(self._progress, run_id, done, nb)
+                await live.saved(functools.partial(self._progress, run_id, done))
                 if reply.status == "ok":
                     continue
                 if reply.ename == "TimeoutError" and deadline is not None:
@@ -335,6 +343,8 @@ class RunService:
                     nb,
                 )
         finally:
+            if live is not None:
+                await live.close()
             if session is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(self.sessions.delete(principal, session.id))
@@ -368,10 +378,14 @@ class RunService:
             row.attempt += 1
             return True
 
-    def _progress(self, run_id: str, done: int, nb: dict[str, Any]) -> None:
+    def _progress(self, run_id: str, done: int, result: str) -> None:
+        with self.db.session() as s:
+            s.execute(update(Run).where(Run.id == run_id).values(cells_done=done, result=result))
+
+    def _partial(self, run_id: str, result: str) -> None:
         with self.db.session() as s:
             s.execute(
-                update(Run).where(Run.id == run_id).values(cells_done=done, result=json.dumps(nb))
+                update(Run).where(Run.id == run_id, Run.status == RUNNING).values(result=result)
             )
 
     def _finish(
@@ -414,3 +428,72 @@ def _timeout_error(timeout_s: float | None, cell: int) -> dict[str, Any]:
         "evalue": f"the run took longer than timeout_s={timeout_s:g}",
         "cell": cell,
     }
+
+
+class _LiveOutputs:
+    """Keep a run's executed notebook current while a cell runs, not only after it.
+
+    Outputs the kernel sends for the running cell are added to the notebook as they come and
+    saved at most once a second, so ``GET /runs/{id}/notebook`` (and the UI) shows a long cell's
+    progress, and a run cancelled mid-cell keeps what it printed. The cell's reply then replaces
+    them with the kernel's final list. Saves go one at a time, serialized in the event loop, so
+    an older state never overwrites a newer one.
+    """
+
+    def __init__(self, service: RunService, run_id: str, nb: dict[str, Any], session: Any) -> None:
+        self.service, self.run_id, self.nb = service, run_id, nb
+        self.current: int | None = None
+        self._dirty = False
+        self._lock = asyncio.Lock()
+        self._events: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=10_000)
+        self._session = session
+        session.listeners.add(self._events)
+        self._task = asyncio.create_task(self._follow())
+
+    async def saved(self, write: Callable[[str], None]) -> None:
+        """Save the notebook as it is now with ``write`` (in a thread)."""
+        async with self._lock:
+            text = json.dumps(self.nb)
+            await asyncio.to_thread(write, text)
+
+    async def _follow(self) -> None:
+        dirty, last = False, 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                event = await asyncio.wait_for(
+                    self._events.get(), PARTIAL_SAVE_S if dirty else None
+                )
+            except TimeoutError:
+                event = None
+            if event is not None and event.get("type") == "output" and self.current is not None:
+                cell = self.nb["cells"][self.current]
+                cell["outputs"] = append_output(cell.get("outputs") or [], event["output"])
+                dirty = True
+            if dirty and loop.time() - last >= PARTIAL_SAVE_S:
+                dirty, last = False, loop.time()
+                await self.saved(functools.partial(self.service._partial, self.run_id))
+
+    async def close(self) -> None:
+        self._session.listeners.discard(self._events)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+def append_output(outputs: list[dict[str, Any]], output: dict[str, Any]) -> list[dict[str, Any]]:
+    """Add an output the way Jupyter shows it: consecutive text of one stream merges."""
+    last = outputs[-1] if outputs else None
+    if (
+        output.get("output_type") == "stream"
+        and last is not None
+        and last.get("output_type") == "stream"
+        and last.get("name") == output.get("name")
+    ):
+        return [*outputs[:-1], {**last, "text": _text(last) + _text(output)}]
+    return [*outputs, output]
+
+
+def _text(output: dict[str, Any]) -> str:
+    text = output.get("text", "")
+    return "".join(text) if isinstance(text, list) else str(text)

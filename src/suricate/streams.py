@@ -243,9 +243,11 @@ class StreamService:
     # Messages
 
     def note(self, stream_id: str, samples: builtins.list[dict[str, Any]]) -> None:
-        """Keep messages seen on a stream (received by a processor, or published)."""
+        """Keep messages seen on a stream (received by a processor, or published); a message
+        published here and then received by a processor is kept once."""
         tail = self._tails.setdefault(stream_id, deque(maxlen=TAIL_KEEP))
-        tail.extend(samples)
+        known = {sample.get("id") for sample in tail}
+        tail.extend(sample for sample in samples if sample.get("id") not in known)
 
     def tail(self, tenant_id: int, name: str, n: int) -> builtins.list[dict[str, Any]]:
         """The latest ``n`` messages seen on the stream, oldest first."""
@@ -271,8 +273,9 @@ class StreamService:
             text, encoding = body.decode(), "utf-8"
         except UnicodeDecodeError:
             text, encoding = base64.b64encode(body).decode(), "base64"
+        message_id = secrets.token_hex(8)
         sample = {
-            "id": secrets.token_hex(8),
+            "id": message_id,
             "body": text,
             "encoding": encoding,
             "headers": headers,
@@ -290,6 +293,7 @@ class StreamService:
                     base64.b64encode(body).decode(),
                     headers,
                     content_type,
+                    message_id,
                 ),
             )
             if isinstance(reply, Failed):

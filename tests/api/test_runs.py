@@ -85,16 +85,26 @@ def test_a_run_past_its_timeout_is_timed_out(alice: TestClient) -> None:
     assert run["error"]["cell"] == 0
 
 
-def test_cancel_stops_a_running_run(alice: TestClient) -> None:
-    nb_id = create(alice, notebook("import time\ntime.sleep(60)"))
+def test_cancel_stops_a_running_run_and_keeps_what_it_printed(alice: TestClient) -> None:
+    code = "import time\nprint('warming up', flush=True)\ntime.sleep(60)"
+    nb_id = create(alice, notebook(code))
     run_id = alice.post(f"/api/v1/notebooks/{nb_id}/runs").json()["id"]
+
+    def printed() -> str:
+        executed = alice.get(f"/api/v1/runs/{run_id}/notebook").json()
+        cell = next(c for c in executed["cells"] if c["cell_type"] == "code")
+        return "".join(o.get("text", "") for o in cell.get("outputs", []))
+
+    # The running cell's output shows while it runs, not only once it is done.
     for _ in range(100):
-        if alice.get(f"/api/v1/runs/{run_id}").json()["status"] == "running":
+        if "warming up" in printed():
             break
         time.sleep(0.1)
+    assert printed() == "warming up\n"
     r = alice.post(f"/api/v1/runs/{run_id}/cancel")
     assert r.status_code == 200
     assert r.json()["status"] == "cancelled"
+    assert printed() == "warming up\n"
 
 
 def test_history_is_newest_first_and_paged(alice: TestClient) -> None:

@@ -167,7 +167,13 @@ def test_create_and_delete_a_schedule(page, ui_server: Server) -> None:
 
 def test_a_running_run_shows_its_progress_and_can_be_cancelled(page, ui_server: Server) -> None:
     nb = _create(
-        ui_server, "slow", _notebook('print("warming up")', "import time; time.sleep(60)", "1")
+        ui_server,
+        "slow",
+        _notebook(
+            'print("warming up")',
+            "import time\nprint('counting', flush=True)\ntime.sleep(60)",
+            "1",
+        ),
     )
     with api(ui_server) as client:
         run = client.post(f"/notebooks/{nb}/runs", json={"timeout_s": 120}).json()
@@ -176,6 +182,8 @@ def test_a_running_run_shows_its_progress_and_can_be_cancelled(page, ui_server: 
     expect(page.get_by_role("progressbar")).to_be_visible()
     expect(page.locator(".run-cell-running")).to_contain_text("time.sleep(60)")
     expect(page.locator(".text-output").filter(has_text="warming up")).to_be_visible()
+    # The running cell's output shows while it runs.
+    expect(page.locator(".run-cell-running .text-output")).to_contain_text("counting")
     shot(page, "run-running")
     page.get_by_role("button", name="Cancel run").click()
     page.get_by_role("dialog", name="Cancel this run?").get_by_role(
@@ -184,3 +192,5 @@ def test_a_running_run_shows_its_progress_and_can_be_cancelled(page, ui_server: 
     expect(page.locator(".page-head .badge")).to_have_text("cancelled", timeout=30_000)
     expect(page.get_by_role("progressbar")).to_have_count(0)
     expect(page.get_by_role("button", name="Cancel run")).to_have_count(0)
+    # What the cut-short cell printed stays.
+    expect(page.locator(".run-cell-stopped .text-output")).to_contain_text("counting")

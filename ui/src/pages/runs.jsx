@@ -771,6 +771,7 @@ function Cell({ cell, index, state }) {
             {state === "running" && <span class="run-cell-tag tag-run">running</span>}
             {state === "failed" && <span class="run-cell-tag tag-bad">failed here</span>}
             {state === "pending" && <span class="run-cell-tag">not run</span>}
+            {state === "stopped" && <span class="run-cell-tag tag-bad">stopped here ({cell.execution_count ? "finished" : "cut short"})</span>}
           </div>
         )}
         <Code source={source} />
@@ -789,6 +790,8 @@ function ExecutedNotebook({ nb, run }) {
     const k = code.indexOf(i);
     if (k < 0) return null;
     if (run.status === "running" && k === run.cells_done) return "running";
+    // A run cancelled or timed out mid-cell keeps what that cell printed.
+    if (finished && run.status !== "succeeded" && k === run.cells_done && (cells[i].outputs || []).length) return "stopped";
     if (k >= run.cells_done && (run.status === "queued" || run.status === "running" || (finished && run.status !== "succeeded"))) return "pending";
     return null;
   };
@@ -820,14 +823,21 @@ function RunView({ id }) {
   const [again, setAgain] = useState(false);
   const [, tick] = useState(0);
   const active = run && ACTIVE.has(run.status);
-  // The executed notebook changes as cells finish: fetch it on each step of progress.
+  // The executed notebook changes as cells run (the running cell's output is saved every
+  // second): fetch it on each step of progress, and every second while the run is active.
   useEffect(() => {
     if (!run || run.status === "queued") return;
     let gone = false;
-    get(`/runs/${encodeURIComponent(id)}/notebook`)
-      .then((n) => !gone && (setNb(n), setNbError(null)))
-      .catch((e) => !gone && setNbError(e));
-    return () => (gone = true);
+    const load = () =>
+      get(`/runs/${encodeURIComponent(id)}/notebook`)
+        .then((n) => !gone && (setNb(n), setNbError(null)))
+        .catch((e) => !gone && setNbError(e));
+    load();
+    const timer = ACTIVE.has(run.status) ? setInterval(load, 1000) : null;
+    return () => {
+      gone = true;
+      if (timer) clearInterval(timer);
+    };
   }, [id, run?.status, run?.cells_done]);
   // Keep the running duration moving.
   useEffect(() => {
