@@ -76,15 +76,18 @@ def serve(host: str, port: int) -> None:
     configure_logging(settings.log_level, settings.log_format)
     click.echo(
         f"Suricate {__version__}: data in {settings.data_dir.resolve()}, "
-        f"database {_safe_url(settings.resolved_database_url)}\n"
-        f"web UI and REST API at http://{host}:{port} (log in with a user from "
-        "`suricate user create`)",
+        f"database {_safe_url(settings.resolved_database_url)}",
         err=True,
     )
     from suricate.platform import Platform
 
     platform = Platform.from_settings(settings)
     platform.start_serving()  # fails here, in one line, if another server owns the data dir
+    click.echo(
+        f"web UI and REST API at http://{host}:{port} (log in with a user from "
+        "`suricate user create`)",
+        err=True,
+    )
     uvicorn.run(
         create_app(platform=platform),
         host=host,
@@ -151,7 +154,8 @@ def demo(host: str, port: int, game: str, rate: float) -> None:
             f"  log in as {login.user}, password {login.password}\n"
             f"  live processor: {url}/processing   notebooks: {url}/notebooks\n"
             f"  API token: {login.token} (this run's; the previous one is revoked)\n"
-            f"  try: curl -H 'Authorization: Bearer {login.token}' '{url}/api/v1/actions?limit=5'\n"
+            f"  try: curl -H 'Authorization: Bearer {login.token}' "
+            f"'{url}/api/v1/actions?newest_first=true&limit=5'\n"
             "Ctrl-C stops the server; `suricate demo` again reuses everything.",
             err=True,
         )

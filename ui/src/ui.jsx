@@ -39,10 +39,10 @@ export function Button({ kind = "secondary", small, busy, children, ...rest }) {
 export function ErrorBox({ error, onClose }) {
   if (!error) return null;
   const message = typeof error === "string" ? error : error.message;
+  // The error's code is for support and scripts, not for reading: it is a tooltip.
   return (
-    <div class="error-box" role="alert">
+    <div class="error-box" role="alert" title={error.code ? `error code: ${error.code}` : undefined}>
       <span>{message}</span>
-      {error.code && <code class="error-code">{error.code}</code>}
       {onClose && (
         <button class="icon-btn" aria-label="Dismiss" onClick={onClose}>
           ×

@@ -59,11 +59,11 @@ def _index() -> str | None:
     return template.replace("{{version}}", version)
 
 
-def index_page() -> HTMLResponse:
+def index_page(status_code: int = 200) -> HTMLResponse:
     body = _index()
     return HTMLResponse(
         body if body is not None else _MISSING,
-        status_code=200,
+        status_code=status_code,
         headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache"},
     )
 
@@ -79,15 +79,14 @@ def install(app: FastAPI) -> None:
 
     @app.get("/{page}", include_in_schema=False)
     def page(page: str) -> HTMLResponse:
-        if page not in PAGES:
-            raise HTTPException(404)
-        return index_page()
+        # An unknown page still gets the app (with a 404), which says so in its own frame.
+        return index_page(200 if page in PAGES else 404)
 
     @app.get("/{page}/{rest:path}", include_in_schema=False)
     def subpage(page: str, rest: str) -> HTMLResponse:
-        if page not in PAGES:
+        if page in ("api", "assets"):
             raise HTTPException(404)
-        return index_page()
+        return index_page(200 if page in PAGES else 404)
 
 
 class SecurityHeaders:

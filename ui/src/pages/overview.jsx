@@ -55,10 +55,10 @@ export function OverviewPage() {
             <Tile
               href="/notebooks"
               title="Analytics"
-              big={number(s.analytics.notebooks)}
-              unit={s.analytics.notebooks === 1 ? "notebook" : "notebooks"}
+              big={number(s.analytics.notebooks + s.analytics.processing_notebooks)}
+              unit={s.analytics.notebooks + s.analytics.processing_notebooks === 1 ? "notebook" : "notebooks"}
               lines={[
-                count(s.analytics.processing_notebooks, "processing notebook"),
+                `${number(s.analytics.notebooks)} analytics · ${number(s.analytics.processing_notebooks)} processing`,
                 `${count(s.analytics.sessions, "kernel")} open`,
               ]}
             />
