@@ -652,7 +652,7 @@ function ProcessorView({ id }) {
           <Metric label="Received" value={number(p.received)} hint="Messages taken from the stream (redeliveries too)" />
           <Metric label="Processed" value={number(p.processed)} hint="Messages whose handler returned" tone="ok" />
           <Metric label="Failed" value={number(p.failed)} hint="Handler calls that raised (each retry counts)" tone={p.failed ? "bad" : null} />
-          <Metric label="Dead-lettered" value={number(p.dead_lettered)} hint="Messages given up after their retries" tone={p.dead_lettered ? "bad" : null} />
+          <Metric label="Dead-lettered" value={number(p.dead_lettered)} hint="Times a message was given up after its retries (a replayed letter that fails again counts again); the Dead letters tab lists the letters waiting" tone={p.dead_lettered ? "bad" : null} />
           <Metric label="Redelivered" value={number(p.redelivered)} hint="Messages the broker delivered again" />
           <Metric label="Lag" value={number(p.lag)} hint="Messages waiting: queue depth, or replay records due" />
           <Metric label="Latency" value={ms(p.latency_ms)} hint="Median publish-to-handled time, last batch" />
