@@ -80,6 +80,8 @@ export function ObjectsView() {
   );
 }
 
+const ROWS_PER_PAGE = 100;
+
 const SORTS = {
   name: (a, b) => a.name.localeCompare(b.name),
   size: (a, b) => a.size - b.size,
@@ -89,7 +91,9 @@ const SORTS = {
 function ObjectTable({ objects }) {
   const [filter, setFilter] = useState("");
   const [tag, setTag] = useState("");
-  const [sort, setSort] = useState(["name", 1]);
+  // Newest first, as uploads happen: what was just made is at the top, not under older files.
+  const [sort, setSort] = useState(["updated", -1]);
+  const [limit, setLimit] = useState(ROWS_PER_PAGE);
   const search = useRef();
   useSlashFocus(search);
   const tags = useMemo(() => [...new Set(objects.flatMap((o) => o.tags))].sort(), [objects]);
@@ -127,7 +131,10 @@ function ObjectTable({ objects }) {
             placeholder="Filter by name   ( / )"
             aria-label="Filter objects by name"
             value={filter}
-            onInput={(e) => setFilter(e.target.value)}
+            onInput={(e) => {
+              setFilter(e.target.value);
+              setLimit(ROWS_PER_PAGE);
+            }}
           />
         </div>
       </header>
@@ -148,7 +155,7 @@ function ObjectTable({ objects }) {
             </tr>
           </thead>
           <tbody>
-            {shown.map((o) => (
+            {shown.slice(0, limit).map((o) => (
               <tr key={o.name} class="data-click" onClick={() => navigate(objectHref(o.name))}>
                 <td>
                   <Link href={objectHref(o.name)} class="data-name">{o.name}</Link>
@@ -167,6 +174,16 @@ function ObjectTable({ objects }) {
             ))}
           </tbody>
         </table>
+      )}
+      {shown.length > limit && (
+        <footer class="panel-foot">
+          <span class="muted">
+            Showing {number(limit)} of {number(shown.length)}
+          </span>
+          <button class="btn btn-secondary btn-small" onClick={() => setLimit(limit + ROWS_PER_PAGE)}>
+            Show {number(Math.min(ROWS_PER_PAGE, shown.length - limit))} more
+          </button>
+        </footer>
       )}
     </section>
   );
