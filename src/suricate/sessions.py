@@ -109,14 +109,17 @@ class SessionService:
         return session
 
     def get(self, principal: Principal, session_id: str) -> Session:
+        """Return one of the principal's own sessions: a kernel runs with its owner's SDK
+        token, so a teammate's session is as invisible as another tenant's (404)."""
         session = self._sessions.get(session_id)
-        if session is None or session.tenant_id != principal.tenant_id:
+        if session is None or not _owns(principal, session):
             raise SessionNotFound(session_id)
         return session
 
     def list(self, principal: Principal) -> list[Session]:
+        """The principal's own sessions in its tenant, oldest first."""
         return sorted(
-            (s for s in self._sessions.values() if s.tenant_id == principal.tenant_id),
+            (s for s in self._sessions.values() if _owns(principal, s)),
             key=lambda s: s.created_at,
         )
 
@@ -219,3 +222,7 @@ def _node_error(reply: Message) -> ExecutionNodeError:
     if isinstance(reply, Failed):
         return ExecutionNodeError(reply.code, reply.message)
     return ExecutionNodeError("bad_reply", f"unexpected reply {reply.type}")
+
+
+def _owns(principal: Principal, session: Session) -> bool:
+    return session.tenant_id == principal.tenant_id and session.user == principal.user_name

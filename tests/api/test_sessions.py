@@ -239,6 +239,16 @@ def test_other_tenant_gets_404_on_every_session_route(alice: TestClient, bob: Te
     assert run(alice, s, "1")["status"] == "ok"
 
 
+def test_a_teammate_does_not_see_or_use_my_session(alice: TestClient, make_user) -> None:
+    s = start(alice)
+    carol = make_user("carol", "acme")  # same tenant, another user
+    assert alice.get("/api/v1/sessions").json()["items"][0]["user"] == "alice"
+    assert carol.get("/api/v1/sessions").json()["items"] == []
+    r = carol.post(f"/api/v1/sessions/{s}/execute", json={"code": "1"})
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "session_not_found"
+
+
 class TestPoolAndCulling:
     """With a warm pool and a short idle timeout."""
 

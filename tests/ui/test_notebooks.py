@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from pathlib import Path
 
 from playwright.sync_api import expect
@@ -36,6 +37,8 @@ HTML = (
     "display(HTML(\"<script>window.parent.document.title='pwned'; parent.pwned=1</script>"
     '<b>bold</b>"))'
 )
+
+RAISING = '\n\n\ndef on_message(msg):\n    raise ValueError(f"bad {msg.headers}")'
 
 STREAM = 'import time\nprint("first", flush=True)\ntime.sleep(2)\nprint("second")'
 
@@ -74,6 +77,20 @@ IMPORTED = {
 
 def cells(page):
     return page.locator(".nb-cells .cell")
+
+
+def session_of(server: Server, notebook_id: str) -> dict | None:
+    """The notebook's kernel session, as the API lists it (None when there is none)."""
+    with api(server) as client:
+        sessions = client.get("/sessions").json()["items"]
+    mine = [s for s in sessions if s["notebook_id"] == notebook_id]
+    assert len(mine) <= 1, mine
+    return mine[0] if mine else None
+
+
+def execute(server: Server, session_id: str, code: str) -> None:
+    with api(server) as client:
+        client.post(f"/sessions/{session_id}/execute", json={"code": code}).raise_for_status()
 
 
 def run_new_cell(page, code: str) -> None:
@@ -148,7 +165,8 @@ def test_a_new_notebook_runs_against_a_live_kernel_and_autosaves(page, ui_server
     page.get_by_role("button", name="Restart").click()
     expect(page.get_by_text("Kernel restarted")).to_be_visible()
     expect(status).to_have_text("Idle")
-    run_new_cell(page, "40 + 2")
+    cells(page).nth(5).locator(".cm-content").click()  # the buttons took the keyboard
+    run_new_cell(page, "answer = 40 + 2\nanswer")
     answer = cells(page).nth(5)
     expect(answer.locator(".outputs")).to_have_text("42")
     expect(answer.locator(".cell-prompt")).to_have_text("[1]")
@@ -167,8 +185,9 @@ def test_a_new_notebook_runs_against_a_live_kernel_and_autosaves(page, ui_server
     assert saved_cells[0]["source"] == PLOT and saved_cells[0]["execution_count"] == 1
     assert any("image/png" in o.get("data", {}) for o in saved_cells[0]["outputs"])
     assert saved_cells[5]["outputs"][0]["data"]["text/plain"] == "42"
+    session_id = session_of(ui_server, notebook_id)["id"]
 
-    # Ctrl+S saves at once, after an edit, and the page comes back as it was.
+    # Ctrl+S saves at once, after an edit, and the page comes back as it was, on the same kernel.
     page.keyboard.insert_text("# the end")
     expect(save).to_have_text("Unsaved changes")
     page.keyboard.press("Control+s")
@@ -181,30 +200,63 @@ def test_a_new_notebook_runs_against_a_live_kernel_and_autosaves(page, ui_server
     expect(cells(page).nth(6).locator(".cm-content")).to_have_text("# the end")
     expect(save).to_have_text(f"Saved · revision {revision + 1}")
     expect(status).to_have_text("Idle", timeout=30_000)
+    assert session_of(ui_server, notebook_id)["id"] == session_id
 
-    # Run all goes from the top, one cell at a time, and stops at the first error (as Jupyter).
+    # Run all goes from the top, one cell at a time, and stops at the first error (as Jupyter);
+    # the counts go on from the kernel's own, as in Jupyter.
     page.get_by_role("button", name="Clear outputs").click()
     expect(cells(page).locator(".outputs")).to_have_count(0)
     page.get_by_role("button", name="Run all").click()
     expect(cells(page).nth(3).locator(".error-output")).to_contain_text("ZeroDivisionError")
-    expect(cells(page).nth(3).locator(".cell-prompt")).to_have_text("[4]")
+    expect(cells(page).nth(3).locator(".cell-prompt")).to_have_text("[5]")
     expect(status).to_have_text("Idle")
     expect(cells(page).locator(".cell-prompt")).to_have_text(
-        ["[1]", "[2]", "[3]", "[4]", "[ ]", "[ ]", "[ ]"]
+        ["[2]", "[3]", "[4]", "[5]", "[ ]", "[ ]", "[ ]"]
     )
     expect(cells(page).nth(0).locator("img.image-output")).to_be_visible()
 
-    # Leaving the editor stops its kernel session.
+    # The reload kept the kernel: `answer`, set before it, is still there.
+    last = cells(page).nth(6)
+    last.locator(".cm-content").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.insert_text("\nanswer")
+    page.keyboard.press("Control+Enter")
+    expect(last.locator(".outputs")).to_have_text("42")
+    expect(last.locator(".cell-prompt")).to_have_text("[6]")
+
+    # Leaving the editor keeps its kernel, as in JupyterLab: back on it, the variables are there.
     page.get_by_role("navigation", name="Breadcrumb").get_by_role("link").click()
     expect(page.get_by_role("link", name="receivers")).to_be_visible()
-    with api(ui_server) as client:
-        for _ in range(50):
-            sessions = client.get("/sessions").json()["items"]
-            if not any(s["notebook_id"] == notebook_id for s in sessions):
-                break
-            page.wait_for_timeout(100)
-        else:
-            raise AssertionError(f"the editor's session was left running: {sessions}")
+    page.wait_for_timeout(500)
+    assert session_of(ui_server, notebook_id)["id"] == session_id
+    page.get_by_role("link", name="receivers").click()
+    expect(status).to_have_text("Idle", timeout=30_000)
+    page.get_by_role("button", name="Code", exact=True).click()  # a cell at the end, editing
+    page.keyboard.insert_text("answer + 1")
+    page.keyboard.press("Control+Enter")
+    expect(cells(page).nth(7).locator(".outputs")).to_have_text("43")
+    expect(cells(page).nth(7).locator(".cell-prompt")).to_have_text("[7]")
+
+    # Code run in the kernel from elsewhere (another tab, a script) shows it busy here too.
+    busy = threading.Thread(
+        target=lambda: execute(ui_server, session_id, "import time; time.sleep(3)")
+    )
+    busy.start()
+    expect(status).to_have_text("Busy")
+    busy.join()
+    expect(status).to_have_text("Idle")
+
+    # "Shut down kernel" stops it: the next run starts a new kernel, without the variables.
+    page.get_by_role("button", name="Shut down kernel").click()
+    expect(status).to_have_text("Stopped")
+    expect(page.get_by_role("button", name="Shut down kernel")).to_be_disabled()
+    assert session_of(ui_server, notebook_id) is None
+    page.get_by_role("button", name="Code", exact=True).click()
+    page.keyboard.insert_text("answer")
+    page.keyboard.press("Control+Enter")
+    expect(cells(page).nth(8).locator(".error-output")).to_contain_text("NameError", timeout=30_000)
+    expect(cells(page).nth(8).locator(".cell-prompt")).to_have_text("[1]")
+    assert session_of(ui_server, notebook_id)["id"] != session_id
 
 
 def test_import_export_rename_conflict_and_delete(page, ui_server: Server, tmp_path: Path) -> None:
@@ -312,22 +364,36 @@ def test_import_export_rename_conflict_and_delete(page, ui_server: Server, tmp_p
     expect(cells(page).nth(1).locator(".cm-content")).to_have_text("greeting = 'howdy'")
     expect(save).to_have_text(f"Saved · revision {revision + 1}")
 
-    # Run as a job, with parameters: the run starts from the saved notebook.
+    # Run as a job: the parameters cell's variables are offered with their defaults; the run
+    # starts from the saved notebook, and its status stays live here.
     page.get_by_role("button", name="Run as job").click()
     job = page.get_by_role("dialog", name="Run as a job")
-    expect(job).to_contain_text("parameters")
-    job.get_by_label("Parameters (JSON)").fill("[1]")
+    expect(job.get_by_label("Parameter name")).to_have_value("greeting")
+    value = job.get_by_label("Value of greeting")
+    expect(value).to_have_attribute("placeholder", "'howdy' (default)")
+    expect(value).to_be_focused()  # the first value to give has the keyboard
+    value.fill("hi")
+    expect(job.locator(".nb-param-type").first).to_have_text("str")
+    job.get_by_role("button", name="+ Add parameter").click()
+    job.get_by_label("Parameter name").nth(1).fill("2nd")
+    job.get_by_label("Value of 2nd").fill("[1, 2]")
     job.get_by_role("button", name="Start run").click()
-    expect(job.get_by_role("alert")).to_contain_text("must be a JSON object")
-    job.get_by_label("Parameters (JSON)").fill('{"greeting": "hi"}')
-    job.get_by_role("button", name="Start run").click()
-    expect(job.get_by_role("button", name="Open the run")).to_be_visible()
+    expect(job.get_by_role("alert")).to_contain_text("“2nd” is not a valid parameter name")
+    job.get_by_label("Parameter name").nth(1).fill("times")
+    expect(job.locator(".nb-param-type").nth(1)).to_have_text("list")
     shot(page, "notebook-run-job")
+    job.get_by_role("button", name="Start run").click()
+    expect(job).to_have_count(0)
+    chip = page.locator(".nb-job")
+    expect(chip).to_contain_text("succeeded", timeout=60_000)
     with api(ui_server) as client:
         runs = client.get("/runs", params={"notebook_id": notebook_id}).json()["items"]
-    assert len(runs) == 1 and runs[0]["parameters"] == {"greeting": "hi"}
+    assert len(runs) == 1 and runs[0]["parameters"] == {"greeting": "hi", "times": [1, 2]}
     assert runs[0]["notebook_revision"] == revision + 1
-    job.get_by_role("button", name="Open the run").click()
+    expect(chip.get_by_role("link")).to_have_text(f"Run {runs[0]['id'][:8]}")
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "notebook-run-job-status")
+    chip.get_by_role("link").click()
     page.wait_for_url(f"**/runs/{runs[0]['id']}")
 
     page.get_by_role("link", name="Notebooks").click()
@@ -377,3 +443,137 @@ def test_restart_mid_cell_and_a_stopped_session_recover(page, ui_server: Server)
     shot(page, "notebook-shortcuts")
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog")).to_have_count(0)
+
+
+def test_a_new_processing_notebook_has_a_handler_to_try(page, ui_server: Server) -> None:
+    page.goto("/notebooks")
+    page.get_by_role("button", name="New notebook").first.click()
+    dialog = page.get_by_role("dialog", name="New notebook")
+    dialog.get_by_label("Name").fill("alerts")
+    dialog.get_by_label("Processing").check()
+    dialog.get_by_role("button", name="Create").click()
+    page.wait_for_url(re.compile(r".*/notebooks/[0-9a-f-]+$"))
+    notebook_id = page.url.rsplit("/", 1)[1]
+
+    # It starts as a handler to fill in, explained, not as an empty notebook.
+    expect(cells(page)).to_have_count(2)
+    expect(cells(page).nth(0).locator(".cell-rendered h2")).to_have_text("A processing notebook")
+    expect(cells(page).nth(1).locator(".cm-content")).to_contain_text("def on_message(msg):")
+    with api(ui_server) as client:
+        saved = client.get(f"/notebooks/{notebook_id}").json()
+    assert saved["kind"] == "processing"
+    code = saved["notebook"]["cells"][1]["source"]
+    assert "from suricate import sdk" in code and "def on_message(msg):" in code
+    assert 'sdk.action(f"got {msg.body}", body=msg.body)' in code
+
+    # Try on a message: before the cells ran, the kernel has no handler, and says so.
+    expect(page.locator(".kernel-badge")).to_have_text("Idle", timeout=30_000)
+    page.get_by_role("button", name="Try on a message").click()
+    trial = page.get_by_role("form", name="Try the handler on a message")
+    trial.get_by_label("Message body").fill('{"down": 3, "team": "DEN"}')
+    trial.get_by_role("button", name="Run the handler").click()
+    expect(trial.locator(".error-output")).to_contain_text("run the notebook's cells first")
+
+    # Once they ran, the handler gets the message as a processor would hand it.
+    page.get_by_role("button", name="Run all").click()
+    expect(cells(page).nth(1).locator(".cell-prompt")).to_have_text("[2]")  # the trial was [1]
+    trial.get_by_role("button", name="Run the handler").click()
+    result = trial.locator(".nb-trial-result")
+    expect(result).to_contain_text("1 action (shown here, not recorded)")
+    expect(result.locator("li")).to_contain_text("got {'down': 3, 'team': 'DEN'}")
+    expect(result.locator("li")).to_contain_text('body={"down":3,"team":"DEN"}')
+    expect(trial.locator(".error-output")).to_have_count(0)
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "notebook-processing-try")
+
+    # A handler that raises shows its traceback, as a dead letter would.
+    trial.get_by_label("Message body").fill("not json")
+    trial.get_by_label("Headers (JSON)").fill('{"source": "test"}')
+    cells(page).nth(1).locator(".cm-content").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.insert_text(RAISING)
+    page.keyboard.press("Control+Enter")
+    expect(cells(page).nth(1).locator(".cell-prompt")).to_have_text("[4]")
+    trial.get_by_role("button", name="Run the handler").click()
+    expect(result).to_contain_text("The handler raised ValueError: bad {'source': 'test'}")
+    expect(result.locator(".nb-trial-tb")).to_contain_text("Traceback")
+    with api(ui_server) as client:
+        actions = client.get("/actions").json()["items"]
+    assert not any(a["text"].startswith("got ") for a in actions), actions
+
+
+def test_tab_completes_the_names_of_every_cell(page, ui_server: Server) -> None:
+    notebook = {
+        **IMPORTED,
+        "cells": [
+            {
+                "id": "setup",
+                "cell_type": "code",
+                "metadata": {},
+                "source": "from IPython.display import HTML, display as show\n"
+                "my_variable = 41\n\ndef plot_yards(df):\n    inside = 1",
+                "outputs": [],
+                "execution_count": None,
+            },
+            {"id": "note", "cell_type": "markdown", "metadata": {}, "source": "Then:"},
+            {
+                "id": "use",
+                "cell_type": "code",
+                "metadata": {},
+                "source": "",
+                "outputs": [],
+                "execution_count": None,
+            },
+        ],
+    }
+    with api(ui_server) as client:
+        created = client.post(
+            "/notebooks", json={"name": "completion", "kind": "analytics", "notebook": notebook}
+        ).json()
+    page.goto(f"/notebooks/{created['id']}")
+    editor = cells(page).nth(2).locator(".cm-content")
+    editor.click()
+    menu = page.locator(".cm-tooltip-autocomplete")
+    first = menu.locator("li").first
+
+    def complete(typed: str, expected: str) -> None:
+        page.keyboard.insert_text(typed)
+        page.keyboard.press("Tab")
+        expect(first).to_have_text(expected)
+        page.wait_for_timeout(100)  # CodeMirror takes no pick in the menu's first 75 ms
+        page.keyboard.press("Tab")
+        expect(menu).to_have_count(0)
+
+    complete("my_vari", "my_variable")  # assigned in an earlier cell
+    expect(editor).to_have_text("my_variable")
+    page.keyboard.insert_text(" + 1\n")
+    complete("HT", "HTML")  # imported there
+    page.keyboard.insert_text("(")
+    complete("sho", "show")  # an alias
+    page.keyboard.insert_text("(")
+    complete("plot_y", "plot_yards")  # a function
+    page.keyboard.press("End")
+    page.keyboard.insert_text("\n")
+    page.keyboard.insert_text("p")
+    page.keyboard.press("Tab")
+    expect(first).to_have_text("plot_yards")  # the notebook's names first, then Python's
+    expect(menu).to_contain_text("print")
+    shot(page, "notebook-completion")
+    page.keyboard.press("Escape")  # closes the menu, and stays in the cell
+    expect(menu).to_have_count(0)
+    page.keyboard.press("Backspace")
+    complete("isinst", "isinstance")  # a builtin
+    page.keyboard.insert_text("\n")
+    complete("retu", "return")  # a keyword
+    page.keyboard.insert_text("\nmy_variable.")
+    page.keyboard.press("Tab")  # attributes are not completed (nor indented)
+    page.wait_for_timeout(300)
+    expect(menu).to_have_count(0)
+    expect(editor).to_have_text(
+        re.compile(r"^my_variable \+ 1HTML\(show\(plot_yards.*my_variable\.$")
+    )
+    expect(editor).to_contain_text("isinstancereturn")
+    page.keyboard.insert_text("\ninsi")
+    page.keyboard.press("Tab")  # a function's local is not the notebook's
+    page.wait_for_timeout(300)
+    expect(menu.locator("li", has_text="inside")).to_have_count(0)

@@ -1,11 +1,11 @@
 // CodeMirror 6 for notebook cells: Python or Markdown, Jupyter's keys, a quiet light theme.
 // A cell's component owns the view; the keys call back through `keys` (read at key time, so the
 // component can swap its handlers on every render without rebuilding the editor).
-import { acceptCompletion, autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap, completionStatus, startCompletion } from "@codemirror/autocomplete";
+import { acceptCompletion, autocompletion, closeBrackets, closeCompletion, closeBracketsKeymap, completionKeymap, completionStatus, startCompletion } from "@codemirror/autocomplete";
 import { defaultKeymap, history, historyKeymap, indentLess, indentMore } from "@codemirror/commands";
 import { markdown } from "@codemirror/lang-markdown";
-import { python } from "@codemirror/lang-python";
-import { bracketMatching, HighlightStyle, indentOnInput, indentUnit, syntaxHighlighting } from "@codemirror/language";
+import { globalCompletion, localCompletionSource, pythonLanguage } from "@codemirror/lang-python";
+import { bracketMatching, HighlightStyle, indentOnInput, indentUnit, LanguageSupport, syntaxHighlighting, syntaxTree } from "@codemirror/language";
 import { Compartment, EditorState, Prec } from "@codemirror/state";
 import { drawSelection, EditorView, highlightSpecialChars, keymap, placeholder } from "@codemirror/view";
 import { tags as t } from "@lezer/highlight";
@@ -47,18 +47,50 @@ const theme = EditorView.theme({
   ".cm-tooltip-autocomplete ul li[aria-selected]": { backgroundColor: "#1f6f5c", color: "#fff" },
 });
 
-const LANGUAGES = { code: () => python(), markdown: () => markdown() };
+// Tab completion in code cells: the names the cell's scope defines (function parameters too),
+// the names every code cell of the notebook defines (`keys.names()`), Python's keywords and
+// builtins. Not attributes (`df.<Tab>`): that needs the kernel.
+const KEYWORDS = ("False None True and as assert async await break class continue def del elif else except finally " +
+  "for from global if import in is lambda match nonlocal not or pass raise return try while with yield").split(" ");
+const NOT_HERE = new Set(["String", "FormatString", "Comment", "PropertyName"]);
+const WORD = /[A-Za-z_\xa1-\uffff][\w\xa1-\uffff]*$/;
+
+function pythonCompletion(keys) {
+  return (context) => {
+    if (NOT_HERE.has(syntaxTree(context.state).resolveInner(context.pos, -1).name)) return null;
+    const word = context.matchBefore(WORD);
+    if (!word && !context.explicit) return null;
+    const from = word ? word.from : context.pos;
+    if (context.state.sliceDoc(from - 1, from) === ".") return null;
+    const options = new Map();
+    const add = (label, type, boost) => options.has(label) || options.set(label, { label, type, boost });
+    for (const o of localCompletionSource(context)?.options || []) add(o.label, o.type, 3);
+    for (const [name, type] of keys.names?.() || []) add(name, type, 2);
+    for (const k of KEYWORDS) add(k, "keyword", 0);
+    for (const o of globalCompletion(context)?.options || []) if (!o.apply) add(o.label, o.type, 1); // not its snippets
+    return { from, options: [...options.values()], validFor: /^[\w\xa1-\uffff]*$/ };
+  };
+}
+
+const LANGUAGES = {
+  code: (keys) => new LanguageSupport(pythonLanguage, pythonLanguage.data.of({ autocomplete: pythonCompletion(keys) })),
+  markdown: () => markdown(),
+};
 const PLACEHOLDERS = {
   code: "Python code · Shift+Enter runs it",
   markdown: "Markdown text · Shift+Enter renders it",
 };
 
-/** Tab completes after a name (as in Jupyter) and indents anywhere else. */
-function tab(view) {
-  if (completionStatus(view.state) === "active") return acceptCompletion(view);
+/** Tab completes after a name in code (as in Jupyter) and indents anywhere else. */
+function tab(view, code) {
+  if (completionStatus(view.state) === "active") {
+    acceptCompletion(view); // refused in the menu's first 75 ms: Tab must not leave the cell then
+    return true;
+  }
   const { from, empty } = view.state.selection.main;
   const before = view.state.sliceDoc(Math.max(0, from - 1), from);
-  if (empty && /[\w.]/.test(before)) return startCompletion(view);
+  if (code && empty && /\w/.test(before)) return startCompletion(view);
+  if (code && empty && before === ".") return true; // attributes are not completed; no indent either
   return indentMore(view);
 }
 
@@ -75,9 +107,10 @@ function atLastLine(view) {
 /**
  * Make an editor in `parent` for a cell of `type` ("code" or "markdown").
  * `keys` is an object whose current members are called: run(advance), save(), escape(),
- * up(), down(), change(text), focus().
+ * up(), down(), change(text), focus(), and names() for completion ([name, type] pairs).
  */
 export function createEditor({ parent, doc, type, keys }) {
+  let current = type;
   const language = new Compartment();
   const hint = new Compartment();
   const call = (name, ...args) => {
@@ -89,10 +122,10 @@ export function createEditor({ parent, doc, type, keys }) {
     { key: "Shift-Enter", run: () => call("run", true) },
     { key: "Mod-Enter", run: () => call("run", false) },
     { key: "Mod-s", run: () => call("save"), preventDefault: true },
-    { key: "Escape", run: () => call("escape") },
+    { key: "Escape", run: (view) => closeCompletion(view) || call("escape") }, // a menu closes first
     { key: "ArrowUp", run: (view) => atFirstLine(view) && call("up") },
     { key: "ArrowDown", run: (view) => atLastLine(view) && call("down") },
-    { key: "Tab", run: tab },
+    { key: "Tab", run: (view) => tab(view, current === "code") },
     { key: "Shift-Tab", run: indentLess },
   ];
   const view = new EditorView({
@@ -112,7 +145,7 @@ export function createEditor({ parent, doc, type, keys }) {
         syntaxHighlighting(highlight),
         EditorView.lineWrapping,
         theme,
-        language.of(LANGUAGES[type]()),
+        language.of(LANGUAGES[type](keys)),
         hint.of(placeholder(PLACEHOLDERS[type])),
         Prec.high(keymap.of(cellKeys)),
         keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...historyKeymap, ...completionKeymap]),
@@ -124,10 +157,12 @@ export function createEditor({ parent, doc, type, keys }) {
       ],
     }),
   });
-  view.setType = (next) =>
+  view.setType = (next) => {
+    current = next;
     view.dispatch({
-      effects: [language.reconfigure(LANGUAGES[next]()), hint.reconfigure(placeholder(PLACEHOLDERS[next]))],
+      effects: [language.reconfigure(LANGUAGES[next](keys)), hint.reconfigure(placeholder(PLACEHOLDERS[next]))],
     });
+  };
   /** Replace the text (when it changed outside the editor, e.g. on reload). */
   view.setText = (text) => {
     if (text !== view.state.doc.toString()) {

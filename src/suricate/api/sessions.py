@@ -37,6 +37,7 @@ class SessionOut(BaseModel):
 
     id: str
     notebook_id: str | None
+    user: str = Field(description="Whose session it is: only they see it.")
     execution_state: str = Field(description="idle or busy")
     created_at: datetime
     node: str = Field(description="The execution node holding the kernel.")

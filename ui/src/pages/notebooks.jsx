@@ -15,6 +15,42 @@ function KindBadge({ kind }) {
   return <span class={"nb-kind nb-kind-" + kind}>{kind}</span>;
 }
 
+const HANDLER = `from suricate import sdk
+
+# Runs once when the processor starts: imports, and models to load, e.g. model = sdk.load("model.pkl").
+
+
+def on_message(msg):
+    """Called for each message: msg.body is the decoded JSON (or bytes), msg.headers a dict."""
+    sdk.action(f"got {msg.body}", body=msg.body)`;
+
+const HANDLER_HELP = `## A processing notebook
+
+A processor runs this notebook's cells once, then calls \`on_message(msg)\` for each message of its stream.
+\`msg\` has \`body\` (the decoded JSON, or bytes), \`headers\`, \`stream\`, \`id\`, \`redelivered\` and \`raw\`.
+In the handler, \`sdk.action(text, **data)\` records an action and \`sdk.emit(stream, payload)\` publishes a message.
+Define \`on_batch(msgs)\` instead (or as well) to take micro-batches: a model predicting many rows at once is much faster.
+
+Run the cells, try the handler with **Try on a message** (above), then deploy it on a stream from Processing.`;
+
+/** The notebook a new one starts as: a processing notebook gets a handler to fill in. */
+function starter(kind) {
+  if (kind !== "processing") return undefined;
+  const cell = (id, type, source) =>
+    type === "code"
+      ? { id, cell_type: type, metadata: {}, source, outputs: [], execution_count: null }
+      : { id, cell_type: type, metadata: {}, source };
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {
+      kernelspec: { name: "python3", display_name: "Python 3", language: "python" },
+      language_info: { name: "python" },
+    },
+    cells: [cell("about", "markdown", HANDLER_HELP), cell("handler", "code", HANDLER)],
+  };
+}
+
 function freeName(items) {
   const names = new Set((items || []).map((n) => n.name));
   for (let i = 1; ; i++) {
@@ -33,7 +69,7 @@ function NewNotebookDialog({ items, onClose }) {
     setBusy(true);
     setError(null);
     try {
-      const nb = await post("/notebooks", { name: name.trim(), kind });
+      const nb = await post("/notebooks", { name: name.trim(), kind, notebook: starter(kind) });
       onClose();
       navigate(`/notebooks/${nb.id}`);
     } catch (err) {

@@ -90,6 +90,7 @@ export const Cell = memo(function Cell({ model, cell, index, total, active, edit
     down: () => model.neighbour(cell.id, 1, "edit"),
     change: (text) => model.setSource(cell.id, text),
     focus: () => model.select(cell.id, "edit", false),
+    names: () => model.names(),
   });
 
   // Layout effects: the editor and the focus must be in place before the next key arrives.

@@ -1,35 +1,140 @@
-// The editor's dialogs and banners: run as a job, keyboard shortcuts, and the save conflict.
-import { useState } from "preact/hooks";
-import { post } from "../../api.js";
+// The editor's dialogs and banners: run as a job (with the parameters cell's variables) and the
+// run's live status, keyboard shortcuts, and the save conflict.
+import { useEffect, useRef, useState } from "preact/hooks";
+import { get, post } from "../../api.js";
 import { ago } from "../../format.js";
-import { Link, navigate } from "../../router.jsx";
-import { Button, ErrorBox, Field, Modal } from "../../ui.jsx";
+import { Link } from "../../router.jsx";
+import { Badge, Button, ErrorBox, Modal, toast } from "../../ui.jsx";
 
-export function RunJobDialog({ model, onClose }) {
-  const [text, setText] = useState("{}");
+const IDENT = /^[A-Za-z_]\w*$/;
+const DONE = new Set(["succeeded", "failed", "cancelled", "timed_out"]);
+
+/** The line without its comment (a `#` outside quotes), and the comment. */
+function splitComment(line) {
+  let quote = null;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quote) {
+      if (ch === "\\") i++;
+      else if (ch === quote) quote = null;
+    } else if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === "#") return [line.slice(0, i), line.slice(i + 1).trim()];
+  }
+  return [line, ""];
+}
+
+/** The parameters cell's `name = value  # comment` lines (as papermill reads them), or null. */
+export function parameterDefaults(cells) {
+  const cell = cells.find((c) => c.cell_type === "code" && (c.metadata.tags || []).includes("parameters"));
+  if (!cell) return null;
+  const rows = [];
+  for (const line of cell.source.split("\n")) {
+    const [code, comment] = splitComment(line);
+    const m = code.match(/^([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)\s*(.*?)\s*$/);
+    if (m && !rows.some((r) => r.key === m[1])) rows.push({ key: m[1], value: "", fallback: m[2], comment, fixed: true });
+  }
+  return rows;
+}
+
+/** A value as typed: JSON when it parses (42, true, [1, 2], "text"), else the text itself. */
+function parseValue(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function typeOf(text) {
+  if (text === "") return "";
+  const v = parseValue(text);
+  if (v === null) return "None";
+  if (Array.isArray(v)) return "list";
+  return { string: "str", number: Number.isInteger(v) ? "int" : "float", boolean: "bool", object: "dict" }[typeof v];
+}
+
+function ParamRows({ rows, onChange }) {
+  const set = (i, change) => onChange(rows.map((r, j) => (j === i ? { ...r, ...change } : r)));
+  return (
+    <div class="nb-params">
+      {rows.map((r, i) => (
+        <div class="nb-param" key={i}>
+          <input
+            class="mono"
+            aria-label="Parameter name"
+            placeholder="name"
+            value={r.key}
+            readOnly={r.fixed}
+            onInput={(e) => set(i, { key: e.target.value })}
+          />
+          <input
+            class="mono"
+            aria-label={r.key ? `Value of ${r.key}` : "Parameter value"}
+            placeholder={r.fixed ? `${r.fallback} (default)` : "value"}
+            value={r.value}
+            onInput={(e) => set(i, { value: e.target.value })}
+          />
+          <span class="nb-param-type" title="The type the value is passed as">
+            {typeOf(r.value)}
+          </span>
+          {r.fixed ? (
+            <span />
+          ) : (
+            <button type="button" class="icon-btn" aria-label={`Remove parameter ${r.key}`} onClick={() => onChange(rows.filter((_, j) => j !== i))}>
+              ×
+            </button>
+          )}
+          {r.comment && <span class="nb-param-note">{r.comment}</span>}
+        </div>
+      ))}
+      <div class="row">
+        <Button small onClick={() => onChange([...rows, { key: "", value: "" }])}>
+          + Add parameter
+        </Button>
+      </div>
+    </div>
+  );
+}
+
+function toParameters(rows) {
+  const out = {};
+  for (const r of rows) {
+    const key = r.key.trim();
+    if (!key && r.value === "") continue;
+    if (!IDENT.test(key)) throw new Error(`“${key}” is not a valid parameter name (letters, digits and _, not starting with a digit).`);
+    if (r.value !== "") out[key] = parseValue(r.value);
+  }
+  return out;
+}
+
+export function RunJobDialog({ model, onClose, onStarted }) {
+  const defaults = parameterDefaults(model.cells);
+  const [rows, setRows] = useState(() => defaults || []);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
-  const [run, setRun] = useState(null);
-  const hasParams = model.cells.some((c) => (c.metadata.tags || []).includes("parameters"));
+  const form = useRef();
+  useEffect(() => {
+    // After the dialog's own focus (children's effects run first): the first value to give.
+    form.current?.querySelector("input:not([readonly])")?.focus();
+  }, []);
   const submit = async (e) => {
     e.preventDefault();
     let parameters;
     try {
-      parameters = JSON.parse(text || "{}");
-      if (!parameters || typeof parameters !== "object" || Array.isArray(parameters)) throw new Error();
-    } catch {
-      setError('Parameters must be a JSON object, such as {"season": 2013}.');
-      return;
+      parameters = toParameters(rows);
+    } catch (err) {
+      return setError(err.message);
     }
     setBusy(true);
     setError(null);
     try {
       await model.save(true);
       if (model.conflict || model.saveError) throw model.conflict || model.saveError;
-      setRun(await post(`/notebooks/${encodeURIComponent(model.info.id)}/runs`, { parameters }));
+      const run = await post(`/notebooks/${encodeURIComponent(model.info.id)}/runs`, { parameters });
+      toast(`Run ${run.id.slice(0, 8)} started`);
+      onStarted(run);
     } catch (err) {
       setError(err);
-    } finally {
       setBusy(false);
     }
   };
@@ -37,48 +142,72 @@ export function RunJobDialog({ model, onClose }) {
     <Modal
       title="Run as a job"
       onClose={onClose}
+      wide
       footer={
-        run ? (
-          <>
-            <Button onClick={onClose}>Close</Button>
-            <Button kind="primary" onClick={() => navigate(`/runs/${run.id}`)}>
-              Open the run
-            </Button>
-          </>
-        ) : (
-          <>
-            <Button onClick={onClose}>Cancel</Button>
-            <Button kind="primary" type="submit" form="run-job" busy={busy}>
-              Start run
-            </Button>
-          </>
-        )
+        <>
+          <Button onClick={onClose}>Cancel</Button>
+          <Button kind="primary" type="submit" form="run-job" busy={busy}>
+            Start run
+          </Button>
+        </>
       }
     >
-      {run ? (
-        <p>
-          Run <Link href={`/runs/${run.id}`}>{run.id.slice(0, 8)}</Link> of revision {run.notebook_revision} is {run.status}. It runs
-          in a fresh kernel; this editor's kernel is not touched.
+      <form id="run-job" onSubmit={submit} ref={form}>
+        <p class="muted">
+          Saves the notebook and runs it from top to bottom in a fresh kernel, as the REST API and schedules do; this editor's
+          kernel is not touched.
         </p>
-      ) : (
-        <form id="run-job" onSubmit={submit}>
-          <p class="muted">
-            Runs the saved notebook from top to bottom in a fresh kernel, as the REST API and schedules do.
-          </p>
-          <Field
-            label="Parameters (JSON)"
-            hint={
-              hasParams
-                ? "Set as variables just after the cell tagged “parameters”."
-                : "Tag a cell “parameters” (cell toolbar) to give its variables defaults; these are set after it."
-            }
-          >
-            <textarea rows={5} value={text} onInput={(e) => setText(e.target.value)} spellcheck={false} />
-          </Field>
-          <ErrorBox error={error} />
-        </form>
-      )}
+        <div class="field">
+          <span class="field-label">Parameters</span>
+          <span class="field-hint">
+            {defaults
+              ? "From the cell tagged “parameters”: a value given here is set just after it; an empty value keeps the default. Values are JSON when valid (42, true, [1, 2], \"text\"), otherwise text."
+              : "This notebook has no cell tagged “parameters” (cell toolbar): tag one to list its variables here. Parameters added here are set at the top."}
+          </span>
+          <ParamRows rows={rows} onChange={setRows} />
+        </div>
+        <ErrorBox error={error} />
+      </form>
     </Modal>
+  );
+}
+
+/** A run started from the editor, with its status kept live until it ends. */
+export function JobStatus({ run: started, onClose }) {
+  const [run, setRun] = useState(started);
+  useEffect(() => {
+    setRun(started);
+    let timer = null;
+    let gone = false;
+    const poll = async () => {
+      try {
+        const next = await get(`/runs/${encodeURIComponent(started.id)}`);
+        if (gone) return;
+        setRun(next);
+        if (DONE.has(next.status)) return;
+      } catch {
+        if (gone) return;
+      }
+      timer = setTimeout(poll, 1000);
+    };
+    timer = setTimeout(poll, 500);
+    return () => {
+      gone = true;
+      clearTimeout(timer);
+    };
+  }, [started.id]);
+  const progress = run.status === "running" && run.cells_total ? `cell ${Math.min(run.cells_done + 1, run.cells_total)} of ${run.cells_total}` : "";
+  return (
+    <span class="nb-job" role="status">
+      <Link href={`/runs/${run.id}`} title="Open the run">
+        Run {run.id.slice(0, 8)}
+      </Link>
+      <Badge status={run.status}>{run.status.replace("_", " ")}</Badge>
+      {progress && <span class="muted">{progress}</span>}
+      <button type="button" class="icon-btn" aria-label="Dismiss the run's status" onClick={onClose}>
+        ×
+      </button>
+    </span>
   );
 }
 

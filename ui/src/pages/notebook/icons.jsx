@@ -12,6 +12,7 @@ const ICONS = {
   trash: ["M3 4.5h10M6.3 4.5V3h3.4v1.5M4.5 4.5l.7 8.5h5.6l.7-8.5", false],
   clear: ["M3 3l10 10M13 3L3 13", false],
   download: ["M8 2.5v8M4.5 7.5 8 11l3.5-3.5M3 13.5h10", false],
+  power: ["M8 2.2v5.3M4.6 4.4a5 5 0 1 0 6.8 0", false],
   job: ["M3 3.5h10v9H3zM3 6.5h10M6 9.5h4", false],
 };
 

@@ -1,5 +1,6 @@
-// The notebook editor: cells in CodeMirror, a live kernel session over a WebSocket, autosave
-// with revision checks, export, rename and "run as job". A `Model` outside Preact holds the
+// The notebook editor: cells in CodeMirror, the notebook's kernel session over a WebSocket (kept
+// when the page is left, as in JupyterLab), autosave with revision checks, export, rename, "run
+// as job" and, for a processing notebook, trying its handler on a message. A `Model` outside Preact holds the
 // notebook, the run queue and the kernel connection; the components draw it.
 import "./notebook.css";
 import { useEffect, useLayoutEffect, useMemo, useState } from "preact/hooks";
@@ -7,10 +8,11 @@ import { API } from "../../api.js";
 import { Link } from "../../router.jsx";
 import { Button, ErrorBox, Loading } from "../../ui.jsx";
 import { Cell } from "./cells.jsx";
-import { ConflictBanner, RunJobDialog, ShortcutsDialog } from "./dialogs.jsx";
+import { ConflictBanner, JobStatus, RunJobDialog, ShortcutsDialog } from "./dialogs.jsx";
 import { Icon } from "./icons.jsx";
 import { Model } from "./model.js";
 import { SaveStatus, Title, Toolbar } from "./toolbar.jsx";
+import { ProcessingBanner } from "./trial.jsx";
 
 function useModel(model) {
   const [, force] = useState(0);
@@ -24,6 +26,7 @@ function useModel(model) {
 export function NotebookEditor({ id }) {
   const model = useMemo(() => new Model(id), [id]);
   const [dialog, setDialog] = useState(null);
+  const [job, setJob] = useState(null);
   useModel(model);
 
   useEffect(() => {
@@ -35,12 +38,16 @@ export function NotebookEditor({ id }) {
         if (model.info) model.save(true);
       }
     };
+    // Back to a page the browser kept (back/forward cache): the editor closed on leaving; reopen.
+    const shown = (e) => e.persisted && location.reload();
     window.addEventListener("pagehide", unload);
     window.addEventListener("beforeunload", unload);
+    window.addEventListener("pageshow", shown);
     document.addEventListener("keydown", onKey);
     return () => {
       window.removeEventListener("pagehide", unload);
       window.removeEventListener("beforeunload", unload);
+      window.removeEventListener("pageshow", shown);
       document.removeEventListener("keydown", onKey);
       model.close();
     };
@@ -85,6 +92,7 @@ export function NotebookEditor({ id }) {
         </div>
         <div class="nb-head-side">
           <SaveStatus model={model} />
+          {job && <JobStatus run={job} onClose={() => setJob(null)} />}
           <a
             class="btn btn-small"
             href={`${API}/notebooks/${encodeURIComponent(model.info.id)}/ipynb`}
@@ -109,12 +117,7 @@ export function NotebookEditor({ id }) {
       {model.kernelError && (
         <ErrorBox error={`Kernel: ${model.kernelError.message}`} onClose={() => ((model.kernelError = null), model.emit())} />
       )}
-      {model.info.kind === "processing" && (
-        <p class="nb-hint">
-          A processing notebook: try its handler here on sample messages, then deploy it on a stream from{" "}
-          <Link href="/processing">Processing</Link>.
-        </p>
-      )}
+      {model.info.kind === "processing" && <ProcessingBanner model={model} />}
       <div class="nb-cells">
         {model.cells.map((cell, i) => (
           <Cell
@@ -138,7 +141,16 @@ export function NotebookEditor({ id }) {
           </Button>
         </div>
       </div>
-      {dialog === "run" && <RunJobDialog model={model} onClose={() => setDialog(null)} />}
+      {dialog === "run" && (
+        <RunJobDialog
+          model={model}
+          onClose={() => setDialog(null)}
+          onStarted={(run) => {
+            setDialog(null);
+            setJob(run);
+          }}
+        />
+      )}
       {dialog === "keys" && <ShortcutsDialog onClose={() => setDialog(null)} />}
     </section>
   );

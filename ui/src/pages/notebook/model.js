@@ -1,9 +1,10 @@
 // The notebook as the editor holds it, outside Preact: its cells, autosave with revision checks
-// (and conflicts), selection and focus, the run queue and the kernel session over a WebSocket.
-// Components subscribe to it (`listeners`) and draw it.
-import { API, ApiError, cookie, get, post, put } from "../../api.js";
-import { appendOutput, joined } from "../../outputs.jsx";
-import { toast } from "../../ui.jsx";
+// (and conflicts), selection and focus; the run queue and the kernel session come from Runner
+// (runner.js). Components subscribe to it (`listeners`) and draw it.
+import { API, cookie, get, put } from "../../api.js";
+import { joined } from "../../outputs.jsx";
+import { definedNames } from "./names.js";
+import { Runner } from "./runner.js";
 
 const SAVE_DELAY = 2000; // after the last edit
 const SAVE_MAX_WAIT = 20000; // however busy the kernel or the typist
@@ -36,10 +37,10 @@ function retyped(cell, type) {
   return next;
 }
 
-export class Model {
+export class Model extends Runner {
   constructor(id) {
+    super();
     this.id = id;
-    this.listeners = new Set();
     this.info = null; // id, name, kind, revision, updated_at
     this.base = null; // the notebook without its cells (metadata, nbformat)
     this.cells = [];
@@ -47,14 +48,6 @@ export class Model {
     this.active = null; // the selected cell
     this.editing = null; // the cell in edit mode (its editor has the keyboard)
     this.focusReq = null;
-    this.run = {}; // cell id -> "queued" | "running"
-    this.errors = {}; // cell id -> a message shown in place (not saved)
-    this.queue = [];
-    this.current = null;
-    this.kernel = "none"; // starting, connecting, idle, busy, restarting, dead, disconnected
-    this.kernelError = null;
-    this.session = null;
-    this.ws = null;
     this.dirty = false;
     this.saving = null; // the save in flight
     this.saveError = null;
@@ -64,19 +57,10 @@ export class Model {
     this.deleted = [];
     this.editors = new Map();
     this.elements = new Map();
-    this.disposed = false;
+    this.defined = new Map(); // cell id -> { source, names }
   }
 
   // -- plumbing --------------------------------------------------------------------------------
-  emit() {
-    if (this.emitting) return;
-    this.emitting = true;
-    queueMicrotask(() => {
-      this.emitting = false;
-      this.listeners.forEach((l) => l());
-    });
-  }
-
   index(id) {
     return this.cells.findIndex((c) => c.id === id);
   }
@@ -87,6 +71,21 @@ export class Model {
 
   patch(id, changes) {
     this.cells = this.cells.map((c) => (c.id === id ? { ...c, ...changes } : c));
+  }
+
+  /** The names the notebook's code cells define ([name, type]), for Tab completion. */
+  names() {
+    const out = [];
+    for (const c of this.cells) {
+      if (c.cell_type !== "code") continue;
+      let known = this.defined.get(c.id);
+      if (!known || known.source !== c.source) {
+        known = { source: c.source, names: definedNames(c.source) };
+        this.defined.set(c.id, known);
+      }
+      out.push(...known.names);
+    }
+    return out;
   }
 
   // -- loading and saving ----------------------------------------------------------------------
@@ -330,261 +329,8 @@ export class Model {
     if (any) this.changed();
   }
 
-  // -- running ---------------------------------------------------------------------------------
-  runCell(id, advance) {
-    const i = this.index(id);
-    if (i < 0) return;
-    const cell = this.cells[i];
-    if (cell.cell_type === "code") this.enqueue(id);
-    if (!advance) {
-      if (cell.cell_type !== "code") this.select(id, "command");
-      return;
-    }
-    const next = this.cells[i + 1];
-    if (!next) this.insert(i + 1, "code", "edit");
-    else this.select(next.id, next.cell_type === "code" ? "edit" : "command", true, "start");
-  }
-
-  runAll() {
-    if (this.editing && this.cell(this.editing)?.cell_type !== "code") this.editing = null;
-    this.cells.forEach((c) => c.cell_type === "code" && this.enqueue(c.id));
-    this.emit();
-  }
-
-  enqueue(id) {
-    const cell = this.cell(id);
-    if (!cell || this.run[id]) return;
-    delete this.errors[id];
-    if (!cell.source.trim()) {
-      this.clearOutputs([id]); // as in Jupyter: an empty cell runs nothing
-      return;
-    }
-    this.run[id] = "queued";
-    this.queue.push(id);
-    this.emit();
-    this.pump();
-  }
-
-  dequeue(id) {
-    if (this.run[id] === "queued") delete this.run[id];
-    this.queue = this.queue.filter((q) => q !== id);
-  }
-
-  cancelQueue() {
-    for (const id of this.queue) delete this.run[id];
-    this.queue = [];
-  }
-
-  async pump() {
-    if (this.current || this.pumping || !this.queue.length) return;
-    this.pumping = true;
-    try {
-      await this.ensureKernel();
-    } catch (e) {
-      this.kernelError = e;
-      this.cancelQueue();
-      this.emit();
-      return;
-    } finally {
-      this.pumping = false;
-    }
-    if (this.current) return;
-    if (!this.ws) {
-      this.cancelQueue();
-      this.emit();
-      return;
-    }
-    const id = this.queue.shift();
-    if (!id) return;
-    const cell = this.cell(id);
-    if (!cell || this.run[id] !== "queued") return this.pump();
-    this.current = id;
-    this.run[id] = "running";
-    this.patch(id, { outputs: [], execution_count: null });
-    this.kernel = "busy";
-    this.ws.send(JSON.stringify({ type: "execute", code: cell.source, cell: id }));
-    this.emit();
-  }
-
-  /** The cell that ran stopped: keep its count and outputs, then run the next one. */
-  finish(id, failed, message) {
-    if (id !== this.current) return;
-    this.current = null;
-    delete this.run[id];
-    if (message) this.errors[id] = message;
-    if (failed) this.cancelQueue(); // as in Jupyter: an error stops "run all"
-    this.changed();
-    this.pump();
-  }
-
-  onEvent(event) {
-    switch (event.type) {
-      case "status": {
-        const state = event.execution_state;
-        if (state === "dead") {
-          this.session = null;
-          this.kernel = "dead";
-          if (this.current) this.finish(this.current, true, "The kernel stopped.");
-          this.ws?.close();
-        } else if (state === "restarted") {
-          if (this.kernel !== "restarting") this.kernel = "idle";
-        } else if (this.kernel !== "restarting") {
-          this.kernel = state === "busy" || this.current ? "busy" : "idle";
-        }
-        break;
-      }
-      case "output":
-        if (event.cell && event.cell === this.current && this.cell(event.cell)) {
-          this.patch(event.cell, { outputs: appendOutput(this.cell(event.cell).outputs, event.output) });
-          this.changed();
-        }
-        break;
-      case "result": {
-        const cell = this.cell(event.cell);
-        if (!cell || event.cell !== this.current) break;
-        this.patch(cell.id, { execution_count: event.execution_count ?? null });
-        const failed = event.status === "error";
-        const shown = this.cell(cell.id).outputs.some((o) => o.output_type === "error");
-        const message = failed && !shown ? `${event.ename || "Error"}: ${event.evalue || "the cell failed"}` : null;
-        this.finish(cell.id, failed, message);
-        break;
-      }
-      case "error":
-        if (event.code === "session_not_found") {
-          this.session = null;
-          this.kernel = "dead";
-        }
-        if (event.cell && event.cell === this.current) this.finish(event.cell, true, event.message);
-        else this.kernelError = new ApiError(0, event.code, event.message);
-        break;
-      default:
-        return;
-    }
-    this.emit();
-  }
-
-  // -- the kernel session ----------------------------------------------------------------------
-  ensureKernel() {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) return Promise.resolve();
-    if (!this.starting) {
-      this.starting = this.start().finally(() => {
-        this.starting = null;
-        this.emit();
-      });
-    }
-    return this.starting;
-  }
-
-  async start() {
-    this.kernelError = null;
-    if (this.session) {
-      this.kernel = "connecting";
-      this.emit();
-      try {
-        await this.connect();
-        return;
-      } catch {
-        this.session = null; // gone (culled, or the server restarted): start another
-      }
-    }
-    this.kernel = "starting";
-    this.emit();
-    try {
-      const session = await post("/sessions", { notebook_id: this.info.id });
-      if (this.disposed) {
-        this.stopSession(session.id);
-        throw new Error("the editor was closed");
-      }
-      this.session = session.id;
-      await this.connect();
-    } catch (e) {
-      this.kernel = "dead";
-      this.kernelError = e;
-      throw e;
-    }
-  }
-
-  connect() {
-    return new Promise((resolve, reject) => {
-      const scheme = location.protocol === "https:" ? "wss" : "ws";
-      const ws = new WebSocket(`${scheme}://${location.host}${API}/sessions/${this.session}/ws`);
-      let opened = false;
-      ws.onopen = () => {
-        opened = true;
-        this.ws = ws;
-        this.kernel = "idle";
-        this.emit();
-        resolve();
-      };
-      ws.onmessage = (m) => {
-        try {
-          this.onEvent(JSON.parse(m.data));
-        } catch (e) {
-          console.error("bad kernel event", e);
-        }
-      };
-      ws.onclose = (e) => {
-        if (!opened) {
-          reject(new Error(e.reason || "the kernel connection was refused"));
-          return;
-        }
-        if (this.ws === ws) this.ws = null;
-        if (this.disposed) return;
-        if (this.current) this.finish(this.current, true, "Lost the connection to the kernel.");
-        this.cancelQueue();
-        if (this.kernel !== "dead") this.kernel = "disconnected";
-        this.emit();
-      };
-    });
-  }
-
-  async interrupt() {
-    this.cancelQueue();
-    this.emit();
-    if (!this.session) return;
-    try {
-      await post(`/sessions/${this.session}/interrupt`);
-    } catch (e) {
-      toast("Interrupt failed: " + e.message, "bad");
-    }
-  }
-
-  async restart() {
-    this.cancelQueue();
-    if (this.current) {
-      delete this.run[this.current];
-      this.current = null;
-    }
-    if (!this.session || !this.ws) {
-      this.emit();
-      await this.ensureKernel().catch(() => {});
-      return;
-    }
-    this.kernel = "restarting";
-    this.kernelError = null;
-    this.emit();
-    try {
-      await post(`/sessions/${this.session}/restart`);
-      this.kernel = "idle";
-      toast("Kernel restarted");
-    } catch (e) {
-      this.kernel = "dead";
-      this.kernelError = e;
-    }
-    this.emit();
-  }
-
-  stopSession(id, keepalive = false) {
-    const url = `${API}/sessions/${id}`;
-    fetch(url, {
-      method: "DELETE",
-      keepalive,
-      credentials: "same-origin",
-      headers: { "X-CSRF-Token": cookie("suricate_csrf") || "" },
-    }).catch(() => {});
-  }
-
-  /** Leave: save what is unsaved and stop the kernel (best effort when the tab closes). */
+  /** Leave: save what is unsaved (best effort when the tab closes). The kernel session goes on,
+   * as in JupyterLab: the next visit finds its variables. */
   close(unloading = false) {
     if (this.disposed) return;
     if (this.dirty && this.info && !this.conflict) {
@@ -599,10 +345,7 @@ export class Model {
         }).catch(() => {});
       } else this.save(true);
     }
-    this.disposed = true;
     clearTimeout(this.timer);
-    if (this.ws) this.ws.close();
-    if (this.session) this.stopSession(this.session, unloading);
-    this.session = null;
+    this.disconnect();
   }
 }

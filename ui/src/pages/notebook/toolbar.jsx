@@ -1,6 +1,7 @@
 // The editor's header and toolbar: the title (rename), the save status, the run/kernel toolbar
 // and the kernel status.
 import { useEffect, useRef, useState } from "preact/hooks";
+import { ago } from "../../format.js";
 import { Button, ErrorBox, toast } from "../../ui.jsx";
 import { TYPES } from "./cells.jsx";
 import { Icon } from "./icons.jsx";
@@ -12,14 +13,24 @@ const KERNEL_LABEL = {
   idle: ["ok", "Idle"],
   busy: ["run", "Busy"],
   restarting: ["wait", "Restarting…"],
+  stopping: ["wait", "Shutting down…"],
   dead: ["bad", "Stopped"],
   disconnected: ["bad", "Disconnected"],
 };
 
+function kernelTitle(model) {
+  if (model.kernel === "dead") {
+    return "No kernel: it was shut down, or the server stopped it after it sat idle (an hour by default). The next run starts a new one.";
+  }
+  const info = model.session && model.sessionInfo;
+  if (!info) return "Python 3 kernel";
+  return `Python 3 kernel on ${info.node}, started ${ago(info.created_at)}; it keeps running when you leave this page`;
+}
+
 function KernelStatus({ model }) {
   const [kind, label] = KERNEL_LABEL[model.kernel] || KERNEL_LABEL.none;
   return (
-    <span class="kernel-status" title="Python 3 kernel" aria-live="polite">
+    <span class="kernel-status" title={kernelTitle(model)} aria-live="polite">
       <span class="kernel-name">Python 3</span>
       <span class={`badge badge-${kind} kernel-badge`} data-state={model.kernel}>
         <span class={`kernel-dot dot-${kind}`} aria-hidden="true" />
@@ -33,6 +44,7 @@ export function Toolbar({ model }) {
   const active = model.cell(model.active);
   const busy = Boolean(model.current || model.queue.length);
   const down = ["dead", "disconnected", "none"].includes(model.kernel);
+  const changing = ["restarting", "starting", "stopping"].includes(model.kernel);
   return (
     <div class="nb-toolbar" role="toolbar" aria-label="Notebook">
       <Button small onClick={() => active && model.runCell(active.id, true)} title="Run the selected cell and select the next (Shift+Enter)">
@@ -44,8 +56,17 @@ export function Toolbar({ model }) {
       <Button small onClick={() => model.interrupt()} disabled={!busy} title="Interrupt the kernel (I, I)">
         <Icon name="stop" /> Interrupt
       </Button>
-      <Button small onClick={() => model.restart()} disabled={model.kernel === "restarting" || model.kernel === "starting"} title="Restart the kernel: variables are lost (0, 0)">
+      <Button small onClick={() => model.restart()} disabled={changing} title="Restart the kernel: variables are lost (0, 0)">
         <Icon name="restart" /> {down ? "Start kernel" : "Restart"}
+      </Button>
+      <Button
+        small
+        kind="ghost"
+        onClick={() => model.shutdown()}
+        disabled={!model.session || changing}
+        title="Shut down the kernel: variables are lost, the next run starts a new kernel. Leaving the page keeps it running."
+      >
+        <Icon name="power" /> Shut down kernel
       </Button>
       <span class="nb-sep" />
       <Button small onClick={() => model.insertNear(model.active, 1)} title="Insert a code cell below (B)">
