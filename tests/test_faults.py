@@ -141,10 +141,21 @@ class Site:
     def all_handled(
         self, pid: str, sent: int, timeout: float = 180
     ) -> tuple[dict[str, Any], Counter[int]]:
-        done = self.api.wait(
+        """Wait until every message sent has its action, then until the processor's counter
+        agrees with the actions recorded (both come from the same reports: they must)."""
+        self.api.wait(
             pid, lambda p: len({a["data"]["n"] for a in self.api.actions(pid)}) >= sent, timeout
         )
-        return done, Counter(a["data"]["n"] for a in self.api.actions(pid))
+        deadline = time.monotonic() + 30
+        while True:
+            done = self.api.processor(pid)
+            actions = self.api.actions(pid)
+            if done["processed"] == len(actions):
+                return done, Counter(a["data"]["n"] for a in actions)
+            assert time.monotonic() < deadline, (
+                f"processed counter {done['processed']} != {len(actions)} actions recorded"
+            )
+            time.sleep(0.5)
 
     def figures(self, sent: int, done: dict[str, Any], counts: Counter[int]) -> str:
         return (
