@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import PASSWORD, Server, free_port, server_up
+from tests.servers import PASSWORD, Server, _run, free_port, server_up
 
 CHROMIUM = os.environ.get("SURICATE_TEST_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,18 +46,6 @@ def _require(condition: bool, why: str) -> None:
         pytest.skip(why)
 
 
-def _cli(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "suricate", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
-
-
 @pytest.fixture(scope="module")
 def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server with user alice in tenants acme and beta (for the tenant switcher)."""
@@ -65,10 +53,10 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("ui")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SURICATE_")}
     env |= {"SURICATE_DATA_DIR": str(tmp / "data"), "SURICATE_PASSWORD": PASSWORD}
-    _cli(env, "user", "create", "alice", "--tenant", "acme")
-    _cli(env, "tenant", "create", "beta")
-    _cli(env, "tenant", "add-member", "beta", "alice", "--role", "owner")
-    token = _cli(env, "token", "create", "alice")
+    _run(env, "user", "create", "alice", "--tenant", "acme")
+    _run(env, "tenant", "create", "beta")
+    _run(env, "tenant", "add-member", "beta", "alice", "--role", "owner")
+    token = _run(env, "token", "create", "alice")
     port = free_port()
     log = (tmp / "server.log").open("wb")
     process = subprocess.Popen(

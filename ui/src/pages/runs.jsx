@@ -9,6 +9,7 @@ import { Markdown, Outputs, joined } from "../outputs.jsx";
 import { Link, match, navigate, useLocation } from "../router.jsx";
 import { Badge, Button, Confirm, Empty, ErrorBox, Field, Loading, Modal, Page, Tabs, toast } from "../ui.jsx";
 import "./runs.css";
+import { parseValue, typeOf } from "../params.js";
 
 const ACTIVE = new Set(["queued", "running"]);
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -115,22 +116,6 @@ function until(when) {
 
 // ---------------------------------------------------------------------------------------------
 // Parameters: rows of name and value; a value is JSON when it parses, else a string.
-
-function parseValue(text) {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-function typeOf(text) {
-  if (text === "") return "";
-  const v = parseValue(text);
-  if (v === null) return "None";
-  if (Array.isArray(v)) return "list";
-  return { string: "str", number: Number.isInteger(v) ? "int" : "float", boolean: "bool", object: "dict" }[typeof v];
-}
 
 /** The text to edit a value as, such that parseValue gives the value back. */
 function editable(v) {

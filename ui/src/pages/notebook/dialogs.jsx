@@ -5,6 +5,7 @@ import { get, post } from "../../api.js";
 import { ago } from "../../format.js";
 import { Link } from "../../router.jsx";
 import { Badge, Button, ErrorBox, Modal, toast } from "../../ui.jsx";
+import { parseValue, typeOf } from "../../params.js";
 
 const IDENT = /^[A-Za-z_]\w*$/;
 const DONE = new Set(["succeeded", "failed", "cancelled", "timed_out"]);
@@ -34,23 +35,6 @@ export function parameterDefaults(cells) {
     if (m && !rows.some((r) => r.key === m[1])) rows.push({ key: m[1], value: "", fallback: m[2], comment, fixed: true });
   }
   return rows;
-}
-
-/** A value as typed: JSON when it parses (42, true, [1, 2], "text"), else the text itself. */
-function parseValue(text) {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-function typeOf(text) {
-  if (text === "") return "";
-  const v = parseValue(text);
-  if (v === null) return "None";
-  if (Array.isArray(v)) return "list";
-  return { string: "str", number: Number.isInteger(v) ? "int" : "float", boolean: "bool", object: "dict" }[typeof v];
 }
 
 function ParamRows({ rows, onChange }) {
