@@ -196,7 +196,7 @@ export class Runner {
         const id = event.cell;
         if (!id || id !== this.current) break;
         const failed = event.status === "error";
-        let shown = false;
+        let shown;
         if (id === TRIAL) shown = this.trial.outputs.some((o) => o.output_type === "error");
         else if (this.cell(id)) {
           this.patch(id, { execution_count: event.execution_count ?? null });
