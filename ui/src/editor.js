@@ -1,11 +1,28 @@
 // CodeMirror 6 for notebook cells: Python or Markdown, Jupyter's keys, a quiet light theme.
 // A cell's component owns the view; the keys call back through `keys` (read at key time, so the
 // component can swap its handlers on every render without rebuilding the editor).
-import { acceptCompletion, autocompletion, closeBrackets, closeCompletion, closeBracketsKeymap, completionKeymap, completionStatus, startCompletion } from "@codemirror/autocomplete";
+import {
+  acceptCompletion,
+  autocompletion,
+  closeBrackets,
+  closeCompletion,
+  closeBracketsKeymap,
+  completionKeymap,
+  completionStatus,
+  startCompletion,
+} from "@codemirror/autocomplete";
 import { defaultKeymap, history, historyKeymap, indentLess, indentMore } from "@codemirror/commands";
 import { markdown } from "@codemirror/lang-markdown";
 import { globalCompletion, localCompletionSource, pythonLanguage } from "@codemirror/lang-python";
-import { bracketMatching, HighlightStyle, indentOnInput, indentUnit, LanguageSupport, syntaxHighlighting, syntaxTree } from "@codemirror/language";
+import {
+  bracketMatching,
+  HighlightStyle,
+  indentOnInput,
+  indentUnit,
+  LanguageSupport,
+  syntaxHighlighting,
+  syntaxTree,
+} from "@codemirror/language";
 import { Compartment, EditorState, Prec } from "@codemirror/state";
 import { drawSelection, EditorView, highlightSpecialChars, keymap, placeholder } from "@codemirror/view";
 import { tags as t } from "@lezer/highlight";
@@ -50,8 +67,10 @@ const theme = EditorView.theme({
 // Tab completion in code cells: the names the cell's scope defines (function parameters too),
 // the names every code cell of the notebook defines (`keys.names()`), Python's keywords and
 // builtins. Not attributes (`df.<Tab>`): that needs the kernel.
-const KEYWORDS = ("False None True and as assert async await break class continue def del elif else except finally " +
-  "for from global if import in is lambda match nonlocal not or pass raise return try while with yield").split(" ");
+const KEYWORDS = (
+  "False None True and as assert async await break class continue def del elif else except finally " +
+  "for from global if import in is lambda match nonlocal not or pass raise return try while with yield"
+).split(" ");
 const NOT_HERE = new Set(["String", "FormatString", "Comment", "PropertyName"]);
 const WORD = /[A-Za-z_\xa1-\uffff][\w\xa1-\uffff]*$/;
 

@@ -28,7 +28,12 @@ export function ago(when) {
 export function datetime(when) {
   if (!when) return "";
   return new Date(when).toLocaleString("en-GB", {
-    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit",
+    year: "numeric",
+    month: "short",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
   });
 }
 

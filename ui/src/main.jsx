@@ -29,7 +29,12 @@ function current(path) {
 }
 
 function TenantSwitcher({ me }) {
-  if (me.tenants.length < 2) return <span class="tenant-name" title="Tenant">{me.tenant}</span>;
+  if (me.tenants.length < 2)
+    return (
+      <span class="tenant-name" title="Tenant">
+        {me.tenant}
+      </span>
+    );
   return (
     <label class="tenant-switch">
       <span class="sr-only">Tenant</span>
@@ -59,7 +64,15 @@ function Shell({ me, path }) {
   else if ((params = match("/notebooks/:id", path))) page = <NotebookEditor id={params.id} />;
   else if (path === "/processing" || path.startsWith("/processing/")) page = <ProcessingPage path={path} />;
   else if (path === "/runs" || path.startsWith("/runs/")) page = <RunsPage path={path} />;
-  else page = <section class="page"><h1>Not found</h1><p>No page at {path}. <Link href="/">Go to the overview</Link>.</p></section>;
+  else
+    page = (
+      <section class="page">
+        <h1>Not found</h1>
+        <p>
+          No page at {path}. <Link href="/">Go to the overview</Link>.
+        </p>
+      </section>
+    );
   return (
     <div class="shell">
       <header class="topbar">
@@ -76,8 +89,16 @@ function Shell({ me, path }) {
         </nav>
         <div class="topbar-right">
           <TenantSwitcher me={me} />
-          <span class="user" title={`role: ${me.role}`}>{me.user}</span>
-          <button class="btn btn-ghost btn-small" onClick={async () => { await logout(); navigate("/login"); }}>
+          <span class="user" title={`role: ${me.role}`}>
+            {me.user}
+          </span>
+          <button
+            class="btn btn-ghost btn-small"
+            onClick={async () => {
+              await logout();
+              navigate("/login");
+            }}
+          >
             Log out
           </button>
         </div>
@@ -99,7 +120,12 @@ function App() {
     if (me === null && path !== "/login") navigate("/login?next=" + encodeURIComponent(path + location.search), { replace: true });
     if (me && path === "/login") navigate(new URLSearchParams(location.search).get("next") || "/", { replace: true });
   }, [me, path]);
-  if (error) return <div class="page"><ErrorBox error={error} /></div>;
+  if (error)
+    return (
+      <div class="page">
+        <ErrorBox error={error} />
+      </div>
+    );
   if (me === undefined) return <Loading />;
   return (
     <>

@@ -58,7 +58,8 @@ export function HtmlFrame({ html }) {
 
 function Data({ data }) {
   if (data["image/png"]) return <img class="image-output" alt="plot" src={"data:image/png;base64," + joined(data["image/png"]).trim()} />;
-  if (data["image/jpeg"]) return <img class="image-output" alt="image" src={"data:image/jpeg;base64," + joined(data["image/jpeg"]).trim()} />;
+  if (data["image/jpeg"])
+    return <img class="image-output" alt="image" src={"data:image/jpeg;base64," + joined(data["image/jpeg"]).trim()} />;
   if (data["image/svg+xml"]) {
     const svg = joined(data["image/svg+xml"]);
     return <img class="image-output" alt="image" src={"data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg)} />;

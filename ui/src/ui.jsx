@@ -24,12 +24,7 @@ export function Page({ title, subtitle, actions, children, wide }) {
 
 export function Button({ kind = "secondary", small, busy, children, ...rest }) {
   return (
-    <button
-      type="button"
-      class={`btn btn-${kind}${small ? " btn-small" : ""}`}
-      disabled={busy || rest.disabled}
-      {...rest}
-    >
+    <button type="button" class={`btn btn-${kind}${small ? " btn-small" : ""}`} disabled={busy || rest.disabled} {...rest}>
       {busy && <span class="spinner" aria-hidden="true" />}
       {children}
     </button>
@@ -65,9 +60,22 @@ export function Loading({ label = "Loading…" }) {
 }
 
 const STATUS_KIND = {
-  succeeded: "ok", running: "run", busy: "run", starting: "run", queued: "wait", idle: "ok",
-  failed: "bad", timed_out: "bad", cancelled: "muted", stopped: "muted", dead: "bad",
-  replaying: "run", replayed: "ok", connected: "ok", restarted: "wait", disconnected: "bad",
+  succeeded: "ok",
+  running: "run",
+  busy: "run",
+  starting: "run",
+  queued: "wait",
+  idle: "ok",
+  failed: "bad",
+  timed_out: "bad",
+  cancelled: "muted",
+  stopped: "muted",
+  dead: "bad",
+  replaying: "run",
+  replayed: "ok",
+  connected: "ok",
+  restarted: "wait",
+  disconnected: "bad",
 };
 
 export function Badge({ status, children }) {

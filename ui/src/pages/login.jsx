@@ -33,7 +33,14 @@ export function LoginPage() {
         </label>
         <label class="field">
           <span class="field-label">Password</span>
-          <input name="password" type="password" autocomplete="current-password" value={password} onInput={(e) => setPassword(e.target.value)} required />
+          <input
+            name="password"
+            type="password"
+            autocomplete="current-password"
+            value={password}
+            onInput={(e) => setPassword(e.target.value)}
+            required
+          />
         </label>
         <ErrorBox error={error} />
         <Button kind="primary" type="submit" busy={busy}>

@@ -90,15 +90,23 @@ export function OverviewPage() {
           </div>
           <h2 class="section-title">Recent activity</h2>
           {s.recent.length === 0 ? (
-            <p class="muted">Nothing yet. Start by uploading a CSV on the <Link href="/data">Data</Link> page.</p>
+            <p class="muted">
+              Nothing yet. Start by uploading a CSV on the <Link href="/data">Data</Link> page.
+            </p>
           ) : (
             <ul class="activity">
               {s.recent.map((a) => (
                 <li>
-                  <span class={"activity-icon activity-" + a.kind} aria-hidden="true">{ICONS[a.kind]}</span>
-                  <Link href={LINKS[a.kind](a.ref)} class="activity-text">{a.text}</Link>
+                  <span class={"activity-icon activity-" + a.kind} aria-hidden="true">
+                    {ICONS[a.kind]}
+                  </span>
+                  <Link href={LINKS[a.kind](a.ref)} class="activity-text">
+                    {a.text}
+                  </Link>
                   {a.status && <Badge status={a.status} />}
-                  <span class="muted activity-time" title={a.at}>{ago(a.at)}</span>
+                  <span class="muted activity-time" title={a.at}>
+                    {ago(a.at)}
+                  </span>
                 </li>
               ))}
             </ul>

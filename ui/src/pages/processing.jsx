@@ -56,23 +56,27 @@ function IntField({ label, hint, value, onChange, min, max, unit }) {
 function DeployDialog({ onClose }) {
   const [choices, setChoices] = useState(undefined);
   const [loadError, setLoadError] = useState(null);
-  const [form, setForm] = useState({ notebook_id: "", stream: "", batch_size: "100", batch_wait_ms: "20", max_retries: "3", replicas: "1" });
+  const [form, setForm] = useState({
+    notebook_id: "",
+    stream: "",
+    batch_size: "100",
+    batch_wait_ms: "20",
+    max_retries: "3",
+    replicas: "1",
+  });
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   const set = (k) => (v) => setForm((f) => ({ ...f, [k]: v }));
   const firstRef = useRef();
   useEffect(() => {
-    Promise.all([all("/notebooks", { kind: "processing" }), all("/streams")]).then(
-      ([notebooks, streams]) => {
-        setChoices({ notebooks, streams });
-        setForm((f) => ({
-          ...f,
-          notebook_id: notebooks.length === 1 ? notebooks[0].id : f.notebook_id,
-          stream: streams.length === 1 ? streams[0].name : f.stream,
-        }));
-      },
-      setLoadError,
-    );
+    Promise.all([all("/notebooks", { kind: "processing" }), all("/streams")]).then(([notebooks, streams]) => {
+      setChoices({ notebooks, streams });
+      setForm((f) => ({
+        ...f,
+        notebook_id: notebooks.length === 1 ? notebooks[0].id : f.notebook_id,
+        stream: streams.length === 1 ? streams[0].name : f.stream,
+      }));
+    }, setLoadError);
   }, []);
   useEffect(() => {
     if (choices && firstRef.current) firstRef.current.focus();
@@ -120,8 +124,8 @@ function DeployDialog({ onClose }) {
       ) : (
         <form id="deploy-form" onSubmit={submit} noValidate>
           <p class="muted deploy-intro">
-            The notebook's cells run once on an execution node, then its <code>on_message(msg)</code> (or <code>on_batch(msgs)</code>) handles every
-            message of the stream until you stop it.
+            The notebook's cells run once on an execution node, then its <code>on_message(msg)</code> (or <code>on_batch(msgs)</code>)
+            handles every message of the stream until you stop it.
           </p>
           <div class="grid-2">
             <Field
@@ -173,10 +177,39 @@ function DeployDialog({ onClose }) {
           </div>
           <h3 class="deploy-section">Delivery</h3>
           <div class="grid-4">
-            <IntField label="Batch size" hint="Most messages per on_batch call." min={1} max={10000} value={form.batch_size} onChange={set("batch_size")} />
-            <IntField label="Batch wait" hint="Time to fill a batch." min={0} max={60000} unit="ms" value={form.batch_wait_ms} onChange={set("batch_wait_ms")} />
-            <IntField label="Max retries" hint="Then dead-lettered." min={0} max={100} value={form.max_retries} onChange={set("max_retries")} />
-            <IntField label="Replicas" hint="Instances sharing the load." min={1} max={64} value={form.replicas} onChange={set("replicas")} />
+            <IntField
+              label="Batch size"
+              hint="Most messages per on_batch call."
+              min={1}
+              max={10000}
+              value={form.batch_size}
+              onChange={set("batch_size")}
+            />
+            <IntField
+              label="Batch wait"
+              hint="Time to fill a batch."
+              min={0}
+              max={60000}
+              unit="ms"
+              value={form.batch_wait_ms}
+              onChange={set("batch_wait_ms")}
+            />
+            <IntField
+              label="Max retries"
+              hint="Then dead-lettered."
+              min={0}
+              max={100}
+              value={form.max_retries}
+              onChange={set("max_retries")}
+            />
+            <IntField
+              label="Replicas"
+              hint="Instances sharing the load."
+              min={1}
+              max={64}
+              value={form.replicas}
+              onChange={set("replicas")}
+            />
           </div>
           <ErrorBox error={error} />
         </form>
@@ -243,7 +276,11 @@ function ProcessorList() {
             </thead>
             <tbody>
               {items.map((p) => (
-                <tr key={p.id} class={"clickable" + (p.status === "stopped" ? " proc-stopped" : "")} onClick={(e) => e.target.closest("a") || navigate(`/processing/${p.id}`)}>
+                <tr
+                  key={p.id}
+                  class={"clickable" + (p.status === "stopped" ? " proc-stopped" : "")}
+                  onClick={(e) => e.target.closest("a") || navigate(`/processing/${p.id}`)}
+                >
                   <td>
                     <Link href={`/processing/${p.id}`} class="proc-name">
                       {names[p.notebook_id] || p.notebook_id}
@@ -264,7 +301,12 @@ function ProcessorList() {
                   <td class="num">{number(p.lag)}</td>
                   <td>
                     <div class="proc-tput">
-                      <Sparkline values={p.throughput_history.map((h) => h[1])} width={96} height={24} label={`Throughput of ${names[p.notebook_id] || p.id}`} />
+                      <Sparkline
+                        values={p.throughput_history.map((h) => h[1])}
+                        width={96}
+                        height={24}
+                        label={`Throughput of ${names[p.notebook_id] || p.id}`}
+                      />
                       <span class="num">{p.status === "running" ? rate(p.throughput) : "–"}</span>
                       <span class="muted small">/s</span>
                     </div>
@@ -352,7 +394,14 @@ function ActionFeed({ id, processor }) {
           )}
         </div>
         <div class="row">
-          <input type="search" class="feed-filter" aria-label="Filter actions" placeholder="Filter…" value={filter} onInput={(e) => setFilter(e.target.value)} />
+          <input
+            type="search"
+            class="feed-filter"
+            aria-label="Filter actions"
+            placeholder="Filter…"
+            value={filter}
+            onInput={(e) => setFilter(e.target.value)}
+          />
           <Button small onClick={() => setPaused(paused ? null : items)} aria-pressed={!!paused}>
             {paused ? `Resume${fresh ? ` (${fresh} new)` : ""}` : "Pause"}
           </Button>
@@ -382,7 +431,11 @@ function ActionFeed({ id, processor }) {
           ))}
         </ol>
       )}
-      {shown.length >= FEED_MAX && <div class="feed-foot muted small">Showing the latest {FEED_MAX}. The full list is at GET /api/v1/actions?processor={id}.</div>}
+      {shown.length >= FEED_MAX && (
+        <div class="feed-foot muted small">
+          Showing the latest {FEED_MAX}. The full list is at GET /api/v1/actions?processor={id}.
+        </div>
+      )}
     </div>
   );
 }
@@ -421,7 +474,13 @@ function DeadLetters({ processor, page, error, reload }) {
           <h2>Dead letters</h2>
           <p class="muted small flat">Messages whose handler kept failing. Fix the notebook, restart the processor, then replay them.</p>
         </div>
-        <Button kind="primary" busy={busy} disabled={!waiting || processor.status !== "running"} onClick={replay} title={processor.status !== "running" ? "The processor must be running" : undefined}>
+        <Button
+          kind="primary"
+          busy={busy}
+          disabled={!waiting || processor.status !== "running"}
+          onClick={replay}
+          title={processor.status !== "running" ? "The processor must be running" : undefined}
+        >
           ↻ Replay dead letters
         </Button>
       </div>
@@ -608,7 +667,11 @@ function ProcessorView({ id }) {
           <Badge status={p.status} />
           <span>
             <Link href="/processing">Processing</Link> › on stream <strong>{p.stream}</strong> · revision {p.notebook_revision} ·{" "}
-            {p.status === "stopped" ? `stopped ${ago(p.stopped_at)}` : p.started_at ? `started ${ago(p.started_at)}` : `deployed ${ago(p.created_at)}`}
+            {p.status === "stopped"
+              ? `stopped ${ago(p.stopped_at)}`
+              : p.started_at
+                ? `started ${ago(p.started_at)}`
+                : `deployed ${ago(p.created_at)}`}
           </span>
         </span>
       }
@@ -646,13 +709,29 @@ function ProcessorView({ id }) {
             </div>
             <Sparkline values={history} width={260} height={48} label="Recent throughput" />
           </div>
-          <div class="muted small">{history.length < 2 ? "sampling…" : peak > 0 ? `peak ${rate(peak)}/s in the last ${timespan(p.throughput_history)}` : "no messages lately"}</div>
+          <div class="muted small">
+            {history.length < 2
+              ? "sampling…"
+              : peak > 0
+                ? `peak ${rate(peak)}/s in the last ${timespan(p.throughput_history)}`
+                : "no messages lately"}
+          </div>
         </div>
         <div class="panel metric-grid">
           <Metric label="Received" value={number(p.received)} hint="Messages taken from the stream (redeliveries too)" />
           <Metric label="Processed" value={number(p.processed)} hint="Messages whose handler returned" tone="ok" />
-          <Metric label="Failed" value={number(p.failed)} hint="Handler calls that raised (each retry counts)" tone={p.failed ? "bad" : null} />
-          <Metric label="Dead-lettered" value={number(p.dead_lettered)} hint="Times a message was given up after its retries (a replayed letter that fails again counts again); the Dead letters tab lists the letters waiting" tone={p.dead_lettered ? "bad" : null} />
+          <Metric
+            label="Failed"
+            value={number(p.failed)}
+            hint="Handler calls that raised (each retry counts)"
+            tone={p.failed ? "bad" : null}
+          />
+          <Metric
+            label="Dead-lettered"
+            value={number(p.dead_lettered)}
+            hint="Times a message was given up after its retries (a replayed letter that fails again counts again); the Dead letters tab lists the letters waiting"
+            tone={p.dead_lettered ? "bad" : null}
+          />
           <Metric label="Redelivered" value={number(p.redelivered)} hint="Messages the broker delivered again" />
           <Metric label="Lag" value={number(p.lag)} hint="Messages waiting: queue depth, or replay records due" />
           <Metric label="Latency" value={ms(p.latency_ms)} hint="Median publish-to-handled time, last batch" />

@@ -45,16 +45,19 @@ export function useLivePoll(fn, isActive, deps, fast = 1000, slow = 10000) {
       data = d;
       busy = false;
     });
-    const timer = setInterval(async () => {
-      if (busy || document.visibilityState !== "visible" || mine !== gen.current) return;
-      const active = data !== undefined && ref.current.isActive(data);
-      const wait = active || data === undefined ? fast : slow;
-      if (!wait || Date.now() - last < wait) return;
-      busy = true;
-      last = Date.now();
-      data = (await reload()) ?? data;
-      busy = false;
-    }, Math.min(fast, 1000));
+    const timer = setInterval(
+      async () => {
+        if (busy || document.visibilityState !== "visible" || mine !== gen.current) return;
+        const active = data !== undefined && ref.current.isActive(data);
+        const wait = active || data === undefined ? fast : slow;
+        if (!wait || Date.now() - last < wait) return;
+        busy = true;
+        last = Date.now();
+        data = (await reload()) ?? data;
+        busy = false;
+      },
+      Math.min(fast, 1000),
+    );
     return () => {
       clearInterval(timer);
       gen.current++;
@@ -174,8 +177,15 @@ function ParamRows({ rows, onChange }) {
             value={r.value}
             onInput={(e) => set(i, { value: e.target.value })}
           />
-          <span class="params-type" title="How the value is passed">{typeOf(r.value)}</span>
-          <button type="button" class="icon-btn" aria-label={`Remove parameter ${r.key}`} onClick={() => onChange(rows.filter((_, j) => j !== i))}>
+          <span class="params-type" title="How the value is passed">
+            {typeOf(r.value)}
+          </span>
+          <button
+            type="button"
+            class="icon-btn"
+            aria-label={`Remove parameter ${r.key}`}
+            onClick={() => onChange(rows.filter((_, j) => j !== i))}
+          >
             ×
           </button>
         </div>
@@ -184,7 +194,9 @@ function ParamRows({ rows, onChange }) {
         <Button small onClick={() => onChange([...rows, { key: "", value: "" }])}>
           + Add parameter
         </Button>
-        <span class="field-hint">Values are JSON when valid (42, true, [1, 2], "text"), otherwise text. An empty value keeps the default.</span>
+        <span class="field-hint">
+          Values are JSON when valid (42, true, [1, 2], "text"), otherwise text. An empty value keeps the default.
+        </span>
       </div>
     </div>
   );
@@ -304,7 +316,15 @@ export function RunDialog({ notebookId = "", parameters, onClose }) {
           <ParamRows rows={rows} onChange={setRows} />
         </div>
         <Field label="Timeout (seconds)" hint="Optional: past it the running cell is interrupted and the run ends as timed out.">
-          <input type="number" min="1" step="any" placeholder="no limit" value={timeout} onInput={(e) => setTimeoutS(e.target.value)} class="run-timeout" />
+          <input
+            type="number"
+            min="1"
+            step="any"
+            placeholder="no limit"
+            value={timeout}
+            onInput={(e) => setTimeoutS(e.target.value)}
+            class="run-timeout"
+          />
         </Field>
         <ErrorBox error={error} />
       </form>
@@ -318,7 +338,14 @@ export function RunDialog({ notebookId = "", parameters, onClose }) {
 function Progress({ run }) {
   const pct = run.cells_total ? Math.round((100 * run.cells_done) / run.cells_total) : 0;
   return (
-    <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax={run.cells_total} aria-valuenow={run.cells_done} aria-label="Progress">
+    <div
+      class="progress"
+      role="progressbar"
+      aria-valuemin="0"
+      aria-valuemax={run.cells_total}
+      aria-valuenow={run.cells_done}
+      aria-label="Progress"
+    >
       <div style={{ width: pct + "%" }} />
     </div>
   );
@@ -363,7 +390,15 @@ function RunsTable({ runs, names }) {
             <td>
               <KeyValues data={r.parameters} empty={<span class="muted">–</span>} max={32} />
             </td>
-            <td class="num">{r.attempt > 1 ? <span class="badge badge-wait" title="The first attempt lost its kernel or node">{r.attempt}</span> : r.attempt}</td>
+            <td class="num">
+              {r.attempt > 1 ? (
+                <span class="badge badge-wait" title="The first attempt lost its kernel or node">
+                  {r.attempt}
+                </span>
+              ) : (
+                r.attempt
+              )}
+            </td>
           </tr>
         ))}
       </tbody>
@@ -457,7 +492,11 @@ export function describeCron(cron) {
   if (num(mi) && num(h)) {
     if (dow === "*") return `every day at ${hm()}`;
     if (dow === "1-5") return `weekdays at ${hm()}`;
-    if (/^[0-7](,[0-7])*$/.test(dow)) return `${dow.split(",").map((d) => DAYS[+d % 7] + "s").join(", ")} at ${hm()}`;
+    if (/^[0-7](,[0-7])*$/.test(dow))
+      return `${dow
+        .split(",")
+        .map((d) => DAYS[+d % 7] + "s")
+        .join(", ")} at ${hm()}`;
   }
   return "";
 }
@@ -472,7 +511,14 @@ const PRESETS = [
 /** A time as read in a timezone: "Mon 30 Nov, 06:00 (Europe/Paris)". */
 function zoned(when, timeZone) {
   try {
-    const text = new Date(when).toLocaleString("en-GB", { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZone });
+    const text = new Date(when).toLocaleString("en-GB", {
+      weekday: "short",
+      day: "numeric",
+      month: "short",
+      hour: "2-digit",
+      minute: "2-digit",
+      timeZone,
+    });
     return `${text} (${timeZone})`;
   } catch {
     return datetime(when);
@@ -508,7 +554,11 @@ function ScheduleDialog({ notebookId = "", onClose, onCreated }) {
     }
     setBusy(true);
     try {
-      const s = await post(`/notebooks/${encodeURIComponent(nb)}/schedules`, { cron: cron.trim(), timezone: tz.trim() || "UTC", parameters: params });
+      const s = await post(`/notebooks/${encodeURIComponent(nb)}/schedules`, {
+        cron: cron.trim(),
+        timezone: tz.trim() || "UTC",
+        parameters: params,
+      });
       toast("Schedule created");
       onCreated(s);
       onClose();
@@ -537,11 +587,7 @@ function ScheduleDialog({ notebookId = "", onClose, onCreated }) {
         <div class="grid-2">
           <Field
             label="Cron"
-            hint={
-              <>
-                minute · hour · day of month · month · day of week{words && <strong class="cron-words"> — runs {words}</strong>}
-              </>
-            }
+            hint={<>minute · hour · day of month · month · day of week{words && <strong class="cron-words"> — runs {words}</strong>}</>}
           >
             <input class="mono" value={cron} onInput={(e) => setCron(e.target.value)} placeholder="0 6 * * 1" spellcheck={false} />
           </Field>
@@ -572,7 +618,13 @@ function ScheduleDialog({ notebookId = "", onClose, onCreated }) {
 }
 
 function SchedulesTab({ names, filter, creating, setCreating }) {
-  const [list, error, reload] = useLivePoll(() => all("/schedules"), () => false, [], 1000, 10000);
+  const [list, error, reload] = useLivePoll(
+    () => all("/schedules"),
+    () => false,
+    [],
+    1000,
+    10000,
+  );
   const [deleting, setDeleting] = useState(null);
   const shown = (list || []).filter((s) => !filter || s.notebook_id === filter);
   return (
@@ -622,13 +674,33 @@ function SchedulesTab({ names, filter, creating, setCreating }) {
                     {zoned(s.next_at, s.timezone)}
                     <div class="muted small">{until(s.next_at)}</div>
                   </td>
-                  <td>{s.last_run_id ? <Link href={`/runs/${s.last_run_id}`} class="mono">{shortId(s.last_run_id)}</Link> : <span class="muted">–</span>}</td>
+                  <td>
+                    {s.last_run_id ? (
+                      <Link href={`/runs/${s.last_run_id}`} class="mono">
+                        {shortId(s.last_run_id)}
+                      </Link>
+                    ) : (
+                      <span class="muted">–</span>
+                    )}
+                  </td>
                   <td class="num">{s.runs_started}</td>
-                  <td class="num" title={s.last_skipped_at ? "Last skipped " + datetime(s.last_skipped_at) : "A due time is skipped while the last run still runs"}>
+                  <td
+                    class="num"
+                    title={
+                      s.last_skipped_at
+                        ? "Last skipped " + datetime(s.last_skipped_at)
+                        : "A due time is skipped while the last run still runs"
+                    }
+                  >
                     {s.runs_skipped}
                   </td>
                   <td class="num">
-                    <Button small kind="danger" aria-label={`Delete schedule ${s.cron} of ${names[s.notebook_id] || s.notebook_id}`} onClick={() => setDeleting(s)}>
+                    <Button
+                      small
+                      kind="danger"
+                      aria-label={`Delete schedule ${s.cron} of ${names[s.notebook_id] || s.notebook_id}`}
+                      onClick={() => setDeleting(s)}
+                    >
                       Delete
                     </Button>
                   </td>
@@ -687,7 +759,14 @@ function RunsHome({ tab, filter }) {
       wide
     >
       <ErrorBox error={nbError} />
-      <Tabs tabs={[["runs", "Runs"], ["schedules", "Schedules"]]} current={tab} onChange={go} />
+      <Tabs
+        tabs={[
+          ["runs", "Runs"],
+          ["schedules", "Schedules"],
+        ]}
+        current={tab}
+        onChange={go}
+      />
       {tab === "schedules" ? (
         <SchedulesTab names={names} filter={filter} creating={creating} setCreating={setCreating} />
       ) : (
@@ -756,7 +835,9 @@ function Cell({ cell, index, state }) {
             {state === "running" && <span class="run-cell-tag tag-run">running</span>}
             {state === "failed" && <span class="run-cell-tag tag-bad">failed here</span>}
             {state === "pending" && <span class="run-cell-tag">not run</span>}
-            {state === "stopped" && <span class="run-cell-tag tag-bad">stopped here ({cell.execution_count ? "finished" : "cut short"})</span>}
+            {state === "stopped" && (
+              <span class="run-cell-tag tag-bad">stopped here ({cell.execution_count ? "finished" : "cut short"})</span>
+            )}
           </div>
         )}
         <Code source={source} />
@@ -777,7 +858,8 @@ function ExecutedNotebook({ nb, run }) {
     if (run.status === "running" && k === run.cells_done) return "running";
     // A run cancelled or timed out mid-cell keeps what that cell printed.
     if (finished && run.status !== "succeeded" && k === run.cells_done && (cells[i].outputs || []).length) return "stopped";
-    if (k >= run.cells_done && (run.status === "queued" || run.status === "running" || (finished && run.status !== "succeeded"))) return "pending";
+    if (k >= run.cells_done && (run.status === "queued" || run.status === "running" || (finished && run.status !== "succeeded")))
+      return "pending";
     return null;
   };
   if (!cells.length) return <Empty>The notebook has no cells.</Empty>;
@@ -801,7 +883,13 @@ function Fact({ label, children }) {
 
 function RunView({ id }) {
   const [names] = useNotebooks().slice(1);
-  const [run, error, reload] = useLivePoll(() => get(`/runs/${encodeURIComponent(id)}`), (r) => ACTIVE.has(r.status), [id], 1000, 0);
+  const [run, error, reload] = useLivePoll(
+    () => get(`/runs/${encodeURIComponent(id)}`),
+    (r) => ACTIVE.has(r.status),
+    [id],
+    1000,
+    0,
+  );
   const [nb, setNb] = useState(undefined);
   const [nbError, setNbError] = useState(null);
   const [cancelling, setCancelling] = useState(false);
@@ -874,7 +962,11 @@ function RunView({ id }) {
         {active && (
           <div class="run-progress">
             <div class="row">
-              <strong>{run.status === "queued" ? "Waiting for a kernel…" : `Cell ${Math.min(run.cells_done + 1, run.cells_total)} of ${run.cells_total}`}</strong>
+              <strong>
+                {run.status === "queued"
+                  ? "Waiting for a kernel…"
+                  : `Cell ${Math.min(run.cells_done + 1, run.cells_total)} of ${run.cells_total}`}
+              </strong>
               <span class="spacer" />
               <span class="muted">
                 {run.cells_done} of {run.cells_total} done
@@ -908,7 +1000,10 @@ function RunView({ id }) {
             {e.evalue ? `: ${e.evalue}` : ""}
           </div>
           {e.cell !== null && e.cell !== undefined && (
-            <button class="linkish" onClick={() => document.getElementById(`cell-${e.cell}`)?.scrollIntoView({ behavior: "smooth", block: "center" })}>
+            <button
+              class="linkish"
+              onClick={() => document.getElementById(`cell-${e.cell}`)?.scrollIntoView({ behavior: "smooth", block: "center" })}
+            >
               in cell {e.cell + 1} — show it
             </button>
           )}

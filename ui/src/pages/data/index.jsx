@@ -15,7 +15,9 @@ export function DataPage({ path }) {
   if ((p = match("/data/streams/:name", path))) return <StreamView key={p.name} name={p.name} />;
   return (
     <Page title="Not found">
-      <p>No data page at {path}. <Link href="/data">Go to the objects</Link>.</p>
+      <p>
+        No data page at {path}. <Link href="/data">Go to the objects</Link>.
+      </p>
     </Page>
   );
 }

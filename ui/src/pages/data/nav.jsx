@@ -5,7 +5,10 @@ import { Tabs } from "../../ui.jsx";
 export function DataTabs({ current }) {
   return (
     <Tabs
-      tabs={[["objects", "Objects"], ["streams", "Streams"]]}
+      tabs={[
+        ["objects", "Objects"],
+        ["streams", "Streams"],
+      ]}
       current={current}
       onChange={(key) => navigate(key === "objects" ? "/data" : "/data/streams")}
     />
@@ -17,7 +20,11 @@ export function Crumbs({ items }) {
     <nav class="data-crumbs" aria-label="Breadcrumb">
       {items.map(([href, label], i) => (
         <>
-          {i > 0 && <span class="data-crumb-sep" aria-hidden="true">/</span>}
+          {i > 0 && (
+            <span class="data-crumb-sep" aria-hidden="true">
+              /
+            </span>
+          )}
           {href ? <Link href={href}>{label}</Link> : <span aria-current="page">{label}</span>}
         </>
       ))}

@@ -8,7 +8,15 @@ import { enc, kindOf, objectHref } from "./names.js";
 import { Crumbs, DataTabs } from "./nav.jsx";
 import { PreviewPanel } from "./preview.jsx";
 import {
-  DropOverlay, FilePicker, UploadList, dropHandlers, stageFiles, startUpload, useAfterUpload, useFileDrop, useTenantUploads,
+  DropOverlay,
+  FilePicker,
+  UploadList,
+  dropHandlers,
+  stageFiles,
+  startUpload,
+  useAfterUpload,
+  useFileDrop,
+  useTenantUploads,
 } from "./uploads.jsx";
 
 const TAG_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
@@ -53,7 +61,9 @@ export function ObjectsView() {
       actions={
         <>
           <FilePicker inputRef={picker} onFiles={(f) => stageFiles(f)} label="Choose files to upload" />
-          <Button kind="primary" onClick={browse}>Upload files</Button>
+          <Button kind="primary" onClick={browse}>
+            Upload files
+          </Button>
         </>
       }
     >
@@ -62,14 +72,16 @@ export function ObjectsView() {
         class={"data-dropzone" + (objects && objects.length ? " data-dropzone-compact" : "") + (dragging ? " data-dropzone-over" : "")}
         {...dropHandlers((files) => stageFiles(files))}
       >
-        <span class="data-dropzone-icon" aria-hidden="true">⇪</span>
+        <span class="data-dropzone-icon" aria-hidden="true">
+          ⇪
+        </span>
         <div>
           <strong>Drag files here</strong> or{" "}
-          <button type="button" class="data-link-btn" onClick={browse}>browse</button>{" "}
+          <button type="button" class="data-link-btn" onClick={browse}>
+            browse
+          </button>{" "}
           to upload them.
-          <div class="muted">
-            Uploading a name that exists adds a version. CSV, TSV, JSON, JSON lines and Parquet files get a preview.
-          </div>
+          <div class="muted">Uploading a name that exists adds a version. CSV, TSV, JSON, JSON lines and Parquet files get a preview.</div>
         </div>
       </div>
       <UploadList items={items} existing={existing} />
@@ -105,7 +117,9 @@ function ObjectTable({ objects }) {
     <th class={cls} aria-sort={sort[0] === key ? (sort[1] > 0 ? "ascending" : "descending") : undefined}>
       <button class="data-sort" onClick={() => setSort([key, sort[0] === key ? -sort[1] : key === "name" ? 1 : -1])}>
         {label}
-        <span class="data-sort-mark" aria-hidden="true">{sort[0] === key ? (sort[1] > 0 ? "▲" : "▼") : ""}</span>
+        <span class="data-sort-mark" aria-hidden="true">
+          {sort[0] === key ? (sort[1] > 0 ? "▲" : "▼") : ""}
+        </span>
       </button>
     </th>
   );
@@ -158,7 +172,9 @@ function ObjectTable({ objects }) {
             {shown.slice(0, limit).map((o) => (
               <tr key={o.name} class="data-click" onClick={() => navigate(objectHref(o.name))}>
                 <td>
-                  <Link href={objectHref(o.name)} class="data-name">{o.name}</Link>
+                  <Link href={objectHref(o.name)} class="data-name">
+                    {o.name}
+                  </Link>
                   {o.description && <div class="data-desc muted">{o.description}</div>}
                 </td>
                 <td>v{o.version}</td>
@@ -202,7 +218,15 @@ export function ObjectView({ name }) {
     stageFiles(files, name).forEach((u) => startUpload(u.id));
   };
   const dragging = useFileDrop(addVersion);
-  const crumbs = <Crumbs items={[["/data", "Data"], ["/data", "Objects"], [null, name]]} />;
+  const crumbs = (
+    <Crumbs
+      items={[
+        ["/data", "Data"],
+        ["/data", "Objects"],
+        [null, name],
+      ]}
+    />
+  );
 
   if (!obj) {
     return (
@@ -210,7 +234,13 @@ export function ObjectView({ name }) {
         {crumbs}
         <Page title={name} wide>
           <ErrorBox error={error} />
-          {error ? <p><Link href="/data">Back to the objects</Link></p> : <Loading />}
+          {error ? (
+            <p>
+              <Link href="/data">Back to the objects</Link>
+            </p>
+          ) : (
+            <Loading />
+          )}
         </Page>
       </>
     );
@@ -236,7 +266,9 @@ export function ObjectView({ name }) {
               Download
             </a>
             <Button onClick={() => picker.current.click()}>Upload new version</Button>
-            <Button kind="danger" onClick={() => setConfirm(true)}>Delete</Button>
+            <Button kind="danger" onClick={() => setConfirm(true)}>
+              Delete
+            </Button>
           </>
         }
       >
@@ -265,7 +297,9 @@ export function ObjectView({ name }) {
                     <th>SHA-256</th>
                     <th>Content type</th>
                     <th>Created</th>
-                    <th><span class="sr-only">Actions</span></th>
+                    <th>
+                      <span class="sr-only">Actions</span>
+                    </th>
                   </tr>
                 </thead>
                 <tbody>
@@ -275,7 +309,11 @@ export function ObjectView({ name }) {
                         <strong>v{v.version}</strong> {v.version === obj.version && <Badge status="ok">latest</Badge>}
                       </td>
                       <td class="num">{bytes(v.size)}</td>
-                      <td><code class="data-sha" title={v.sha256}>{v.sha256.slice(0, 12)}</code></td>
+                      <td>
+                        <code class="data-sha" title={v.sha256}>
+                          {v.sha256.slice(0, 12)}
+                        </code>
+                      </td>
                       <td class="muted">{v.content_type}</td>
                       <td title={datetime(v.created_at)}>{ago(v.created_at)}</td>
                       <td class="data-row-actions">
@@ -301,7 +339,9 @@ export function ObjectView({ name }) {
           <aside class="data-side">
             <ObjectDetails obj={obj} onEdit={() => setEditing(true)} />
             <section class="panel" aria-label="Use in a notebook">
-              <header class="panel-head"><h2>Use in a notebook</h2></header>
+              <header class="panel-head">
+                <h2>Use in a notebook</h2>
+              </header>
               <pre class="data-snippet">{snippet(obj.name, obj.content_type)}</pre>
             </section>
           </aside>
@@ -330,15 +370,15 @@ function ObjectDetails({ obj, onEdit }) {
     <section class="panel" aria-label="Details">
       <header class="panel-head">
         <h2>Details</h2>
-        <Button small onClick={onEdit}>Edit</Button>
+        <Button small onClick={onEdit}>
+          Edit
+        </Button>
       </header>
       <dl class="data-props">
         <dt>Description</dt>
         <dd>{obj.description ? <span class="data-description">{obj.description}</span> : <span class="muted">No description</span>}</dd>
         <dt>Tags</dt>
-        <dd>
-          {obj.tags.length ? obj.tags.map((t) => <span class="data-tag">{t}</span>) : <span class="muted">None</span>}
-        </dd>
+        <dd>{obj.tags.length ? obj.tags.map((t) => <span class="data-tag">{t}</span>) : <span class="muted">None</span>}</dd>
         <dt>Latest</dt>
         <dd>version {obj.version}</dd>
         <dt>Size</dt>
@@ -350,7 +390,9 @@ function ObjectDetails({ obj, onEdit }) {
           {kindOf(obj.name, obj.content_type)} <code class="muted">{obj.content_type}</code>
         </dd>
         <dt>SHA-256</dt>
-        <dd><code class="data-sha data-sha-full">{obj.sha256}</code></dd>
+        <dd>
+          <code class="data-sha data-sha-full">{obj.sha256}</code>
+        </dd>
         <dt>Created</dt>
         <dd>{datetime(obj.versions[0].created_at)}</dd>
         <dt>Updated</dt>
@@ -389,7 +431,9 @@ function EditObject({ obj, onClose, onSaved }) {
       footer={
         <>
           <Button onClick={onClose}>Cancel</Button>
-          <Button kind="primary" type="submit" form="data-edit-object" busy={busy}>Save</Button>
+          <Button kind="primary" type="submit" form="data-edit-object" busy={busy}>
+            Save
+          </Button>
         </>
       }
     >

@@ -17,20 +17,35 @@ export function Source({ s }) {
   if (s.type === "replay") {
     return (
       <span>
-        <Link href={objectHref(s.object)} onClick={(e) => e.stopPropagation()}>{s.object}</Link>
-        <span class="muted"> at {number(s.rate)} msg/s{s.loop ? ", looping" : ""}</span>
+        <Link href={objectHref(s.object)} onClick={(e) => e.stopPropagation()}>
+          {s.object}
+        </Link>
+        <span class="muted">
+          {" "}
+          at {number(s.rate)} msg/s{s.loop ? ", looping" : ""}
+        </span>
       </span>
     );
   }
-  const where = s.type === "mqtt"
-    ? [["topic", s.topic]]
-    : [["queue", s.queue], ["exchange", s.exchange], ["key", s.exchange && s.routing_key]];
+  const where =
+    s.type === "mqtt"
+      ? [["topic", s.topic]]
+      : [
+          ["queue", s.queue],
+          ["exchange", s.exchange],
+          ["key", s.exchange && s.routing_key],
+        ];
   return (
     <span>
       <code class="data-uri">{s.uri}</code>
-      {where.filter(([, v]) => v).map(([k, v]) => (
-        <span class="muted"> · {k} <code>{v}</code></span>
-      ))}
+      {where
+        .filter(([, v]) => v)
+        .map(([k, v]) => (
+          <span class="muted">
+            {" "}
+            · {k} <code>{v}</code>
+          </span>
+        ))}
     </span>
   );
 }
@@ -42,7 +57,11 @@ export function StreamsView() {
     <Page
       title="Data"
       subtitle="Versioned objects for your notebooks, and the streams your processors read."
-      actions={<Button kind="primary" onClick={() => setCreating(true)}>New stream</Button>}
+      actions={
+        <Button kind="primary" onClick={() => setCreating(true)}>
+          New stream
+        </Button>
+      }
     >
       <DataTabs current="streams" />
       <ErrorBox error={error} />
@@ -57,10 +76,12 @@ export function StreamsView() {
           </header>
           {streams.length === 0 ? (
             <Empty>
-              No streams yet. A stream is an AMQP queue or exchange, an MQTT topic, or a replay of an uploaded
-              CSV or JSON-lines object at a chosen rate.
+              No streams yet. A stream is an AMQP queue or exchange, an MQTT topic, or a replay of an uploaded CSV or JSON-lines object at a
+              chosen rate.
               <div class="data-empty-action">
-                <Button kind="primary" onClick={() => setCreating(true)}>New stream</Button>
+                <Button kind="primary" onClick={() => setCreating(true)}>
+                  New stream
+                </Button>
               </div>
             </Empty>
           ) : (
@@ -76,9 +97,17 @@ export function StreamsView() {
               <tbody>
                 {streams.map((s) => (
                   <tr key={s.id} class="data-click" onClick={() => navigate(streamHref(s.name))}>
-                    <td><Link href={streamHref(s.name)} class="data-name">{s.name}</Link></td>
-                    <td><TypeChip type={s.type} /></td>
-                    <td><Source s={s} /></td>
+                    <td>
+                      <Link href={streamHref(s.name)} class="data-name">
+                        {s.name}
+                      </Link>
+                    </td>
+                    <td>
+                      <TypeChip type={s.type} />
+                    </td>
+                    <td>
+                      <Source s={s} />
+                    </td>
                     <td title={datetime(s.created_at)}>{ago(s.created_at)}</td>
                   </tr>
                 ))}
@@ -96,8 +125,16 @@ const REPLAYABLE = ["CSV", "TSV", "JSON lines", "JSON"];
 
 function NewStream({ onClose }) {
   const [form, setForm] = useState({
-    name: "", type: "replay", object: "", rate: "10", loop: false,
-    uri: "", queue: "", exchange: "", routing_key: "", topic: "",
+    name: "",
+    type: "replay",
+    object: "",
+    rate: "10",
+    loop: false,
+    uri: "",
+    queue: "",
+    exchange: "",
+    routing_key: "",
+    topic: "",
   });
   const [objects, objectsError] = usePoll(() => all("/objects"), 0);
   const [busy, setBusy] = useState(false);
@@ -165,21 +202,33 @@ function NewStream({ onClose }) {
           <>
             <Field label="Object" hint="Each row or line becomes one message.">
               {objects === undefined ? (
-                objectsError ? <ErrorBox error={objectsError} /> : <Loading />
+                objectsError ? (
+                  <ErrorBox error={objectsError} />
+                ) : (
+                  <Loading />
+                )
               ) : objects.length === 0 ? (
                 <p class="muted data-inline-note">
-                  No objects yet: <Link href="/data" onClick={onClose}>upload a CSV or JSON-lines file</Link> first.
+                  No objects yet:{" "}
+                  <Link href="/data" onClick={onClose}>
+                    upload a CSV or JSON-lines file
+                  </Link>{" "}
+                  first.
                 </p>
               ) : (
                 <select aria-label="Object" value={object} onChange={set("object")}>
                   {!object && <option value="">Choose an object…</option>}
                   {replayable.map((o) => (
-                    <option value={o.name}>{o.name} · {kindOf(o.name, o.content_type)} · {bytes(o.size)}</option>
+                    <option value={o.name}>
+                      {o.name} · {kindOf(o.name, o.content_type)} · {bytes(o.size)}
+                    </option>
                   ))}
                   {others.length > 0 && (
                     <optgroup label="Other objects">
                       {others.map((o) => (
-                        <option value={o.name}>{o.name} · {kindOf(o.name, o.content_type)}</option>
+                        <option value={o.name}>
+                          {o.name} · {kindOf(o.name, o.content_type)}
+                        </option>
                       ))}
                     </optgroup>
                   )}

@@ -13,14 +13,28 @@ export function StreamView({ name }) {
   const [s, error] = usePoll(() => get(`/streams/${enc(name)}`), 0, [name]);
   const [confirm, setConfirm] = useState(false);
   const [sent, setSent] = useState(0);
-  const crumbs = <Crumbs items={[["/data", "Data"], ["/data/streams", "Streams"], [null, name]]} />;
+  const crumbs = (
+    <Crumbs
+      items={[
+        ["/data", "Data"],
+        ["/data/streams", "Streams"],
+        [null, name],
+      ]}
+    />
+  );
   if (!s) {
     return (
       <>
         {crumbs}
         <Page title={name} wide>
           <ErrorBox error={error} />
-          {error ? <p><Link href="/data/streams">Back to the streams</Link></p> : <Loading />}
+          {error ? (
+            <p>
+              <Link href="/data/streams">Back to the streams</Link>
+            </p>
+          ) : (
+            <Loading />
+          )}
         </Page>
       </>
     );
@@ -36,7 +50,11 @@ export function StreamView({ name }) {
             <TypeChip type={s.type} /> <Source s={s} />
           </span>
         }
-        actions={<Button kind="danger" onClick={() => setConfirm(true)}>Delete</Button>}
+        actions={
+          <Button kind="danger" onClick={() => setConfirm(true)}>
+            Delete
+          </Button>
+        }
       >
         <div class="data-split">
           <div class="data-main">
@@ -84,17 +102,20 @@ function parseBody(m) {
 function Json({ v, depth = 0 }) {
   if (v === null) return <span class="data-j-lit">null</span>;
   if (typeof v === "string") return <span class="data-j-str">{JSON.stringify(v)}</span>;
-  if (typeof v === "number" || typeof v === "boolean") return <span class={typeof v === "number" ? "data-j-num" : "data-j-lit"}>{String(v)}</span>;
+  if (typeof v === "number" || typeof v === "boolean")
+    return <span class={typeof v === "number" ? "data-j-num" : "data-j-lit"}>{String(v)}</span>;
   if (depth > 6) return <span class="muted">…</span>;
   if (Array.isArray(v)) {
     return (
       <span>
-        [{v.map((x, i) => (
+        [
+        {v.map((x, i) => (
           <>
             {i > 0 && ", "}
             <Json v={x} depth={depth + 1} />
           </>
-        ))}]
+        ))}
+        ]
       </span>
     );
   }
@@ -164,16 +185,16 @@ function LiveTail({ name, sent }) {
               <span class="data-live-dot" aria-hidden="true" /> Live
             </span>
           )}
-          <Button small onClick={toggle} aria-pressed={isPaused}>{isPaused ? "Resume" : "Pause"}</Button>
+          <Button small onClick={toggle} aria-pressed={isPaused}>
+            {isPaused ? "Resume" : "Pause"}
+          </Button>
         </div>
       </header>
       <ErrorBox error={error} />
       {!tail ? (
         !error && <Loading />
       ) : items.length === 0 ? (
-        <Empty>
-          No messages seen yet. They appear here as a processor reads the stream, or when you send a test message.
-        </Empty>
+        <Empty>No messages seen yet. They appear here as a processor reads the stream, or when you send a test message.</Empty>
       ) : (
         <div class="table-scroll data-tail-scroll">
           <table class="table data-tail-table">
@@ -192,7 +213,9 @@ function LiveTail({ name, sent }) {
                 return (
                   <Fragment key={m.id}>
                     <tr class={(fresh ? "data-tail-new " : "") + (expanded ? "data-tail-open" : "")}>
-                      <td class="data-tail-time" title={datetime(m.at * 1000)}>{clock(m.at)}</td>
+                      <td class="data-tail-time" title={datetime(m.at * 1000)}>
+                        {clock(m.at)}
+                      </td>
                       <td class="data-tail-body">
                         <button
                           class="data-tail-toggle"
@@ -208,13 +231,17 @@ function LiveTail({ name, sent }) {
                           ) : body.kind === "text" ? (
                             m.body
                           ) : (
-                            <span class="muted">binary, {number(Math.floor((m.body.length * 3) / 4))} bytes (base64 {m.body.slice(0, 40)}…)</span>
+                            <span class="muted">
+                              binary, {number(Math.floor((m.body.length * 3) / 4))} bytes (base64 {m.body.slice(0, 40)}…)
+                            </span>
                           )}
                         </span>
                       </td>
                       <td class="data-tail-headers">
                         {Object.entries(m.headers || {}).map(([k, v]) => (
-                          <span class="data-tag">{k}={typeof v === "string" ? v : JSON.stringify(v)}</span>
+                          <span class="data-tag">
+                            {k}={typeof v === "string" ? v : JSON.stringify(v)}
+                          </span>
                         ))}
                       </td>
                     </tr>
@@ -223,7 +250,9 @@ function LiveTail({ name, sent }) {
                         <td />
                         <td colSpan={2}>
                           <pre>{body.kind === "json" ? JSON.stringify(body.value, null, 2) : m.body}</pre>
-                          <span class="muted">id {m.id} · {m.encoding} · {datetime(m.at * 1000)}</span>
+                          <span class="muted">
+                            id {m.id} · {m.encoding} · {datetime(m.at * 1000)}
+                          </span>
                         </td>
                       </tr>
                     )}
@@ -254,7 +283,10 @@ function SendMessage({ name, onSent }) {
         return setError(`Not valid JSON: ${x.message}. Choose “Text” to send it as it is.`);
       }
     }
-    const pairs = headers.split(/[,\n]/).map((h) => h.trim()).filter(Boolean);
+    const pairs = headers
+      .split(/[,\n]/)
+      .map((h) => h.trim())
+      .filter(Boolean);
     const bad = pairs.find((h) => !/^[^=\s]+=/.test(h));
     if (bad) return setError(`Header “${bad}” is not key=value.`);
     const q = pairs.map((h) => "header=" + enc(h)).join("&");
@@ -274,7 +306,9 @@ function SendMessage({ name, onSent }) {
   };
   return (
     <section class="panel" aria-label="Send a test message">
-      <header class="panel-head"><h2>Send a test message</h2></header>
+      <header class="panel-head">
+        <h2>Send a test message</h2>
+      </header>
       <form class="panel-pad data-form" onSubmit={send}>
         <Field label="Body" hint="Ctrl+Enter sends">
           <textarea
@@ -297,7 +331,9 @@ function SendMessage({ name, onSent }) {
           </Field>
         </div>
         <ErrorBox error={error} />
-        <Button kind="primary" type="submit" busy={busy}>Send test message</Button>
+        <Button kind="primary" type="submit" busy={busy}>
+          Send test message
+        </Button>
       </form>
     </section>
   );
@@ -319,7 +355,9 @@ function StreamDetails({ s }) {
   ].filter(([, v]) => v);
   return (
     <section class="panel" aria-label="Definition">
-      <header class="panel-head"><h2>Definition</h2></header>
+      <header class="panel-head">
+        <h2>Definition</h2>
+      </header>
       <dl class="data-props">
         {rows.map(([k, v]) => (
           <>
@@ -346,7 +384,9 @@ function Processors({ name }) {
   );
   return (
     <section class="panel" aria-label="Processors">
-      <header class="panel-head"><h2>Processors</h2></header>
+      <header class="panel-head">
+        <h2>Processors</h2>
+      </header>
       <ErrorBox error={error} />
       {list === undefined ? (
         !error && <Loading />
@@ -358,9 +398,13 @@ function Processors({ name }) {
         <ul class="data-proc-list">
           {list.map((p) => (
             <li>
-              <Link href={`/processing/${p.id}`}>{(names.current && names.current.get(p.notebook_id)) || `processor ${p.id.slice(0, 8)}`}</Link>
+              <Link href={`/processing/${p.id}`}>
+                {(names.current && names.current.get(p.notebook_id)) || `processor ${p.id.slice(0, 8)}`}
+              </Link>
               <Badge status={p.status} />
-              <span class="muted">{number(p.processed)} processed · {p.throughput.toFixed(1)} msg/s</span>
+              <span class="muted">
+                {number(p.processed)} processed · {p.throughput.toFixed(1)} msg/s
+              </span>
             </li>
           ))}
         </ul>

@@ -32,8 +32,17 @@ function removeUpload(id) {
 export function stageFiles(files, fixedName) {
   const tenant = session.get()?.tenant;
   const added = [...files].map((file) => ({
-    id: ++uploadSeq, tenant, file, name: fixedName || nameFromFile(file.name), fixed: !!fixedName,
-    state: "ready", fraction: 0, loaded: 0, error: null, controller: null, result: null,
+    id: ++uploadSeq,
+    tenant,
+    file,
+    name: fixedName || nameFromFile(file.name),
+    fixed: !!fixedName,
+    state: "ready",
+    fraction: 0,
+    loaded: 0,
+    error: null,
+    controller: null,
+    result: null,
   }));
   uploads.set([...uploads.get(), ...added]);
   return added;
@@ -119,7 +128,12 @@ export function useFileDrop(onFiles) {
       e.preventDefault();
       if (e.dataTransfer.files.length) handler.current([...e.dataTransfer.files]);
     };
-    const events = [["dragenter", enter], ["dragover", overIt], ["dragleave", leave], ["drop", drop]];
+    const events = [
+      ["dragenter", enter],
+      ["dragover", overIt],
+      ["dragleave", leave],
+      ["drop", drop],
+    ];
     events.forEach(([name, fn]) => document.addEventListener(name, fn));
     return () => events.forEach(([name, fn]) => document.removeEventListener(name, fn));
   }, []);
@@ -200,7 +214,12 @@ function UploadRow({ u, existing }) {
     <li class={"data-upload data-upload-" + u.state}>
       <div class="data-upload-what">
         {u.state === "ready" && !u.fixed ? (
-          <form onSubmit={(e) => { e.preventDefault(); startUpload(u.id); }}>
+          <form
+            onSubmit={(e) => {
+              e.preventDefault();
+              startUpload(u.id);
+            }}
+          >
             <input
               class="data-upload-name"
               value={u.name}
@@ -211,33 +230,41 @@ function UploadRow({ u, existing }) {
             />
           </form>
         ) : (
-          <span class="data-upload-title">
-            {u.state === "done" ? <Link href={objectHref(u.result.name)}>{u.name}</Link> : u.name}
-          </span>
+          <span class="data-upload-title">{u.state === "done" ? <Link href={objectHref(u.result.name)}>{u.name}</Link> : u.name}</span>
         )}
         <span class="data-upload-file muted">
           {u.state !== "ready" && u.file.name === u.name ? "" : `${u.file.name} · `}
           {bytes(u.file.size)}
-          {u.state === "ready" && valid && (
-            <> · {prior ? `adds version ${prior.version + 1} of an existing object` : "new object"}</>
-          )}
+          {u.state === "ready" && valid && <> · {prior ? `adds version ${prior.version + 1} of an existing object` : "new object"}</>}
         </span>
         {u.state === "ready" && !valid && <span class="data-invalid">{NAME_RULE}</span>}
       </div>
-      <div class="data-upload-status">
-        {u.state === "ready" ? <span class="muted">Ready to upload</span> : <UploadProgress u={u} />}
-      </div>
+      <div class="data-upload-status">{u.state === "ready" ? <span class="muted">Ready to upload</span> : <UploadProgress u={u} />}</div>
       <div class="data-upload-actions">
         {u.state === "ready" && (
-          <Button kind="primary" small disabled={!valid} onClick={() => startUpload(u.id)}>Upload</Button>
+          <Button kind="primary" small disabled={!valid} onClick={() => startUpload(u.id)}>
+            Upload
+          </Button>
         )}
-        {u.state === "uploading" && <Button small onClick={() => u.controller.abort()}>Cancel</Button>}
+        {u.state === "uploading" && (
+          <Button small onClick={() => u.controller.abort()}>
+            Cancel
+          </Button>
+        )}
         {(u.state === "error" || u.state === "cancelled") && (
-          <Button small onClick={() => startUpload(u.id)}>Retry</Button>
+          <Button small onClick={() => startUpload(u.id)}>
+            Retry
+          </Button>
         )}
-        {u.state === "done" && <Link class="btn btn-small" href={objectHref(u.result.name)}>Open</Link>}
+        {u.state === "done" && (
+          <Link class="btn btn-small" href={objectHref(u.result.name)}>
+            Open
+          </Link>
+        )}
         {u.state !== "uploading" && (
-          <button class="icon-btn" aria-label={`Remove ${u.name} from the list`} onClick={() => removeUpload(u.id)}>×</button>
+          <button class="icon-btn" aria-label={`Remove ${u.name} from the list`} onClick={() => removeUpload(u.id)}>
+            ×
+          </button>
         )}
       </div>
       {u.error && (
@@ -259,7 +286,9 @@ export function UploadList({ items, existing, title = "Uploads" }) {
         <h2>{title}</h2>
         <div class="row">
           {finished.length > 0 && (
-            <Button small kind="ghost" onClick={() => finished.forEach((u) => removeUpload(u.id))}>Clear finished</Button>
+            <Button small kind="ghost" onClick={() => finished.forEach((u) => removeUpload(u.id))}>
+              Clear finished
+            </Button>
           )}
           {ready.length > 1 && (
             <Button small kind="primary" onClick={() => ready.forEach((u) => startUpload(u.id))}>

@@ -142,7 +142,13 @@ export const Cell = memo(function Cell({ model, cell, index, total, active, edit
       <div class="cell-prompt" title={running ? "Running" : state === "queued" ? "Queued" : undefined}>
         {prompt(cell, state)}
         {isCode && (
-          <button type="button" class="cell-run" aria-label="Run cell" title="Run (Ctrl+Enter)" onClick={() => model.runCell(cell.id, false)}>
+          <button
+            type="button"
+            class="cell-run"
+            aria-label="Run cell"
+            title="Run (Ctrl+Enter)"
+            onClick={() => model.runCell(cell.id, false)}
+          >
             <Icon name="play" />
           </button>
         )}

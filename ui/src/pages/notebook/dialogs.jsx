@@ -64,7 +64,12 @@ function ParamRows({ rows, onChange }) {
           {r.fixed ? (
             <span />
           ) : (
-            <button type="button" class="icon-btn" aria-label={`Remove parameter ${r.key}`} onClick={() => onChange(rows.filter((_, j) => j !== i))}>
+            <button
+              type="button"
+              class="icon-btn"
+              aria-label={`Remove parameter ${r.key}`}
+              onClick={() => onChange(rows.filter((_, j) => j !== i))}
+            >
               ×
             </button>
           )}
@@ -138,14 +143,14 @@ export function RunJobDialog({ model, onClose, onStarted }) {
     >
       <form id="run-job" onSubmit={submit} ref={form}>
         <p class="muted">
-          Saves the notebook and runs it from top to bottom in a fresh kernel, as the REST API and schedules do; this editor's
-          kernel is not touched.
+          Saves the notebook and runs it from top to bottom in a fresh kernel, as the REST API and schedules do; this editor's kernel is not
+          touched.
         </p>
         <div class="field">
           <span class="field-label">Parameters</span>
           <span class="field-hint">
             {defaults
-              ? "From the cell tagged “parameters”: a value given here is set just after it; an empty value keeps the default. Values are JSON when valid (42, true, [1, 2], \"text\"), otherwise text."
+              ? 'From the cell tagged “parameters”: a value given here is set just after it; an empty value keeps the default. Values are JSON when valid (42, true, [1, 2], "text"), otherwise text.'
               : "This notebook has no cell tagged “parameters” (cell toolbar): tag one to list its variables here. Parameters added here are set at the top."}
           </span>
           <ParamRows rows={rows} onChange={setRows} />
@@ -180,7 +185,8 @@ export function JobStatus({ run: started, onClose }) {
       clearTimeout(timer);
     };
   }, [started.id]);
-  const progress = run.status === "running" && run.cells_total ? `cell ${Math.min(run.cells_done + 1, run.cells_total)} of ${run.cells_total}` : "";
+  const progress =
+    run.status === "running" && run.cells_total ? `cell ${Math.min(run.cells_done + 1, run.cells_total)} of ${run.cells_total}` : "";
   return (
     <span class="nb-job" role="status">
       <Link href={`/runs/${run.id}`} title="Open the run">
@@ -246,11 +252,8 @@ export function ConflictBanner({ model }) {
     <div class="nb-conflict" role="alert">
       <div>
         <strong>This notebook was changed elsewhere</strong>
-        {model.conflict.revision
-          ? ` (revision ${model.conflict.revision}, saved ${ago(model.conflict.created_at)}).`
-          : "."}{" "}
-        Your changes here are not saved. Reload the latest revision (your changes are lost), or keep yours and save them over it
-        as the next revision.
+        {model.conflict.revision ? ` (revision ${model.conflict.revision}, saved ${ago(model.conflict.created_at)}).` : "."} Your changes
+        here are not saved. Reload the latest revision (your changes are lost), or keep yours and save them over it as the next revision.
       </div>
       <div class="row">
         <Button small kind="primary" busy={busy === "reload"} onClick={() => go("reload")}>

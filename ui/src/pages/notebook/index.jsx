@@ -112,7 +112,10 @@ export function NotebookEditor({ id }) {
       <Toolbar model={model} />
       {model.conflict && <ConflictBanner model={model} />}
       {model.saveError && (
-        <ErrorBox error={`Saving failed: ${model.saveError.message}. Press Ctrl+S to try again.`} onClose={() => ((model.saveError = null), model.emit())} />
+        <ErrorBox
+          error={`Saving failed: ${model.saveError.message}. Press Ctrl+S to try again.`}
+          onClose={() => ((model.saveError = null), model.emit())}
+        />
       )}
       {model.kernelError && (
         <ErrorBox error={`Kernel: ${model.kernelError.message}`} onClose={() => ((model.kernelError = null), model.emit())} />

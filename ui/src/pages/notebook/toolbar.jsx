@@ -47,7 +47,11 @@ export function Toolbar({ model }) {
   const changing = ["restarting", "starting", "stopping"].includes(model.kernel);
   return (
     <div class="nb-toolbar" role="toolbar" aria-label="Notebook">
-      <Button small onClick={() => active && model.runCell(active.id, true)} title="Run the selected cell and select the next (Shift+Enter)">
+      <Button
+        small
+        onClick={() => active && model.runCell(active.id, true)}
+        title="Run the selected cell and select the next (Shift+Enter)"
+      >
         <Icon name="play" /> Run
       </Button>
       <Button small onClick={() => model.runAll()} title="Run every code cell from the top">

@@ -83,9 +83,9 @@ function TrialPanel({ model, onClose }) {
         </button>
       </div>
       <p class="muted">
-        Calls <code>on_message(msg)</code> (or <code>on_batch([msg])</code>) in this notebook's kernel, as a processor does: run
-        the cells first. <code>msg.body</code> is the body decoded as JSON (bytes when it is not JSON). <code>sdk.action</code>{" "}
-        calls are listed here and not recorded; <code>sdk.emit</code> does publish.
+        Calls <code>on_message(msg)</code> (or <code>on_batch([msg])</code>) in this notebook's kernel, as a processor does: run the cells
+        first. <code>msg.body</code> is the body decoded as JSON (bytes when it is not JSON). <code>sdk.action</code> calls are listed here
+        and not recorded; <code>sdk.emit</code> does publish.
       </p>
       <div class="nb-trial-fields">
         <label class="field">
@@ -94,14 +94,23 @@ function TrialPanel({ model, onClose }) {
         </label>
         <label class="field">
           <span class="field-label">Headers (JSON)</span>
-          <textarea class="mono" rows={3} value={headers} spellcheck={false} onInput={(e) => setHeaders(e.target.value)} onKeyDown={onKeyDown} />
+          <textarea
+            class="mono"
+            rows={3}
+            value={headers}
+            spellcheck={false}
+            onInput={(e) => setHeaders(e.target.value)}
+            onKeyDown={onKeyDown}
+          />
         </label>
       </div>
       <div class="row">
         <Button kind="primary" small type="submit" busy={Boolean(state)}>
           Run the handler
         </Button>
-        <span class="muted">{state === "queued" ? "Waiting for the cells before it…" : state === "running" ? "Running…" : "Ctrl+Enter"}</span>
+        <span class="muted">
+          {state === "queued" ? "Waiting for the cells before it…" : state === "running" ? "Running…" : "Ctrl+Enter"}
+        </span>
       </div>
       <ErrorBox error={error} />
       {trial && !state && (
@@ -121,8 +130,8 @@ export function ProcessingBanner({ model }) {
     <>
       <div class="nb-hint nb-processing">
         <span>
-          A processing notebook: a processor runs its cells once, then calls <code>on_message(msg)</code> for each message of a
-          stream. Try the handler here, then deploy it on a stream from <Link href="/processing">Processing</Link>.
+          A processing notebook: a processor runs its cells once, then calls <code>on_message(msg)</code> for each message of a stream. Try
+          the handler here, then deploy it on a stream from <Link href="/processing">Processing</Link>.
         </span>
         {!open && (
           <Button small onClick={() => setOpen(true)}>
