@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-UI_STAMP := src/suricate/web/assets/.built-stamp
+UI_STAMP := src/suricate/server/web/assets/.built-stamp
 UI_SOURCES := $(wildcard ui/src/*.js ui/src/*.jsx ui/src/*.css ui/src/*.svg ui/src/pages/*.jsx)
 
 .PHONY: setup serve test test-fast lint lock bench clean ui
@@ -63,4 +63,4 @@ bench: setup
 	$(PY) bench/bench_processors.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache ui/node_modules src/suricate/web/assets
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache ui/node_modules src/suricate/server/web/assets

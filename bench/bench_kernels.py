@@ -22,7 +22,7 @@ import httpx
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import KernelManager
 
-from suricate.sandbox import Limits, kernel_command, sandboxed
+from suricate.node.sandbox import Limits, kernel_command, sandboxed
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import serve

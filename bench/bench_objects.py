@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from suricate.client import Client
+from suricate.kernel.client import Client
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import serve

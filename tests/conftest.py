@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from suricate.app import create_app
-from suricate.models import Base
-from suricate.platform import Platform
+from suricate.server.app import create_app
+from suricate.server.platform import Platform
 from suricate.settings import Settings
+from suricate.store.tables import Base
 
 POSTGRES_URL = os.environ.get(
     "SURICATE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -46,7 +46,7 @@ def postgres_database() -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    from suricate.db import Database
+    from suricate.store.db import Database
 
     db = Database(url)
     db.upgrade()
@@ -100,7 +100,7 @@ def make_user(platform: Platform, app_client: TestClient) -> MakeUser:
     """Create a user in a tenant and return a test client that sends its token."""
 
     def make(name: str, tenant: str, role: str | None = None) -> TestClient:
-        from suricate.tenants import Role
+        from suricate.domain.tenants import Role
 
         platform.tenants.create_user(name, PASSWORD, tenant, Role(role) if role else None)
         token, _ = platform.tokens.create(name, "test")

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from suricate.cli import main
-from suricate.platform import Platform
+from suricate.server.platform import Platform
 from suricate.settings import Settings
 
 
@@ -41,7 +41,7 @@ def test_passwords_are_stored_as_argon2_hashes(run, platform: Platform) -> None:
     run("user", "create", "alice", "--tenant", "acme")
     from sqlalchemy import select
 
-    from suricate.models import User
+    from suricate.store.tables import User
 
     with platform.db.session() as s:
         stored = s.scalar(select(User.password_hash))

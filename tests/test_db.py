@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from suricate.models import Base
-from suricate.platform import Platform
+from suricate.server.platform import Platform
+from suricate.store.tables import Base
 
 
 def test_migrations_match_the_models(platform: Platform) -> None:

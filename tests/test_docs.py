@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from suricate.app import create_app
 from suricate.cli import main
+from suricate.server.app import create_app
 from suricate.settings import Settings
 
 DOCS = Path(__file__).parent.parent / "docs"

@@ -17,14 +17,14 @@ import pika
 import pytest
 from fastapi.testclient import TestClient
 
-from suricate.examples.football import feed
-from suricate.examples.football.gamecenter import (
+from suricate.demo.football import feed
+from suricate.demo.football.gamecenter import (
     COLUMNS,
     box_score_check,
     game_calendar,
     plays_of_game,
 )
-from suricate.examples.football.tendencies import advise, build_model, select_games
+from suricate.demo.football.tendencies import advise, build_model, select_games
 from suricate.settings import Settings
 from tests.rabbit import broker_url
 

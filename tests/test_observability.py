@@ -10,8 +10,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from suricate.app import create_app
-from suricate.observability import configure_logging
+from suricate.server.app import create_app
+from suricate.server.observability import configure_logging
 from suricate.settings import Settings
 
 

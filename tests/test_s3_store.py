@@ -16,10 +16,10 @@ import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
-from suricate.app import create_app
-from suricate.blobstore import S3ObjectStore
-from suricate.platform import Platform
+from suricate.server.app import create_app
+from suricate.server.platform import Platform
 from suricate.settings import Settings
+from suricate.store.blobs import S3ObjectStore
 from tests.conftest import PASSWORD
 from tests.servers import free_port
 

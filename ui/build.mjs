@@ -1,8 +1,8 @@
-// Build the web UI into the Python package: src/suricate/web/assets/{app.js,app.css,favicon.svg}.
+// Build the web UI into the Python package: src/suricate/server/web/assets/{app.js,app.css,favicon.svg}.
 import * as esbuild from "esbuild";
 import { copyFileSync, mkdirSync } from "node:fs";
 
-const out = new URL("../src/suricate/web/assets/", import.meta.url).pathname;
+const out = new URL("../src/suricate/server/web/assets/", import.meta.url).pathname;
 mkdirSync(out, { recursive: true });
 copyFileSync(new URL("src/favicon.svg", import.meta.url), out + "favicon.svg");
 

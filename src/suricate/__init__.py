@@ -13,7 +13,7 @@ __all__ = ["Client", "__version__"]
 def __getattr__(name: str) -> object:
     # The client pulls in httpx; keep `import suricate` light for the server and kernels.
     if name == "Client":
-        from suricate.client import Client
+        from suricate.kernel.client import Client
 
         return Client
     raise AttributeError(name)

@@ -15,7 +15,7 @@ import click
 
 from suricate import __version__
 from suricate.errors import SuricateError
-from suricate.observability import configure_logging
+from suricate.server.observability import configure_logging
 from suricate.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,7 +35,7 @@ def _settings() -> Settings:
 
 
 def _platform() -> Any:
-    from suricate.platform import Platform
+    from suricate.server.platform import Platform
 
     settings = _settings()
     click.echo(f"(database {_safe_url(settings.resolved_database_url)})", err=True)
@@ -68,7 +68,7 @@ def serve(host: str, port: int) -> None:
     """Run the Suricate server (web app, REST API, stores)."""
     import uvicorn
 
-    from suricate.app import create_app
+    from suricate.server.app import create_app
 
     settings = _settings()
     if not 0 < port < 65536:
@@ -79,7 +79,7 @@ def serve(host: str, port: int) -> None:
         f"database {_safe_url(settings.resolved_database_url)}",
         err=True,
     )
-    from suricate.platform import Platform
+    from suricate.server.platform import Platform
 
     platform = Platform.from_settings(settings)
     platform.start_serving()  # fails here, in one line, if another server owns the data dir
@@ -113,10 +113,10 @@ def demo(host: str, port: int, game: str, rate: float) -> None:
 
     import uvicorn
 
-    from suricate.app import create_app
-    from suricate.client import Client
     from suricate.demo import ensure_login, set_up
-    from suricate.platform import Platform
+    from suricate.kernel.client import Client
+    from suricate.server.app import create_app
+    from suricate.server.platform import Platform
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -177,7 +177,7 @@ def execnode(tenants: tuple[str, ...]) -> None:
     import asyncio
     import signal
 
-    from suricate.execnode import run_node
+    from suricate.node.node import run_node
 
     settings = _settings()
     if not settings.broker_url:
@@ -224,7 +224,7 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply all database migrations."""
-    from suricate.db import Database
+    from suricate.store.db import Database
 
     database = Database(_settings().resolved_database_url)
     click.get_current_context().call_on_close(database.dispose)
@@ -235,7 +235,7 @@ def db_upgrade() -> None:
 @db.command("current")
 def db_current() -> None:
     """Print the schema revision the database is at."""
-    from suricate.db import Database
+    from suricate.store.db import Database
 
     database = Database(_settings().resolved_database_url)
     click.get_current_context().call_on_close(database.dispose)
@@ -267,7 +267,7 @@ def _password(settings: Settings) -> str:
 )
 def user_create(name: str, tenant: str, role: str | None) -> None:
     """Create a user in a tenant; the password comes from SURICATE_PASSWORD or a prompt."""
-    from suricate.tenants import Role
+    from suricate.domain.tenants import Role
 
     platform = _platform()
     password = _password(platform.settings)
@@ -317,7 +317,7 @@ def tenant_list() -> None:
 @click.option("--role", type=click.Choice(["owner", "member"]), default="member", show_default=True)
 def tenant_add_member(tenant_name: str, user_name: str, role: str) -> None:
     """Give a user a role in a tenant."""
-    from suricate.tenants import Role
+    from suricate.domain.tenants import Role
 
     _platform().tenants.add_member(tenant_name, user_name, Role(role))
     click.echo(f"{user_name} is {role} of {tenant_name}")
@@ -349,7 +349,7 @@ def token_create(user_name: str, label: str, expires_days: int | None) -> None:
 @click.option("--user", "user_name", default=None, help="Only this user's tokens.")
 def token_list(user_name: str | None) -> None:
     """List tokens (never the tokens themselves)."""
-    from suricate.models import utcnow
+    from suricate.store.tables import utcnow
 
     now = utcnow()
     for t in _platform().tokens.list(user_name):
@@ -374,7 +374,7 @@ def token_revoke(ref: str) -> None:
 
 
 def _client() -> Any:
-    from suricate.client import Client
+    from suricate.kernel.client import Client
 
     settings = _settings()
     if settings.token is None:

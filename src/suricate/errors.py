@@ -28,7 +28,8 @@
     ├── ObjectStoreUnavailable    the S3 store refused or failed a call (503)
     └── UploadTooLarge(limit)     (413)
 
-Errors carry data, never HTTP: the web layer (``suricate.api.errors``) is the one place that turns
+Errors carry data, never HTTP: the web layer (``suricate.server.api.errors``) is the one place
+that turns
 them into responses. Another tenant's things are always ``NotFound``, never ``PermissionDenied``.
 """
 

@@ -87,7 +87,7 @@ def test_the_football_dask_notebook_agrees_with_pandas(alice: TestClient) -> Non
     )
     buffer = plays.to_parquet()
     alice.put("/api/v1/objects/nfl-plays.parquet", content=buffer).raise_for_status()
-    path = Path(__file__).parents[2] / "src/suricate/examples/football/07-dask-yards.ipynb"
+    path = Path(__file__).parents[2] / "src/suricate/demo/football/07-dask-yards.ipynb"
     created = alice.post(
         "/api/v1/notebooks/import", params={"name": "07-dask-yards"}, content=path.read_bytes()
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from suricate.api.errors import STATUS
 from suricate.errors import SuricateError
+from suricate.server.api.errors import STATUS
 
 
 def assert_error_shape(body: dict) -> None:
@@ -41,7 +41,7 @@ def test_validation_errors_are_422_naming_the_field(alice: TestClient) -> None:
 
 
 def test_unexpected_errors_are_500_without_a_traceback(alice: TestClient, monkeypatch) -> None:
-    from suricate.objects import ObjectService
+    from suricate.domain.objects import ObjectService
 
     def boom(*args, **kwargs):
         raise RuntimeError("secret detail from another tenant")
@@ -59,7 +59,7 @@ def test_every_error_class_has_a_status_and_a_code() -> None:
     def walk(cls: type) -> list[type]:
         return [cls, *[c for sub in cls.__subclasses__() for c in walk(sub)]]
 
-    from suricate.api.errors import status_of
+    from suricate.server.api.errors import status_of
 
     for cls in walk(SuricateError):
         if cls is SuricateError or cls.__module__ != "suricate.errors":

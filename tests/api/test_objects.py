@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from fastapi.testclient import TestClient
 
-from suricate.platform import Platform
+from suricate.server.platform import Platform
 
 FILES = Path(__file__).parent.parent / "files"
 CSV = b"team,down,yards\nDEN,1,12\nBAL,3,-2\nDEN,2,7\n"
@@ -231,8 +231,8 @@ def test_binary_objects_have_no_preview(alice: TestClient) -> None:
 def test_json_document_over_the_preview_limit_is_malformed() -> None:
     import pytest
 
+    from suricate.domain.previews import preview
     from suricate.errors import MalformedData
-    from suricate.previews import preview
 
     big = json.dumps({"rows": [{"a": i} for i in range(50_000)]}).encode()
     for data, name in [(big, "big.json"), (gzip.compress(big), "big.json.gz")]:

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from suricate.models import Schedule, utcnow
-from suricate.platform import Platform
+from suricate.server.platform import Platform
 from suricate.settings import Settings
+from suricate.store.tables import Schedule, utcnow
 from tests.api.test_runs import create, notebook, wait
 
 

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from suricate.platform import Platform
-from suricate.sandbox import bwrap_path
+from suricate.node.sandbox import bwrap_path
+from suricate.server.platform import Platform
 from suricate.settings import Settings
 from tests.conftest import PASSWORD
 
@@ -102,7 +102,7 @@ def test_kernel_cannot_read_the_data_dir_or_the_database(
 
 
 def test_sdk_token_acts_in_the_session_tenant_only(alice: TestClient, platform: Platform) -> None:
-    from suricate.tenants import Role
+    from suricate.domain.tenants import Role
 
     platform.tenants.create_tenant("other")
     platform.tenants.add_member("other", "alice", Role.OWNER)

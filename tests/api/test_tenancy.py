@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from suricate.platform import Platform
+from suricate.server.platform import Platform
 from tests.conftest import MakeUser
 
 CSV = b"a,b\n1,2\n"
@@ -59,7 +59,7 @@ def test_other_tenant_gets_404_on_every_object_route(alice: TestClient, bob: Tes
 def test_tenant_header_selects_another_tenant_of_the_user(
     platform: Platform, make_user: MakeUser
 ) -> None:
-    from suricate.tenants import Role
+    from suricate.domain.tenants import Role
 
     carol = make_user("carol", "acme")
     make_user("dave", "globex")

@@ -1,0 +1,310 @@
+"""Notebooks of a tenant: nbformat v4 JSON, every save kept as a revision."""
+
+from __future__ import annotations
+
+import json
+import uuid
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from suricate.domain.pagination import Page, keyset, page_of
+from suricate.domain.previews import parse_json
+from suricate.errors import AlreadyExists, Conflict, MalformedData, NotebookNotFound
+from suricate.names import check_name
+from suricate.store.db import Database
+from suricate.store.tables import Notebook, NotebookRevision, utcnow
+
+
+class Kind(StrEnum):
+    ANALYTICS = "analytics"
+    PROCESSING = "processing"
+
+
+@dataclass(frozen=True)
+class NotebookInfo:
+    id: str
+    name: str
+    kind: Kind
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+    content: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class RevisionInfo:
+    notebook_id: str
+    revision: int
+    created_at: datetime
+    content: dict[str, Any] | None = None
+
+
+def new_notebook() -> dict[str, Any]:
+    """Return an empty nbformat v4 notebook with a Python 3 kernelspec."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.metadata["language_info"] = {"name": "python"}
+    return _plain(nb)
+
+
+def parse_notebook(data: bytes | str | dict[str, Any], name: str = "notebook") -> dict[str, Any]:
+    """Parse and validate an .ipynb (any nbformat 4.x, or older, upgraded); raise MalformedData."""
+    import nbformat
+
+    if isinstance(data, dict):
+        raw: Any = data
+    else:
+        raw = parse_json(data, name)
+    if not isinstance(raw, dict) or ("cells" not in raw and "worksheets" not in raw):
+        raise MalformedData(name, "not a Jupyter notebook: no 'cells' list at the top level")
+    if not isinstance(raw.get("nbformat"), int):
+        raise MalformedData(name, "not a Jupyter notebook: 'nbformat' must be an integer")
+    if raw["nbformat"] == 4:
+        # Check v4 against the schema first: nbformat's own reader stops at the first problem
+        # with a vaguer message.
+        problem = _schema_problem(raw)
+        if problem:
+            raise MalformedData(name, f"not a valid nbformat v4 notebook: {problem}")
+    try:
+        with warnings.catch_warnings():
+            # Older notebooks lack cell ids; nbformat adds them and warns, which is fine here.
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(json.dumps(raw), as_version=4, capture_validation_error={})
+    except Exception as exc:  # nbformat raises plain errors for unknown versions
+        raise MalformedData(name, f"not a valid notebook: {exc}") from exc
+    problem = _schema_problem(nb)
+    if problem:
+        raise MalformedData(name, f"not a valid nbformat v4 notebook: {problem}")
+    return _plain(nb)
+
+
+def _schema_problem(nb: Any) -> str | None:
+    """Explain the most relevant schema violation, e.g. 'at cells/0: 'metadata' is a required
+    property', or return None for a valid notebook."""
+    from jsonschema.exceptions import best_match
+    from nbformat.validator import get_validator
+
+    minor = nb.get("nbformat_minor", 5)
+    validator = get_validator(
+        version=4, version_minor=minor if isinstance(minor, int) else 5, name="jsonschema"
+    )
+    err = best_match(validator.iter_errors(nb))
+    if err is None:
+        return None
+    while err.context:
+        # A cell is checked against every cell type (oneOf); explain the branch of its own type.
+        wrong_type = {
+            c.schema_path[0] for c in err.context if list(c.relative_path) == ["cell_type"]
+        }
+        own = [c for c in err.context if c.schema_path[0] not in wrong_type]
+        if not own:
+            break
+        err = best_match(own)
+    where = "/".join(str(p) for p in err.absolute_path) or "top level"
+    return f"at {where}: {err.message}"
+
+
+def _plain(nb: Any) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(json.dumps(nb))
+    return result
+
+
+def _info(row: Notebook, content: dict[str, Any] | None = None) -> NotebookInfo:
+    return NotebookInfo(
+        row.id, row.name, Kind(row.kind), row.revision, row.created_at, row.updated_at, content
+    )
+
+
+class NotebookService:
+    """Create, save (as new revisions), list, read and delete a tenant's notebooks."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(
+        self,
+        tenant_id: int,
+        name: str,
+        kind: Kind,
+        content: dict[str, Any] | None = None,
+        user_id: int | None = None,
+    ) -> NotebookInfo:
+        """Create a notebook (empty unless ``content`` is given) at revision 1."""
+        check_name("notebook", name)
+        content = parse_notebook(content, name) if content is not None else new_notebook()
+        now = utcnow()
+        row = Notebook(
+            id=uuid.uuid4().hex,
+            tenant_id=tenant_id,
+            name=name,
+            kind=kind.value,
+            revision=1,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            with self.db.session() as s:
+                s.add(row)
+                s.flush()
+                s.add(_revision(row, content, user_id, now))
+        except IntegrityError as exc:
+            raise AlreadyExists("notebook", name) from exc
+        return _info(row, content)
+
+    def save(
+        self,
+        tenant_id: int,
+        notebook_id: str,
+        *,
+        content: dict[str, Any] | None = None,
+        name: str | None = None,
+        base_revision: int | None = None,
+        user_id: int | None = None,
+    ) -> NotebookInfo:
+        """Save new content (as the next revision) and/or a new name."""
+        if name is not None:
+            check_name("notebook", name)
+        if content is not None:
+            content = parse_notebook(content, name or "notebook")
+        try:
+            with self.db.session() as s:
+                row = self._row(s, tenant_id, notebook_id, lock=True)
+                if base_revision is not None and base_revision != row.revision:
+                    raise Conflict(
+                        f"notebook changed since revision {base_revision} "
+                        f"(now at {row.revision}); reload it and save again"
+                    )
+                now = utcnow()
+                if name is not None:
+                    row.name = name
+                if content is not None:
+                    row.revision += 1
+                    s.add(_revision(row, content, user_id, now))
+                else:
+                    content = self._content(s, row.id, row.revision)
+                row.updated_at = now
+                s.flush()
+                return _info(row, content)
+        except IntegrityError as exc:
+            raise AlreadyExists("notebook", name or notebook_id) from exc
+
+    def get(self, tenant_id: int, notebook_id: str, revision: int | None = None) -> NotebookInfo:
+        """Return a notebook with its content (the current revision by default)."""
+        with self.db.session() as s:
+            row = self._row(s, tenant_id, notebook_id)
+            content = self._content(s, row.id, revision or row.revision)
+            return _info(row, content)
+
+    def find(self, tenant_id: int, id_or_name: str) -> NotebookInfo:
+        """Return a notebook (without content) by id or by name."""
+        with self.db.session() as s:
+            row = s.scalar(
+                select(Notebook).where(
+                    Notebook.tenant_id == tenant_id,
+                    (Notebook.id == id_or_name) | (Notebook.name == id_or_name),
+                )
+            )
+            if row is None:
+                raise NotebookNotFound(id_or_name)
+            return _info(row)
+
+    def list(
+        self,
+        tenant_id: int,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        kind: Kind | None = None,
+    ) -> Page[NotebookInfo]:
+        """List notebooks by name, without their content."""
+        with self.db.session() as s:
+            query = select(Notebook).where(Notebook.tenant_id == tenant_id)
+            if kind is not None:
+                query = query.where(Notebook.kind == kind.value)
+            query, limit = keyset(query, Notebook.name, cursor, limit)
+            items = [_info(r) for r in s.scalars(query)]
+            return page_of(items, limit, lambda n: n.name)
+
+    def revisions(
+        self,
+        tenant_id: int,
+        notebook_id: str,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[RevisionInfo]:
+        """List a notebook's revisions, newest first, without content."""
+        with self.db.session() as s:
+            row = self._row(s, tenant_id, notebook_id)
+            query = select(NotebookRevision.revision, NotebookRevision.created_at).where(
+                NotebookRevision.notebook_id == row.id
+            )
+            query, limit = keyset(query, NotebookRevision.revision, cursor, limit, descending=True)
+            items = [RevisionInfo(row.id, rev, at) for rev, at in s.execute(query)]
+            return page_of(items, limit, lambda r: r.revision)
+
+    def delete(self, tenant_id: int, notebook_id: str) -> None:
+        """Delete a notebook and all its revisions."""
+        with self.db.session() as s:
+            s.delete(self._row(s, tenant_id, notebook_id))
+
+    @staticmethod
+    def _row(s: Session, tenant_id: int, notebook_id: str, lock: bool = False) -> Notebook:
+        query = select(Notebook).where(
+            Notebook.tenant_id == tenant_id,
+            (Notebook.id == notebook_id) | (Notebook.name == notebook_id),  # an id, or a name
+        )
+        query = query.order_by((Notebook.id == notebook_id).desc())  # an id wins over a name
+        if lock:
+            query = query.with_for_update()
+        row = s.scalar(query)
+        if row is None:
+            raise NotebookNotFound(notebook_id)
+        return row
+
+    @staticmethod
+    def _content(s: Session, notebook_id: str, revision: int) -> dict[str, Any]:
+        text = s.scalar(
+            select(NotebookRevision.content).where(
+                NotebookRevision.notebook_id == notebook_id, NotebookRevision.revision == revision
+            )
+        )
+        if text is None:
+            raise NotebookNotFound(f"{notebook_id} revision {revision}")
+        result: dict[str, Any] = json.loads(text)
+        return result
+
+
+def _revision(
+    row: Notebook, content: dict[str, Any], user_id: int | None, now: datetime
+) -> NotebookRevision:
+    return NotebookRevision(
+        tenant_id=row.tenant_id,
+        notebook_id=row.id,
+        revision=row.revision,
+        content=json.dumps(content, ensure_ascii=False),
+        created_at=now,
+        created_by=user_id,
+    )
+
+
+def to_ipynb(info: NotebookInfo) -> str:
+    """Return the .ipynb text of a notebook, with its Suricate kind in the metadata."""
+    assert info.content is not None
+    nb = dict(info.content)
+    nb["metadata"] = dict(nb.get("metadata", {}))
+    nb["metadata"]["suricate"] = {"kind": info.kind.value, "name": info.name}
+    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"

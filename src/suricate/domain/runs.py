@@ -1,0 +1,499 @@
+"""Runs: a notebook revision executed with parameters in a fresh kernel, with a full record.
+
+Parameters are injected papermill's way: a cell tagged ``injected-parameters`` right after the
+cell tagged ``parameters`` (or first, when there is none). A run executes its code cells one by
+one through a session on the tenant's execution nodes, saving the executed notebook after each
+cell, so progress and partial outputs are visible while it runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import dataclasses
+import functools
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from suricate.domain.auth import Principal
+from suricate.domain.notebooks import NotebookService
+from suricate.domain.pagination import Page, keyset, page_of
+from suricate.domain.webhooks import check_url
+from suricate.errors import Conflict, ExecutionNodeError, RunNotFound, SessionNotFound
+from suricate.store.db import Database
+from suricate.store.tables import Run, utcnow
+
+log = logging.getLogger(__name__)
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, TIMED_OUT = (
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "timed_out",
+)
+FINISHED = {SUCCEEDED, FAILED, CANCELLED, TIMED_OUT}
+# Failures of the machinery, not of the notebook: the run is tried once more.
+_RETRYABLE = {"KernelDied"}
+# While a cell runs, its outputs so far are saved this often.
+PARTIAL_SAVE_S = 1.0
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    id: str
+    notebook_id: str
+    notebook_revision: int
+    status: str
+    parameters: dict[str, Any]
+    timeout_s: float | None
+    cells_total: int
+    cells_done: int
+    attempt: int
+    error: dict[str, Any] | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at is None:
+            return None
+        end = self.finished_at or utcnow()
+        return round((end - self.started_at).total_seconds(), 3)
+
+
+def _info(row: Run) -> RunInfo:
+    return RunInfo(
+        id=row.id,
+        notebook_id=row.notebook_id,
+        notebook_revision=row.notebook_revision,
+        status=row.status,
+        parameters=json.loads(row.parameters),
+        timeout_s=row.timeout_s,
+        cells_total=row.cells_total,
+        cells_done=row.cells_done,
+        attempt=row.attempt,
+        error=json.loads(row.error) if row.error else None,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )
+
+
+def inject_parameters(nb: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy of ``nb`` with the parameters cell papermill would inject."""
+    nb = copy.deepcopy(nb)
+    if not parameters:
+        return nb
+    lines = ["# Parameters"] + [f"{name} = {value!r}" for name, value in parameters.items()]
+    cell: dict[str, Any] = {
+        "cell_type": "code",
+        "id": uuid.uuid4().hex[:8],
+        "metadata": {"tags": ["injected-parameters"]},
+        "execution_count": None,
+        "source": "\n".join(lines) + "\n",
+        "outputs": [],
+    }
+    if nb.get("nbformat_minor", 0) < 5:
+        del cell["id"]
+    cells = nb["cells"]
+    at = next(
+        (
+            i + 1
+            for i, c in enumerate(cells)
+            if "parameters" in c.get("metadata", {}).get("tags", [])
+        ),
+        0,
+    )
+    cells.insert(at, cell)
+    return nb
+
+
+def _source(cell: dict[str, Any]) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+class RunService:
+    """Trigger, execute, follow and cancel runs; every lookup is scoped to the tenant."""
+
+    def __init__(
+        self, db: Database, notebooks: NotebookService, sessions: Any, webhooks: Any = None
+    ) -> None:
+        self.db = db
+        self.notebooks = notebooks
+        self.sessions = sessions
+        self.webhooks = webhooks
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._closing = False
+        self._deliveries: set[asyncio.Task[bool]] = set()
+
+    async def recover(self, principal_of: Any) -> None:
+        """After a restart: runs left running failed with the server; queued ones start again."""
+        now = utcnow()
+        error = json.dumps(
+            {
+                "ename": "ServerRestarted",
+                "evalue": "the server stopped during the run",
+                "cell": None,
+            }
+        )
+        with self.db.session() as s:
+            s.execute(
+                update(Run)
+                .where(Run.status == RUNNING)
+                .values(status=FAILED, error=error, finished_at=now)
+            )
+            queued = list(s.scalars(select(Run).where(Run.status == QUEUED)))
+        for row in queued:
+            principal = await asyncio.to_thread(principal_of, row.user_id, row.tenant_id)
+            if principal is not None:
+                self._start(principal, row.id)
+
+    async def trigger(
+        self,
+        principal: Principal,
+        notebook_id: str,
+        parameters: dict[str, Any] | None = None,
+        timeout_s: float | None = None,
+        webhook_url: str | None = None,
+    ) -> RunInfo:
+        """Queue a run of the notebook's current revision and start it."""
+        check_url(webhook_url)
+        notebook = self.notebooks.find(principal.tenant_id, notebook_id)
+        row = Run(
+            id=uuid.uuid4().hex,
+            tenant_id=principal.tenant_id,
+            notebook_id=notebook.id,
+            notebook_revision=notebook.revision,
+            user_id=principal.user_id,
+            status=QUEUED,
+            parameters=json.dumps(parameters or {}),
+            timeout_s=timeout_s,
+            webhook_url=webhook_url,
+            cells_total=0,
+            cells_done=0,
+            attempt=1,
+            created_at=utcnow(),
+        )
+        with self.db.session() as s:
+            s.add(row)
+        self._start(principal, row.id)
+        return _info(row)
+
+    def _start(self, principal: Principal, run_id: str) -> None:
+        task = asyncio.create_task(self._run(principal, run_id))
+        self._tasks[run_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(run_id, None))
+
+    def get(self, tenant_id: int, run_id: str) -> RunInfo:
+        with self.db.session() as s:
+            return _info(self._row(s, tenant_id, run_id))
+
+    def executed_notebook(self, tenant_id: int, run_id: str) -> dict[str, Any]:
+        """Return the executed notebook as it stands (complete once the run has finished)."""
+        with self.db.session() as s:
+            row = self._row(s, tenant_id, run_id)
+            if row.result is None:
+                raise Conflict(f"run {run_id} has not started executing yet")
+            result: dict[str, Any] = json.loads(row.result)
+            return result
+
+    def list(
+        self,
+        tenant_id: int,
+        *,
+        notebook_id: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[RunInfo]:
+        """List runs, newest first."""
+        with self.db.session() as s:
+            query = select(Run).where(Run.tenant_id == tenant_id)
+            if notebook_id is not None:
+                notebook = self.notebooks.find(tenant_id, notebook_id)  # by id or by name
+                query = query.where(Run.notebook_id == notebook.id)
+            query, limit = keyset(query, Run.created_at, cursor, limit, descending=True)
+            items = [_info(r) for r in s.scalars(query)]
+            return page_of(items, limit, lambda r: r.created_at)
+
+    async def cancel(self, tenant_id: int, run_id: str) -> RunInfo:
+        """Cancel a queued or running run (a finished one is left as it is)."""
+        info = self.get(tenant_id, run_id)
+        task = self._tasks.get(run_id)
+        if info.status in FINISHED:
+            return info
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        else:
+            self._finish(run_id, CANCELLED, None)
+        return self.get(tenant_id, run_id)
+
+    async def close(self) -> None:
+        """Stop running runs, marking them failed: a stopping server is not a user's cancel."""
+        self._closing = True
+        for task in list(self._tasks.values()):
+            task.cancel()
+        for task in list(self._tasks.values()):
+            with contextlib.suppress(BaseException):
+                await task
+
+    async def _run(self, principal: Principal, run_id: str) -> None:
+        try:
+            await self._execute(principal, run_id)
+        finally:
+            await self._notify(run_id)
+
+    async def _notify(self, run_id: str) -> None:
+        with self.db.session() as s:
+            row = s.get(Run, run_id)
+            url = row.webhook_url if row is not None else None
+            info = _info(row) if row is not None else None
+        if url and info is not None and self.webhooks is not None:
+            task = asyncio.create_task(
+                self.webhooks.send(url, "run.finished", {"run": _public(info)})
+            )
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
+
+    async def _execute(self, principal: Principal, run_id: str) -> None:
+        try:
+            await self._attempt(principal, run_id)
+        except asyncio.CancelledError:
+            if self._closing:
+                error = {"ename": "ServerStopped", "evalue": "the server stopped during the run"}
+                self._finish(run_id, FAILED, error | {"cell": None})
+            else:
+                self._finish(run_id, CANCELLED, None)
+            raise
+        except Exception as exc:
+            log.exception("run %s failed", run_id)
+            self._finish(
+                run_id, FAILED, {"ename": type(exc).__name__, "evalue": str(exc), "cell": None}
+            )
+
+    async def _attempt(self, principal: Principal, run_id: str) -> None:
+        row = await asyncio.to_thread(self._load, run_id)
+        parameters = json.loads(row.parameters)
+        revision, notebook_id, timeout_s = row.notebook_revision, row.notebook_id, row.timeout_s
+        notebook = await asyncio.to_thread(
+            self.notebooks.get, principal.tenant_id, notebook_id, revision
+        )
+        source = notebook.content
+        assert source is not None
+        nb = inject_parameters(source, parameters)
+        code_cells = [i for i, c in enumerate(nb["cells"]) if c.get("cell_type") == "code"]
+        for i in code_cells:
+            nb["cells"][i]["outputs"], nb["cells"][i]["execution_count"] = [], None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s if timeout_s else None
+        await asyncio.to_thread(self._started, run_id, len(code_cells), nb)
+        session = None
+        live: _LiveOutputs | None = None
+        try:
+            # Inside the try: a kernel that cannot be had (node or broker lost) is retried too.
+            session = await self.sessions.create(principal)
+            live = _LiveOutputs(self, run_id, nb, session)
+            for done, index in enumerate(code_cells, start=1):
+                cell = nb["cells"][index]
+                remaining = None if deadline is None else deadline - loop.time()
+                if remaining is not None and remaining <= 0:
+                    await asyncio.to_thread(
+                        self._finish, run_id, TIMED_OUT, _timeout_error(timeout_s, index), nb
+                    )
+                    return
+                live.current = index
+                reply = await self.sessions.execute(principal, session.id, _source(cell), remaining)
+                live.current = None
+                cell["outputs"], cell["execution_count"] = reply.outputs, reply.execution_count
+                await live.saved(functools.partial(self._progress, run_id, done))
+                if reply.status == "ok":
+                    continue
+                if reply.ename == "TimeoutError" and deadline is not None:
+                    await asyncio.to_thread(
+                        self._finish, run_id, TIMED_OUT, _timeout_error(timeout_s, index), nb
+                    )
+                elif reply.ename in _RETRYABLE and await asyncio.to_thread(self._retry, run_id):
+                    await self._attempt(principal, run_id)
+                else:
+                    error = {"ename": reply.ename, "evalue": reply.evalue, "cell": index}
+                    await asyncio.to_thread(self._finish, run_id, FAILED, error, nb)
+                return
+            await asyncio.to_thread(self._finish, run_id, SUCCEEDED, None, nb)
+        except (SessionNotFound, ExecutionNodeError) as exc:
+            if await asyncio.to_thread(self._retry, run_id):
+                await self._attempt(principal, run_id)
+            else:
+                self._finish(
+                    run_id,
+                    FAILED,
+                    {"ename": "ExecutionNodeLost", "evalue": str(exc), "cell": None},
+                    nb,
+                )
+        finally:
+            if live is not None:
+                await live.close()
+            if session is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self.sessions.delete(principal, session.id))
+
+    def _load(self, run_id: str) -> Run:
+        with self.db.session() as s:
+            row = s.get(Run, run_id)
+            assert row is not None
+            return row
+
+    def _started(self, run_id: str, cells: int, nb: dict[str, Any]) -> None:
+        with self.db.session() as s:
+            s.execute(
+                update(Run)
+                .where(Run.id == run_id)
+                .values(
+                    status=RUNNING,
+                    started_at=utcnow(),
+                    cells_total=cells,
+                    cells_done=0,
+                    result=json.dumps(nb),
+                )
+            )
+
+    def _retry(self, run_id: str) -> bool:
+        """Count another attempt if this was the first; tell whether to try again."""
+        with self.db.session() as s:
+            row = s.get(Run, run_id)
+            if row is None or row.attempt >= 2:
+                return False
+            row.attempt += 1
+            return True
+
+    def _progress(self, run_id: str, done: int, result: str) -> None:
+        with self.db.session() as s:
+            s.execute(update(Run).where(Run.id == run_id).values(cells_done=done, result=result))
+
+    def _partial(self, run_id: str, result: str) -> None:
+        with self.db.session() as s:
+            s.execute(
+                update(Run).where(Run.id == run_id, Run.status == RUNNING).values(result=result)
+            )
+
+    def _finish(
+        self,
+        run_id: str,
+        status: str,
+        error: dict[str, Any] | None,
+        nb: dict[str, Any] | None = None,
+    ) -> None:
+        values: dict[str, Any] = {
+            "status": status,
+            "finished_at": utcnow(),
+            "error": json.dumps(error) if error else None,
+        }
+        if nb is not None:
+            values["result"] = json.dumps(nb)
+        with self.db.session() as s:
+            s.execute(
+                update(Run).where(Run.id == run_id, Run.status.not_in(FINISHED)).values(**values)
+            )
+
+    @staticmethod
+    def _row(s: Any, tenant_id: int, run_id: str) -> Run:
+        row = s.scalar(select(Run).where(Run.tenant_id == tenant_id, Run.id == run_id))
+        if row is None:
+            raise RunNotFound(run_id)
+        return row
+
+
+def _public(info: RunInfo) -> dict[str, Any]:
+    """Return the run's record as the API shows it."""
+    data = dataclasses.asdict(info)
+    data["duration_s"] = info.duration_s
+    return data
+
+
+def _timeout_error(timeout_s: float | None, cell: int) -> dict[str, Any]:
+    return {
+        "ename": "TimeoutError",
+        "evalue": f"the run took longer than timeout_s={timeout_s:g}",
+        "cell": cell,
+    }
+
+
+class _LiveOutputs:
+    """Keep a run's executed notebook current while a cell runs, not only after it.
+
+    Outputs the kernel sends for the running cell are added to the notebook as they come and
+    saved at most once a second, so ``GET /runs/{id}/notebook`` (and the UI) shows a long cell's
+    progress, and a run cancelled mid-cell keeps what it printed. The cell's reply then replaces
+    them with the kernel's final list. Saves go one at a time, serialized in the event loop, so
+    an older state never overwrites a newer one.
+    """
+
+    def __init__(self, service: RunService, run_id: str, nb: dict[str, Any], session: Any) -> None:
+        self.service, self.run_id, self.nb = service, run_id, nb
+        self.current: int | None = None
+        self._dirty = False
+        self._lock = asyncio.Lock()
+        self._events: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=10_000)
+        self._session = session
+        session.listeners.add(self._events)
+        self._task = asyncio.create_task(self._follow())
+
+    async def saved(self, write: Callable[[str], None]) -> None:
+        """Save the notebook as it is now with ``write`` (in a thread)."""
+        async with self._lock:
+            text = json.dumps(self.nb)
+            await asyncio.to_thread(write, text)
+
+    async def _follow(self) -> None:
+        dirty, last = False, 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                event = await asyncio.wait_for(
+                    self._events.get(), PARTIAL_SAVE_S if dirty else None
+                )
+            except TimeoutError:
+                event = None
+            if event is not None and event.get("type") == "output" and self.current is not None:
+                cell = self.nb["cells"][self.current]
+                cell["outputs"] = append_output(cell.get("outputs") or [], event["output"])
+                dirty = True
+            if dirty and loop.time() - last >= PARTIAL_SAVE_S:
+                dirty, last = False, loop.time()
+                await self.saved(functools.partial(self.service._partial, self.run_id))
+
+    async def close(self) -> None:
+        self._session.listeners.discard(self._events)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+def append_output(outputs: list[dict[str, Any]], output: dict[str, Any]) -> list[dict[str, Any]]:
+    """Add an output the way Jupyter shows it: consecutive text of one stream merges."""
+    last = outputs[-1] if outputs else None
+    if (
+        output.get("output_type") == "stream"
+        and last is not None
+        and last.get("output_type") == "stream"
+        and last.get("name") == output.get("name")
+    ):
+        return [*outputs[:-1], {**last, "text": _text(last) + _text(output)}]
+    return [*outputs, output]
+
+
+def _text(output: dict[str, Any]) -> str:
+    text = output.get("text", "")
+    return "".join(text) if isinstance(text, list) else str(text)

@@ -1,0 +1,228 @@
+"""Interactive sessions: a user's live kernel on an execution node, driven through the bus."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from suricate.domain.auth import Principal, TokenService
+from suricate.domain.notebooks import NotebookService
+from suricate.errors import ExecutionNodeError, SessionNotFound
+from suricate.store.tables import utcnow
+from suricate.wire.bus import Bus
+from suricate.wire.messages import (
+    Done,
+    Execute,
+    Executed,
+    Failed,
+    Interrupt,
+    Message,
+    Output,
+    Restart,
+    StartSession,
+    StopSession,
+)
+
+log = logging.getLogger(__name__)
+# A session's SDK token outlives no session; this bounds it should the server die first.
+KERNEL_TOKEN_TTL = timedelta(hours=12)
+
+
+@dataclass
+class Session:
+    id: str
+    tenant_id: int
+    tenant: str
+    user: str
+    notebook_id: str | None
+    node: str
+    token_ref: str
+    created_at: datetime
+    last_activity: float = field(default_factory=time.monotonic)
+    execution_state: str = "idle"
+    listeners: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
+
+    def publish(self, event: dict[str, Any]) -> None:
+        for listener in list(self.listeners):
+            with contextlib.suppress(asyncio.QueueFull):
+                listener.put_nowait(event)
+
+
+class SessionService:
+    """Start, drive and stop sessions; every lookup is scoped to the caller's tenant."""
+
+    def __init__(
+        self, bus: Bus, tokens: TokenService, notebooks: NotebookService, idle_timeout: float
+    ) -> None:
+        self.bus = bus
+        self.tokens = tokens
+        self.notebooks = notebooks
+        self.idle_timeout = idle_timeout
+        self._sessions: dict[str, Session] = {}
+        self._culler: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._culler = asyncio.create_task(self._cull_forever())
+
+    async def close(self) -> None:
+        if self._culler is not None:
+            self._culler.cancel()
+        for session in list(self._sessions.values()):
+            with contextlib.suppress(Exception):
+                await self._stop(session)
+
+    async def create(self, principal: Principal, notebook_id: str | None = None) -> Session:
+        """Start a session (a kernel on a node of the tenant) for the principal."""
+        if notebook_id is not None:
+            self.notebooks.find(principal.tenant_id, notebook_id)  # 404 unless the tenant's
+        session_id = uuid.uuid4().hex
+        token, info = await asyncio.to_thread(
+            self.tokens.create,
+            principal.user_name,
+            f"session {session_id[:8]}",
+            KERNEL_TOKEN_TTL,
+            principal.tenant_id,
+        )
+        reply = await self.bus.call(
+            principal.tenant_name, StartSession(session_id, principal.tenant_name, token)
+        )
+        if not isinstance(reply, Done):
+            await asyncio.to_thread(self.tokens.revoke, str(info.id))
+            raise _node_error(reply)
+        session = Session(
+            id=session_id,
+            tenant_id=principal.tenant_id,
+            tenant=principal.tenant_name,
+            user=principal.user_name,
+            notebook_id=notebook_id,
+            node=reply.node,
+            token_ref=str(info.id),
+            created_at=utcnow(),
+        )
+        self._sessions[session_id] = session
+        return session
+
+    def get(self, principal: Principal, session_id: str) -> Session:
+        """Return one of the principal's own sessions: a kernel runs with its owner's SDK
+        token, so a teammate's session is as invisible as another tenant's (404)."""
+        session = self._sessions.get(session_id)
+        if session is None or not _owns(principal, session):
+            raise SessionNotFound(session_id)
+        return session
+
+    def list(self, principal: Principal) -> list[Session]:
+        """The principal's own sessions in its tenant, oldest first."""
+        return sorted(
+            (s for s in self._sessions.values() if _owns(principal, s)),
+            key=lambda s: s.created_at,
+        )
+
+    def open_by_tenant(self) -> dict[str, int]:
+        """Count the open sessions (kernels) of each tenant, for the metrics."""
+        counts: dict[str, int] = {}
+        for session in self._sessions.values():
+            counts[session.tenant] = counts.get(session.tenant, 0) + 1
+        return counts
+
+    async def execute(
+        self,
+        principal: Principal,
+        session_id: str,
+        code: str,
+        timeout: float | None = None,
+        cell: str | None = None,
+    ) -> Executed:
+        """Run code in the session's kernel; listeners see outputs as they come, tagged with
+        ``cell`` (the caller's name for what runs, such as a notebook cell's id)."""
+        session = self.get(principal, session_id)
+        session.last_activity = time.monotonic()
+        session.execution_state = "busy"
+        session.publish({"type": "status", "execution_state": "busy", "cell": cell})
+
+        async def on_event(event: Message) -> None:
+            if isinstance(event, Output):
+                session.publish({"type": "output", "output": event.output, "cell": cell})
+
+        try:
+            reply = await self.bus.call(
+                session.tenant, Execute(session_id, code, timeout), on_event, node=session.node
+            )
+        finally:
+            session.execution_state = "idle"
+            session.last_activity = time.monotonic()
+        if not isinstance(reply, Executed):
+            raise self._failure(session, reply)
+        result = {
+            "type": "result",
+            "status": reply.status,
+            "execution_count": reply.execution_count,
+            "ename": reply.ename,
+            "evalue": reply.evalue,
+            "cell": cell,
+        }
+        session.publish(result)
+        if reply.restarted:
+            session.publish({"type": "status", "execution_state": "restarted"})
+        session.publish({"type": "status", "execution_state": "idle"})
+        return reply
+
+    async def interrupt(self, principal: Principal, session_id: str) -> None:
+        session = self.get(principal, session_id)
+        await self._command(session, Interrupt(session_id))
+
+    async def restart(self, principal: Principal, session_id: str) -> None:
+        session = self.get(principal, session_id)
+        await self._command(session, Restart(session_id))
+        session.publish({"type": "status", "execution_state": "restarted"})
+
+    async def delete(self, principal: Principal, session_id: str) -> None:
+        await self._stop(self.get(principal, session_id))
+
+    async def _command(self, session: Session, command: Message) -> None:
+        reply = await self.bus.call(session.tenant, command, node=session.node)
+        if not isinstance(reply, Done):
+            raise self._failure(session, reply)
+
+    async def _stop(self, session: Session) -> None:
+        self._sessions.pop(session.id, None)
+        session.publish({"type": "status", "execution_state": "dead"})
+        try:
+            await self.bus.call(session.tenant, StopSession(session.id), node=session.node)
+        finally:
+            await asyncio.to_thread(self.tokens.revoke, session.token_ref)
+
+    def _failure(self, session: Session, reply: Message) -> Exception:
+        if isinstance(reply, Failed) and reply.code == "session_gone":
+            # The node lost the kernel (the node restarted): the session is over.
+            self._sessions.pop(session.id, None)
+            return SessionNotFound(session.id)
+        return _node_error(reply)
+
+    async def _cull_forever(self) -> None:
+        while True:
+            await asyncio.sleep(max(0.5, min(30.0, self.idle_timeout / 4)))
+            now = time.monotonic()
+            for session in list(self._sessions.values()):
+                if (
+                    session.execution_state == "idle"
+                    and now - session.last_activity > self.idle_timeout
+                ):
+                    log.info("culling idle session %s of tenant %s", session.id, session.tenant)
+                    with contextlib.suppress(Exception):
+                        await self._stop(session)
+
+
+def _node_error(reply: Message) -> ExecutionNodeError:
+    if isinstance(reply, Failed):
+        return ExecutionNodeError(reply.code, reply.message)
+    return ExecutionNodeError("bad_reply", f"unexpected reply {reply.type}")
+
+
+def _owns(principal: Principal, session: Session) -> bool:
+    return session.tenant_id == principal.tenant_id and session.user == principal.user_name

@@ -1,0 +1,348 @@
+"""``suricate.Client``: the REST API from Python, outside a kernel (the CLI uses it too)."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from suricate.errors import SuricateError
+from suricate.names import check_name
+
+CHUNK = 1024 * 1024
+PARQUET = "application/vnd.apache.parquet"
+# joblib files are pickles: load only what your own tenant saved.
+JOBLIB = "application/vnd.suricate.joblib"
+Progress = Callable[[int], None]
+
+
+class ApiError(SuricateError):
+    """An error answer from the server, with its HTTP status and error code."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+def _json_default(value: Any) -> Any:
+    # numpy scalars and arrays, the usual stowaways in a model's JSON.
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _q(name: str) -> str:
+    """Check an object name and quote it for a URL path, so it can only name an object."""
+    return quote(check_name("object", name), safe="")
+
+
+def file_sha256(path: Path) -> str:
+    """Return the sha256 (hex) of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Client:
+    """Talk to a Suricate server with an API token, acting in one tenant."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        tenant: str | None = None,
+        timeout: float = 60.0,
+        uds: str | None = None,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {token}"}
+        if tenant:
+            headers["X-Suricate-Tenant"] = tenant
+        self._http = httpx.Client(
+            base_url=url.rstrip("/") + "/api/v1",
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            transport=httpx.HTTPTransport(uds=uds) if uds else None,
+        )
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _check(self, response: httpx.Response) -> httpx.Response:
+        if response.is_success:
+            return response
+        if response.is_stream_consumed is False:
+            response.read()
+        try:
+            err = response.json()["error"]
+            raise ApiError(response.status_code, err["code"], err["message"])
+        except (ValueError, KeyError, TypeError):
+            raise ApiError(
+                response.status_code, "http_error", f"HTTP {response.status_code}"
+            ) from None
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call any route under /api/v1 (``path`` like ``"/streams"``); return its JSON or None."""
+        response = self._check(self._http.request(method, path, **kwargs))
+        return response.json() if response.content else None
+
+    def health(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._check(self._http.get("/health")).json()
+        return result
+
+    def me(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._check(self._http.get("/me")).json()
+        return result
+
+    def list_objects(self, tag: str | None = None) -> list[dict[str, Any]]:
+        """Return every object (latest versions), following the pages."""
+        items: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"limit": 1000}
+        if tag:
+            params["tag"] = tag
+        while True:
+            page = self._check(self._http.get("/objects", params=params)).json()
+            items.extend(page["items"])
+            if not page["next"]:
+                return items
+            params["cursor"] = page["next"]
+
+    def get_object(self, name: str) -> dict[str, Any]:
+        """Return an object's metadata with its versions."""
+        result: dict[str, Any] = self._check(self._http.get(f"/objects/{_q(name)}")).json()
+        return result
+
+    def preview(self, name: str, rows: int = 20) -> dict[str, Any]:
+        response = self._http.get(f"/objects/{_q(name)}/preview", params={"rows": rows})
+        result: dict[str, Any] = self._check(response).json()
+        return result
+
+    def delete_object(self, name: str) -> None:
+        self._check(self._http.delete(f"/objects/{_q(name)}"))
+
+    def put_object(self, name: str, data: bytes, content_type: str | None = None) -> dict[str, Any]:
+        """Store ``data`` as a new version of ``name``."""
+        headers = {"X-Content-SHA256": hashlib.sha256(data).hexdigest()}
+        if content_type:
+            headers["Content-Type"] = content_type
+        response = self._http.put(f"/objects/{_q(name)}", content=data, headers=headers)
+        result: dict[str, Any] = self._check(response).json()
+        return result
+
+    def get_bytes(self, name: str, version: int | None = None) -> bytes:
+        """Return the bytes of an object (the latest version by default)."""
+        response = self._get_content(name, version)
+        return response.content
+
+    def _get_content(self, name: str, version: int | None = None) -> httpx.Response:
+        params = {"version": version} if version else None
+        return self._check(self._http.get(f"/objects/{_q(name)}/content", params=params))
+
+    def find_notebook(self, id_or_name: str) -> dict[str, Any]:
+        """Return a notebook's summary given its id or its name."""
+        response = self._http.get(f"/notebooks/{quote(id_or_name, safe='')}")
+        if response.status_code != 404:
+            result: dict[str, Any] = self._check(response).json()
+            return result
+        params: dict[str, Any] = {"limit": 1000}
+        while True:
+            page = self._check(self._http.get("/notebooks", params=params)).json()
+            for item in page["items"]:
+                if item["name"] == id_or_name:
+                    found: dict[str, Any] = item
+                    return found
+            if not page["next"]:
+                raise ApiError(404, "notebook_not_found", f"notebook {id_or_name!r} not found")
+            params["cursor"] = page["next"]
+
+    def run(
+        self,
+        notebook_id: str,
+        parameters: dict[str, Any] | None = None,
+        timeout_s: float | None = None,
+    ) -> dict[str, Any]:
+        """Trigger a run of a notebook; return the queued run."""
+        body: dict[str, Any] = {"parameters": parameters or {}}
+        if timeout_s is not None:
+            body["timeout_s"] = timeout_s
+        response = self._http.post(f"/notebooks/{quote(notebook_id, safe='')}/runs", json=body)
+        result: dict[str, Any] = self._check(response).json()
+        return result
+
+    def run_notebook(self, run_id: str) -> bytes:
+        """Return the executed notebook of a run, as .ipynb bytes."""
+        return self._check(self._http.get(f"/runs/{run_id}/notebook")).content
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._check(self._http.get(f"/runs/{run_id}")).json()
+        return result
+
+    # The data-science calls, the same as `suricate.kernel.sdk` in a kernel.
+
+    def open(self, name: str, version: int | None = None) -> bytes:
+        """Return the bytes of an object."""
+        return self.get_bytes(name, version)
+
+    def read_csv(self, name: str, version: int | None = None, **kwargs: Any) -> Any:
+        """Read a CSV object (gzip'd or not) into a pandas DataFrame."""
+        import pandas as pd
+
+        data = self.get_bytes(name, version)
+        kwargs.setdefault("compression", "gzip" if data[:2] == b"\x1f\x8b" else None)
+        return pd.read_csv(io.BytesIO(data), **kwargs)
+
+    def read_json(self, name: str, version: int | None = None, **kwargs: Any) -> Any:
+        """Read a JSON document or JSON-lines object (gzip'd or not) into a DataFrame."""
+        import pandas as pd
+
+        data = self.get_bytes(name, version)
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        lines = name.removesuffix(".gz").endswith((".jsonl", ".ndjson"))
+        kwargs.setdefault("lines", lines)
+        return pd.read_json(io.BytesIO(data), **kwargs)
+
+    def load(self, name: str, version: int | None = None) -> Any:
+        """Load an object saved with ``save``: a dict/list, a DataFrame, or a model."""
+        response = self._get_content(name, version)
+        kind = response.headers.get("content-type", "").split(";")[0]
+        data = response.content
+        if kind == PARQUET or name.endswith(".parquet"):
+            import pandas as pd
+
+            return pd.read_parquet(io.BytesIO(data))
+        if kind == JOBLIB or name.endswith(".joblib"):
+            import joblib
+
+            return joblib.load(io.BytesIO(data))
+        if kind == "application/json" or name.endswith(".json"):
+            return json.loads(data)
+        raise ValueError(f"{name} ({kind}) was not saved with save(); use open() for its bytes")
+
+    def save(self, name: str, obj: Any) -> dict[str, Any]:
+        """Save a dict/list (JSON), a DataFrame (Parquet) or any model (joblib) as an object."""
+        if isinstance(obj, (dict, list)):
+            data = json.dumps(obj, default=_json_default).encode()
+            return self.put_object(name, data, "application/json")
+        if type(obj).__module__.startswith("pandas") and hasattr(obj, "to_parquet"):
+            buffer = io.BytesIO()
+            obj.to_parquet(buffer)
+            return self.put_object(name, buffer.getvalue(), PARQUET)
+        import joblib
+
+        buffer = io.BytesIO()
+        joblib.dump(obj, buffer)
+        return self.put_object(name, buffer.getvalue(), JOBLIB)
+
+    def action(self, text: str, **data: Any) -> dict[str, Any]:
+        """Record an action (a suggestion, an alert) with any JSON data."""
+        body = json.loads(json.dumps({"text": text, "data": data}, default=_json_default))
+        result: dict[str, Any] = self._check(self._http.post("/actions", json=body)).json()
+        return result
+
+    def emit(self, stream: str, payload: Any, headers: dict[str, Any] | None = None) -> None:
+        """Publish a message onto a stream: JSON for anything but bytes, which go as they are."""
+        if isinstance(payload, bytes | bytearray):
+            content, kind = bytes(payload), "application/octet-stream"
+        else:
+            content, kind = json.dumps(payload, default=_json_default).encode(), "application/json"
+        params = {"header": [f"{k}={v}" for k, v in (headers or {}).items()]}
+        self._check(
+            self._http.post(
+                f"/streams/{quote(check_name('stream', stream), safe='')}/messages",
+                content=content,
+                headers={"Content-Type": kind},
+                params=params,
+            )
+        )
+
+    def upload(
+        self,
+        path: str | os.PathLike[str],
+        name: str | None = None,
+        content_type: str | None = None,
+        progress: Progress | None = None,
+    ) -> dict[str, Any]:
+        """Stream a file to a new version of an object; the server checks its sha256."""
+        path = Path(path)
+        size = path.stat().st_size
+        headers = {
+            "Content-Length": str(size),
+            "X-Content-SHA256": file_sha256(path),
+        }
+        if content_type:
+            headers["Content-Type"] = content_type
+
+        def body() -> Iterator[bytes]:
+            with path.open("rb") as f:
+                while chunk := f.read(CHUNK):
+                    if progress:
+                        progress(len(chunk))
+                    yield chunk
+
+        response = self._http.put(
+            f"/objects/{_q(name if name is not None else path.name)}",
+            content=body(),
+            headers=headers,
+            timeout=httpx.Timeout(None, connect=10.0),
+        )
+        result: dict[str, Any] = self._check(response).json()
+        return result
+
+    def download(
+        self,
+        name: str,
+        dest: str | os.PathLike[str],
+        version: int | None = None,
+        progress: Progress | None = None,
+        on_size: Callable[[int], None] | None = None,
+    ) -> dict[str, Any]:
+        """Stream an object to ``dest`` (written atomically, sha256 checked); return its info."""
+        dest = Path(dest)
+        params = {"version": version} if version else None
+        with self._http.stream(
+            "GET", f"/objects/{_q(name)}/content", params=params, timeout=httpx.Timeout(None)
+        ) as response:
+            self._check(response)
+            expected = response.headers.get("X-Content-SHA256")
+            if on_size and "Content-Length" in response.headers:
+                on_size(int(response.headers["Content-Length"]))
+            digest = hashlib.sha256()
+            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    for chunk in response.iter_bytes(CHUNK):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        if progress:
+                            progress(len(chunk))
+                if expected and digest.hexdigest() != expected:
+                    raise ApiError(0, "checksum_mismatch", f"downloaded {name} is corrupt")
+                os.replace(tmp, dest)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            return {
+                "name": name,
+                "version": int(response.headers.get("X-Suricate-Version", 0)),
+                "sha256": digest.hexdigest(),
+                "path": str(dest),
+            }

@@ -1,0 +1,139 @@
+"""The in-kernel SDK: ``from suricate import sdk``.
+
+Inside a Suricate kernel it reaches the API over the Unix socket the execution node provides,
+with the session's own short-lived token (never the user's). Outside a kernel, use
+``suricate.Client(url, token)``, which has the same calls.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from functools import cache
+from typing import Any
+
+from suricate.kernel.client import Client
+
+__all__ = [
+    "action",
+    "client",
+    "dask",
+    "emit",
+    "get_object",
+    "list_objects",
+    "load",
+    "open",
+    "put_object",
+    "read_csv",
+    "read_json",
+    "save",
+]
+
+
+@cache
+def client() -> Client:
+    """Return the client of this kernel's session."""
+    token = os.environ.get("SURICATE_TOKEN")
+    socket = os.environ.get("SURICATE_SDK_SOCKET")
+    if not token:
+        raise RuntimeError("not in a Suricate kernel: use suricate.Client(url, token) instead")
+    if socket:
+        return Client("http://suricate", token, uds=socket)
+    return Client(os.environ.get("SURICATE_URL", "http://127.0.0.1:8888"), token)
+
+
+def list_objects(tag: str | None = None) -> list[dict[str, Any]]:
+    """List the tenant's objects (latest versions)."""
+    return client().list_objects(tag)
+
+
+def get_object(name: str) -> dict[str, Any]:
+    """Return an object's metadata with its versions."""
+    return client().get_object(name)
+
+
+def put_object(name: str, data: bytes, content_type: str | None = None) -> dict[str, Any]:
+    """Store bytes as a new version of an object."""
+    return client().put_object(name, data, content_type)
+
+
+def open(name: str, version: int | None = None) -> bytes:
+    """Return the bytes of an object."""
+    return client().open(name, version)
+
+
+def read_csv(name: str, version: int | None = None, **kwargs: Any) -> Any:
+    """Read a CSV object into a pandas DataFrame (extra arguments go to pandas.read_csv)."""
+    return client().read_csv(name, version, **kwargs)
+
+
+def read_json(name: str, version: int | None = None, **kwargs: Any) -> Any:
+    """Read a JSON or JSON-lines object into a pandas DataFrame."""
+    return client().read_json(name, version, **kwargs)
+
+
+def load(name: str, version: int | None = None) -> Any:
+    """Load what ``save`` stored: a dict/list, a DataFrame or a model."""
+    return client().load(name, version)
+
+
+def save(name: str, obj: Any) -> dict[str, Any]:
+    """Save a dict/list as JSON, a DataFrame as Parquet, anything else (models) with joblib."""
+    return client().save(name, obj)
+
+
+def action(text: str, **data: Any) -> None:
+    """Record an action: a suggestion or an alert, with any JSON data.
+
+    In a processor's handler the action is recorded with the message's results (and is
+    written only once the message is handled); elsewhere it is recorded at once.
+    """
+    from suricate.kernel import handler as processing
+
+    if processing.collecting() is not None:
+        processing.record_action(text, data)
+        return
+    client().action(text, **data)
+
+
+def emit(stream: str, payload: Any, headers: dict[str, Any] | None = None) -> None:
+    """Publish a message onto one of the tenant's streams (JSON, or bytes as they are)."""
+    client().emit(stream, payload, headers)
+
+
+_dask_client: Any = None
+
+
+def dask(**cluster_options: Any) -> Any:
+    """Return a Dask distributed client for this tenant's work.
+
+    On the scheduler ``SURICATE_DASK_SCHEDULER`` names when the operator set one (the kernel
+    then needs network access to it); otherwise on a small local cluster that runs inside this
+    kernel, in threads, within its memory limit and sandbox (no network needed). The client is
+    made once per kernel; ``cluster_options`` go to ``distributed.LocalCluster``.
+    """
+    global _dask_client
+    if _dask_client is not None and _dask_client.status == "running":
+        return _dask_client
+    from distributed import Client as DaskClient
+    from distributed import LocalCluster
+
+    address = os.environ.get("SURICATE_DASK_SCHEDULER")
+    if address:
+        _dask_client = DaskClient(address)
+        return _dask_client
+    memory_mb = int(os.environ.get("SURICATE_KERNEL_MEMORY_MB", "0") or 0)
+    options: dict[str, Any] = {
+        "processes": False,  # workers are threads of this kernel: its limits, its sandbox
+        "n_workers": 1,
+        "threads_per_worker": max(1, min(4, os.cpu_count() or 1)),
+        "dashboard_address": None,
+        # Leave a quarter of the kernel's memory to the kernel itself.
+        "memory_limit": f"{memory_mb * 3 // 4}MiB" if memory_mb else "auto",
+    }
+    options.update(cluster_options)
+    with warnings.catch_warnings():
+        # A sandboxed kernel has no network: Dask looks for an IP it never needs here.
+        warnings.filterwarnings("ignore", "Couldn't detect a suitable IP", RuntimeWarning)
+        _dask_client = DaskClient(LocalCluster(**options))
+    return _dask_client

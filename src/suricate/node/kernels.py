@@ -1,0 +1,420 @@
+"""Jupyter kernels on an execution node: start (sandboxed), execute, interrupt, restart, pool.
+
+A ``Kernel`` is one ipykernel process driven with jupyter_client over ipc sockets in its own
+runtime dir. A ``KernelPool`` keeps kernels warm (started, with pandas, scikit-learn and matplotlib
+already imported) for each active tenant, so a session starts without the cold-start cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import queue
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from suricate.node.sandbox import Limits, kernel_command, sandboxed
+
+log = logging.getLogger(__name__)
+
+OutputHook = Callable[[dict[str, Any]], Awaitable[None]]
+# Imported in every warm kernel: what nearly every notebook imports first.
+PRELOAD = "import numpy, pandas, sklearn, matplotlib, matplotlib.pyplot"
+_OUTPUT_TYPES = {"stream", "display_data", "execute_result", "error"}
+
+
+@dataclass
+class KernelConfig:
+    """How kernels are started on this node."""
+
+    limits: Limits
+    sandbox: str = "auto"
+    network: str = "none"
+    hidden: list[Path] = field(default_factory=list)
+    sdk_socket: Path | None = None
+    exec_timeout: float = 3600.0
+    dask_scheduler: str | None = None
+    _context: Any = None
+
+    def zmq_context(self) -> Any:
+        """Return the one zmq context of this node's kernels (each context holds file handles)."""
+        if self._context is None:
+            import zmq.asyncio
+
+            self._context = zmq.asyncio.Context()
+        return self._context
+
+    def close(self) -> None:
+        if self._context is not None:
+            self._context.destroy(linger=0)
+            self._context = None
+
+
+@dataclass
+class ExecResult:
+    status: str  # "ok" | "error"
+    outputs: list[dict[str, Any]]
+    execution_count: int | None = None
+    ename: str | None = None
+    evalue: str | None = None
+    traceback: list[str] = field(default_factory=list)
+
+
+class KernelDied(Exception):
+    """The kernel process ended while it was being used."""
+
+    def __init__(self, exit_code: int | None) -> None:
+        self.exit_code = exit_code
+        how = "was killed" if exit_code is not None and exit_code < 0 else "exited"
+        detail = f" (exit code {exit_code})" if exit_code is not None else ""
+        super().__init__(
+            f"the kernel {how}{detail}, e.g. out of memory or os._exit(); it was restarted "
+            "and its variables are lost"
+        )
+
+
+class Kernel:
+    """One sandboxed ipykernel process and the client that drives it."""
+
+    def __init__(self, config: KernelConfig, base_dir: Path, tenant: str = "") -> None:
+        self.id = uuid.uuid4().hex[:12]
+        self.config = config
+        self.tenant = tenant
+        self.runtime_dir = base_dir / self.id
+        self.last_activity = time.monotonic()
+        self.busy = False
+        self._lock = asyncio.Lock()
+        self._km: Any = None
+        self._kc: Any = None
+        self.on_shutdown: Callable[[Kernel], None] | None = None
+        self._stopping: asyncio.Future[None] | None = None
+
+    async def start(self, preload: bool = True) -> None:
+        """Start the process and wait until it answers (and has the usual imports loaded)."""
+        from jupyter_client.kernelspec import KernelSpec
+        from jupyter_client.manager import AsyncKernelManager
+
+        self.runtime_dir.mkdir(parents=True, exist_ok=True)
+        binds = {}
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(self.runtime_dir),
+            "LANG": "C.UTF-8",
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+            # joblib cannot count cores without /sys; tell it.
+            "LOKY_MAX_CPU_COUNT": str(os.cpu_count() or 1),
+            # sdk.dask() sizes a local cluster within the kernel's memory limit.
+            "SURICATE_KERNEL_MEMORY_MB": str(self.config.limits.memory_mb),
+        }
+        if self.config.dask_scheduler:
+            # One scheduler for all, or one per tenant: tcp://dask-{tenant}:8786.
+            env["SURICATE_DASK_SCHEDULER"] = self.config.dask_scheduler.replace(
+                "{tenant}", self.tenant
+            )
+        if self.config.sdk_socket is not None:
+            inner = self.runtime_dir / "api.sock"
+            binds[self.config.sdk_socket] = inner
+            env["SURICATE_SDK_SOCKET"] = str(inner)
+            if not sandboxed(self.config.sandbox):
+                env["SURICATE_SDK_SOCKET"] = str(self.config.sdk_socket)
+        argv = kernel_command(
+            self.runtime_dir,
+            self.config.limits,
+            self.config.sandbox,
+            self.config.network,
+            self.config.hidden,
+            binds,
+        )
+        km = AsyncKernelManager(
+            context=self.config.zmq_context(),
+            transport="ipc",
+            ip=str(self.runtime_dir / "k"),
+            connection_file=str(self.runtime_dir / "connection.json"),
+        )
+        # bubblewrap does not pass signals on, so interrupts go as control-channel messages.
+        km._kernel_spec = KernelSpec(
+            argv=argv, display_name="Python 3", language="python", interrupt_mode="message"
+        )
+        # The kernel's own stdout/stderr (crash messages) go to a log in its runtime dir.
+        self._log = (self.runtime_dir / "kernel.log").open("ab")
+        self._km = km
+        try:
+            await km.start_kernel(env=env, stdout=self._log, stderr=self._log)
+            self._kc = kc = km.client()
+            kc.start_channels()
+            await kc.wait_for_ready(timeout=60)
+            if preload:
+                await self.run_silently(PRELOAD)
+        except BaseException:
+            # Cancelled too (a pool closing mid-start): never leave a process or socket behind.
+            await self.shutdown()
+            raise
+        self.last_activity = time.monotonic()
+
+    async def alive(self) -> bool:
+        return self._km is not None and bool(await self._km.is_alive())
+
+    def exit_code(self) -> int | None:
+        provisioner = getattr(self._km, "provisioner", None)
+        process = getattr(provisioner, "process", None)
+        return process.poll() if process is not None else None
+
+    async def run_silently(self, code: str, timeout: float = 120.0) -> None:
+        """Run setup code without output or history; raise if it fails."""
+        result = await self.execute(code, silent=True, timeout=timeout)
+        if result.status != "ok":
+            raise RuntimeError(f"kernel setup failed: {result.ename}: {result.evalue}")
+
+    async def execute(
+        self,
+        code: str,
+        on_output: OutputHook | None = None,
+        timeout: float | None = None,
+        silent: bool = False,
+        store_history: bool | None = None,
+    ) -> ExecResult:
+        """Run ``code``; stream each output to ``on_output``; interrupt it past ``timeout``.
+
+        ``store_history`` defaults to ``not silent``; code run many times (a processor's chunks)
+        passes False so that IPython keeps no input or output history of it.
+        """
+        history = not silent if store_history is None else store_history
+        async with self._lock:
+            self.busy = True
+            try:
+                return await self._execute(code, on_output, timeout, silent, history)
+            finally:
+                self.busy = False
+                self.last_activity = time.monotonic()
+
+    async def _execute(
+        self,
+        code: str,
+        on_output: OutputHook | None,
+        timeout: float | None,
+        silent: bool,
+        store_history: bool,
+    ) -> ExecResult:
+        from nbformat.v4 import output_from_msg
+
+        kc = self._kc
+        timeout = timeout or self.config.exec_timeout
+        msg_id = kc.execute(code, silent=silent, store_history=store_history, allow_stdin=False)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        outputs: list[dict[str, Any]] = []
+        idle = False
+        timed_out = False
+        while not idle:
+            if not timed_out and loop.time() > deadline:
+                timed_out = True
+                await self.interrupt()
+                deadline = loop.time() + 10  # the interrupt gets ten seconds to land
+            elif timed_out and loop.time() > deadline:
+                raise KernelDied(self.exit_code())
+            try:
+                msg = await kc.get_iopub_msg(timeout=0.2)
+            except queue.Empty:
+                if not await self.alive():
+                    raise KernelDied(self.exit_code()) from None
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind = msg["msg_type"]
+            if kind == "status":
+                idle = msg["content"]["execution_state"] == "idle"
+            elif kind == "clear_output":
+                outputs.clear()
+                if on_output:
+                    await on_output({"output_type": "clear_output"})
+            elif kind in _OUTPUT_TYPES:
+                output = dict(output_from_msg(msg))
+                _append(outputs, output)
+                if on_output:
+                    await on_output(output)
+        reply = await self._reply(msg_id)
+        content = reply.get("content", {}) if reply else {}
+        result = ExecResult(
+            status="ok" if content.get("status", "ok") == "ok" else "error",
+            outputs=outputs,
+            execution_count=content.get("execution_count"),
+        )
+        if result.status == "error":
+            result.ename = content.get("ename", "Error")
+            result.evalue = content.get("evalue", "")
+            result.traceback = content.get("traceback", [])
+        if timed_out:
+            result.status, result.ename = "error", "TimeoutError"
+            result.evalue = f"the cell ran longer than {timeout:g} s and was interrupted"
+        return result
+
+    async def _reply(self, msg_id: str) -> dict[str, Any] | None:
+        for _ in range(50):
+            try:
+                msg: dict[str, Any] = await self._kc.get_shell_msg(timeout=0.2)
+            except queue.Empty:
+                if not await self.alive():
+                    raise KernelDied(self.exit_code()) from None
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg
+        return None
+
+    async def interrupt(self) -> None:
+        """Interrupt the running cell (SIGINT to the kernel)."""
+        if self._km is not None:
+            await self._km.interrupt_kernel()
+
+    async def shutdown(self) -> None:
+        """Stop the process at once and remove its runtime dir.
+
+        The work runs as a task of its own: a caller cancelled meanwhile does not cut it short,
+        and every caller awaits the same one.
+        """
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._shutdown())
+        await asyncio.shield(self._stopping)
+
+    async def _shutdown(self) -> None:
+        try:
+            await self._stop_process()
+        finally:
+            if self.on_shutdown is not None:
+                self.on_shutdown(self)
+
+    async def _stop_process(self) -> None:
+        kc, km = self._kc, self._km
+        self._kc = self._km = None
+        if kc is not None:
+            kc.stop_channels()
+        if km is not None:
+            process = getattr(getattr(km, "provisioner", None), "process", None)
+            # An immediate shutdown: the graceful one sometimes stalls for seconds.
+            with contextlib.suppress(Exception):
+                await km.shutdown_kernel(now=True)
+            if process is not None and process.poll() is None:
+                # A start cut short can leave jupyter_client unaware of its process.
+                process.kill()
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(process.wait, 10)
+        log_file = getattr(self, "_log", None)
+        if log_file is not None:
+            log_file.close()
+        shutil.rmtree(self.runtime_dir, ignore_errors=True)
+
+
+def _append(outputs: list[dict[str, Any]], output: dict[str, Any]) -> None:
+    """Add an output, merging consecutive stream chunks as Jupyter front ends do."""
+    last = outputs[-1] if outputs else None
+    if (
+        last is not None
+        and output["output_type"] == "stream"
+        and last["output_type"] == "stream"
+        and last["name"] == output["name"]
+    ):
+        last["text"] = last["text"] + output["text"]
+        return
+    outputs.append(output)
+
+
+class KernelPool:
+    """Start kernels for tenants, keeping warm ones ready and culling idle ones."""
+
+    def __init__(self, config: KernelConfig, warm_per_tenant: int = 1) -> None:
+        self.config = config
+        self.warm_per_tenant = warm_per_tenant
+        self.base_dir = Path(tempfile.mkdtemp(prefix="suricate-k-"))
+        self._warm: dict[str, list[Kernel]] = {}
+        self._filling: dict[str, asyncio.Task[None]] = {}
+        self._tenant_seen: dict[str, float] = {}
+        # Every kernel this pool started and that is not shut down yet, wherever it went.
+        self._live: set[Kernel] = set()
+
+    def _new_kernel(self, tenant: str) -> Kernel:
+        kernel = Kernel(self.config, self.base_dir, tenant)
+        kernel.on_shutdown = self._live.discard
+        self._live.add(kernel)
+        return kernel
+
+    async def acquire(self, tenant: str) -> Kernel:
+        """Return a started kernel for ``tenant``: a warm one when ready, else a new one."""
+        self._tenant_seen[tenant] = time.monotonic()
+        ready = self._warm.get(tenant, [])
+        kernel = None
+        while ready:
+            candidate = ready.pop(0)
+            if await candidate.alive():
+                kernel = candidate
+                break
+            await candidate.shutdown()
+        if kernel is None:
+            kernel = self._new_kernel(tenant)
+            await kernel.start()
+        self._refill(tenant)
+        return kernel
+
+    def _refill(self, tenant: str) -> None:
+        if self.warm_per_tenant <= 0:
+            return
+        task = self._filling.get(tenant)
+        if task is None or task.done():
+            self._filling[tenant] = asyncio.create_task(self._fill(tenant))
+
+    async def _fill(self, tenant: str) -> None:
+        ready = self._warm.setdefault(tenant, [])
+        while len(ready) < self.warm_per_tenant:
+            kernel = self._new_kernel(tenant)
+            try:
+                await kernel.start()
+            except Exception:
+                log.exception("could not start a warm kernel for tenant %s", tenant)
+                return
+            if self._warm.get(tenant) is not ready:
+                # The tenant was culled while this kernel started.
+                await kernel.shutdown()
+                return
+            ready.append(kernel)
+
+    async def warm_up(self, tenant: str) -> None:
+        """Start the tenant's warm kernels now and wait for them."""
+        self._tenant_seen[tenant] = time.monotonic()
+        self._refill(tenant)
+        await self._filling[tenant]
+
+    async def cull_idle_tenants(self, idle_timeout: float) -> None:
+        """Stop warm kernels of tenants that have not started anything for ``idle_timeout``."""
+        now = time.monotonic()
+        for tenant, seen in list(self._tenant_seen.items()):
+            if now - seen > idle_timeout:
+                del self._tenant_seen[tenant]
+                task = self._filling.pop(tenant, None)
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await task
+                for kernel in self._warm.pop(tenant, []):
+                    await kernel.shutdown()
+
+    async def close(self) -> None:
+        for task in self._filling.values():
+            task.cancel()
+        for task in self._filling.values():
+            with contextlib.suppress(BaseException):
+                await task
+        for kernels in self._warm.values():
+            for kernel in kernels:
+                await kernel.shutdown()
+        self._warm.clear()
+        for kernel in list(self._live):
+            await kernel.shutdown()
+        self.config.close()
+        shutil.rmtree(self.base_dir, ignore_errors=True)

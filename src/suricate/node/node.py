@@ -1,0 +1,380 @@
+"""An execution node: hosts the kernels of its tenants' sessions and answers bus commands."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from suricate.node.kernels import Kernel, KernelConfig, KernelDied, KernelPool
+from suricate.node.processor import ProcessorRunner, SetupFailed
+from suricate.node.sources import (
+    AmqpSource,
+    Delivery,
+    MqttSource,
+    Publishers,
+    ReplaySource,
+    Source,
+    StreamError,
+    check_stream,
+    check_uri,
+    records_from,
+)
+from suricate.settings import Settings
+from suricate.wire.bus import EventHook, ReportHook
+from suricate.wire.messages import (
+    CheckStream,
+    Done,
+    Execute,
+    Executed,
+    Failed,
+    InjectMessages,
+    Interrupt,
+    Message,
+    Output,
+    ProcessorReport,
+    PublishStream,
+    QueryProcessor,
+    Restart,
+    StartProcessor,
+    StartSession,
+    StopProcessor,
+    StopSession,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Session:
+    tenant: str
+    token: str
+    kernel: Kernel
+
+
+async def _no_report(message: Message) -> None:
+    log.warning("no one takes reports on this node; dropped a %s", message.type)
+
+
+class ExecNode:
+    """Run sessions' kernels and processors; one node may serve many tenants."""
+
+    def __init__(
+        self,
+        config: KernelConfig,
+        warm_per_tenant: int,
+        idle_timeout: float,
+        allowed_hosts: list[str] | None = None,
+    ) -> None:
+        self.id = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+        self.pool = KernelPool(config, warm_per_tenant)
+        self.idle_timeout = idle_timeout
+        self.allowed_hosts = allowed_hosts or ["*"]
+        # Where processor reports go: set by whoever carries them to the frontend.
+        self.report: ReportHook = _no_report
+        self.publishers = Publishers()
+        self._sessions: dict[str, _Session] = {}
+        self._processors: dict[str, dict[int, ProcessorRunner]] = {}
+        self._culler: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._culler = asyncio.create_task(self._cull_forever())
+
+    def figures(self) -> dict[str, int]:
+        """Count what the node holds now, for its metrics."""
+        warm = sum(len(kernels) for kernels in self.pool._warm.values())
+        return {
+            "sessions": len(self._sessions),
+            "warm_kernels": warm,
+            "processor_instances": sum(len(r) for r in self._processors.values()),
+        }
+
+    async def close(self) -> None:
+        if self._culler is not None:
+            self._culler.cancel()
+        for runners in list(self._processors.values()):
+            for runner in list(runners.values()):
+                await runner.stop(status="running")  # still wanted: started again elsewhere
+        self._processors.clear()
+        await self.publishers.close()
+        for session in list(self._sessions.values()):
+            await session.kernel.shutdown()
+        self._sessions.clear()
+        await self.pool.close()
+
+    async def handle(self, command: Message, emit: EventHook) -> Message:
+        """Carry out one command; never raises (errors become a ``Failed`` reply)."""
+        try:
+            return await self._handle(command, emit)
+        except Exception as exc:
+            log.exception("command %s failed", command.type)
+            return Failed("node_error", f"{type(exc).__name__}: {exc}")
+
+    async def _handle(self, command: Message, emit: EventHook) -> Message:
+        stream_reply = await self._handle_stream(command)
+        if stream_reply is not None:
+            return stream_reply
+        if isinstance(command, StartSession):
+            kernel = await self._kernel_for(command.tenant, command.token)
+            self._sessions[command.session_id] = _Session(command.tenant, command.token, kernel)
+            return Done(self.id)
+        session = self._sessions.get(getattr(command, "session_id", ""))
+        if session is None:
+            return Failed("session_gone", "the session's kernel is no longer running")
+        if isinstance(command, Execute):
+            return await self._execute(command, session, emit)
+        if isinstance(command, Interrupt):
+            await session.kernel.interrupt()
+            return Done(self.id)
+        if isinstance(command, Restart):
+            await session.kernel.shutdown()
+            session.kernel = await self._kernel_for(session.tenant, session.token)
+            return Done(self.id)
+        if isinstance(command, StopSession):
+            del self._sessions[command.session_id]
+            await session.kernel.shutdown()
+            return Done(self.id)
+        return Failed("unknown_command", f"no handler for {command.type}")
+
+    async def _execute(self, command: Execute, session: _Session, emit: EventHook) -> Message:
+        async def on_output(output: dict[str, object]) -> None:
+            await emit(Output(command.session_id, dict(output)))
+
+        kernel = session.kernel
+        try:
+            result = await kernel.execute(command.code, on_output, command.timeout)
+        except KernelDied as died:
+            log.warning("kernel of session %s died: %s", command.session_id, died)
+            await kernel.shutdown()
+            # A Restart meanwhile has already given the session a fresh kernel: keep that one.
+            if session.kernel is kernel:
+                session.kernel = await self._kernel_for(session.tenant, session.token)
+            return Executed(
+                status="error",
+                outputs=[],
+                ename="KernelDied",
+                evalue=str(died),
+                restarted=True,
+            )
+        return Executed(
+            status=result.status,
+            outputs=result.outputs,
+            execution_count=result.execution_count,
+            ename=result.ename,
+            evalue=result.evalue,
+            traceback=result.traceback,
+        )
+
+    async def _handle_stream(self, command: Message) -> Message | None:
+        """Carry out a stream or processor command; None for any other command."""
+        try:
+            if isinstance(command, CheckStream):
+                self._check_host(command.stream)
+                await check_stream(command.stream)
+            elif isinstance(command, PublishStream):
+                self._check_host(command.stream)
+                await self.publishers.publish(
+                    command.stream,
+                    base64.b64decode(command.body),
+                    command.headers,
+                    command.content_type,
+                    command.message_id,
+                )
+            elif isinstance(command, StartProcessor):
+                return await self._start_processor(command)
+            elif isinstance(command, StopProcessor):
+                for runner in self._processors.pop(command.processor_id, {}).values():
+                    await runner.stop()
+            elif isinstance(command, QueryProcessor):
+                if not self._processors.get(command.processor_id):
+                    return Failed("processor_gone", "the processor does not run on this node")
+            elif isinstance(command, InjectMessages):
+                runners = self._processors.get(command.processor_id)
+                if not runners:
+                    return Failed("processor_gone", "the processor does not run on this node")
+                first = runners[min(runners)]
+                first.inject([_injected(m) for m in command.messages])
+            else:
+                return None
+        except StreamError as exc:
+            return Failed(exc.code, exc.message)
+        return Done(self.id)
+
+    def _check_host(self, spec: dict[str, object]) -> None:
+        if spec.get("type") == "amqp":
+            check_uri(str(spec["uri"]), ("amqp", "amqps"), self.allowed_hosts)
+        elif spec.get("type") == "mqtt":
+            check_uri(str(spec["uri"]), ("mqtt", "mqtts"), self.allowed_hosts)
+
+    async def _start_processor(self, command: StartProcessor) -> Message:
+        here = self._processors.setdefault(command.processor_id, {})
+        if command.instance in here:
+            return Done(self.id)  # already running (a repeated start)
+        if here and command.avoid_colocation:
+            return Failed("colocated", "this node already runs an instance of the processor")
+        self._check_host(command.stream)
+        runner = ProcessorRunner(
+            command,
+            self.id,
+            lambda: self._kernel_for(command.tenant, command.token),
+            self._source(command),
+            self._report,
+            self.pool.config.exec_timeout,
+        )
+        here[command.instance] = runner
+        try:
+            await runner.start()
+        except (SetupFailed, StreamError) as exc:
+            here.pop(command.instance, None)
+            if isinstance(exc, SetupFailed):
+                error = exc.error
+                code = "setup_failed"
+            else:
+                error = {"ename": "StreamError", "evalue": exc.message}
+                code = exc.code
+            await self.report(
+                ProcessorReport(
+                    command.processor_id, self.id, command.instance, status="failed", error=error
+                )
+            )
+            return Failed(code, f"{error.get('ename')}: {error.get('evalue')}")
+        except BaseException:
+            here.pop(command.instance, None)
+            raise
+        return Done(self.id)
+
+    async def _report(self, message: Message) -> None:
+        if isinstance(message, ProcessorReport) and message.status == "failed":
+            # A processor that failed while running leaves the node.
+            runners = self._processors.get(message.processor_id, {})
+            runner = runners.pop(message.instance, None)
+            if runner is not None:
+                asyncio.get_running_loop().call_soon(
+                    lambda: asyncio.ensure_future(runner.stop(status="failed"))
+                )
+        await self.report(message)
+
+    def _source(self, command: StartProcessor) -> Source:
+        spec = command.stream
+        if spec["type"] == "amqp":
+            return AmqpSource(spec, command.processor_id, max(2 * command.batch_size, 1000))
+        if spec["type"] == "mqtt":
+            return MqttSource(spec, f"suricate-{command.processor_id}-{command.instance}")
+
+        async def load() -> list[object]:
+            return await asyncio.to_thread(
+                _load_records, self.pool.config.sdk_socket, command.token, spec["object"]
+            )
+
+        return ReplaySource(spec, load, command.position)
+
+    async def _kernel_for(self, tenant: str, token: str) -> Kernel:
+        kernel = await self.pool.acquire(tenant)
+        # The SDK finds its token in the environment; set it quietly, out of the history.
+        await kernel.run_silently(
+            f"import os as _os; _os.environ['SURICATE_TOKEN'] = {json.dumps(token)}; del _os"
+        )
+        return kernel
+
+    async def _cull_forever(self) -> None:
+        while True:
+            await asyncio.sleep(min(60.0, self.idle_timeout / 2))
+            with contextlib.suppress(Exception):
+                await self.pool.cull_idle_tenants(self.idle_timeout)
+
+
+def _injected(raw: dict[str, object]) -> Delivery:
+    body = raw.get("body")
+    data = base64.b64decode(str(raw["body_b64"])) if raw.get("body_b64") else str(body).encode()
+    headers = raw.get("headers")
+    return Delivery(
+        id=str(raw.get("id", "")),
+        body=data,
+        headers=dict(headers) if isinstance(headers, dict) else {},
+        timestamp=time.time(),
+        dead_letter_id=str(raw["dead_letter_id"]) if raw.get("dead_letter_id") else None,
+    )
+
+
+def _load_records(sdk_socket: Path | None, token: str, name: str) -> list[object]:
+    """Read a replay stream's object through the API, as the processor's own SDK would."""
+    import httpx
+
+    from suricate.kernel.client import ApiError, Client
+
+    client = (
+        Client("http://suricate", token, uds=str(sdk_socket))
+        if sdk_socket is not None
+        else Client("http://127.0.0.1:8888", token)
+    )
+    try:
+        meta = client.get_object(name)
+        data = client.open(name)
+    except (ApiError, httpx.HTTPError) as exc:
+        raise StreamError("bad_object", f"cannot read object {name!r}: {exc}") from None
+    finally:
+        client.close()
+    return records_from(data, name, meta.get("content_type"))
+
+
+def build_node(settings: Settings, sdk_socket: Path) -> ExecNode:
+    """Build an execution node with the kernel settings (sandbox, limits, pool)."""
+    from suricate.node.sandbox import Limits, describe
+
+    log.info(describe(settings.kernel_sandbox))
+    config = KernelConfig(
+        limits=Limits(settings.kernel_memory_mb),
+        sandbox=settings.kernel_sandbox,
+        network=settings.kernel_network,
+        hidden=[settings.data_dir.resolve()],
+        sdk_socket=sdk_socket,
+        exec_timeout=settings.kernel_exec_timeout,
+        dask_scheduler=settings.dask_scheduler,
+    )
+    return ExecNode(
+        config,
+        settings.kernel_pool_size,
+        settings.kernel_idle_timeout,
+        settings.stream_allowed_hosts_list,
+    )
+
+
+async def run_node(settings: Settings, tenants: list[str], stop: asyncio.Event) -> None:
+    """Run a standalone execution node on RabbitMQ until ``stop`` is set."""
+    import shutil
+    import tempfile
+
+    from suricate.node.gateway import proxy_app, serve_unix
+    from suricate.node.gateway import stop as stop_server
+    from suricate.wire.rabbitmq import RabbitNodeServer
+
+    assert settings.broker_url, "an execution node needs SURICATE_BROKER_URL"
+    sdk_dir = Path(tempfile.mkdtemp(prefix="suricate-node-"))
+    gateway = await serve_unix(proxy_app(settings.url), sdk_dir / "api.sock")
+    node = build_node(settings, sdk_dir / "api.sock")
+    await node.start()
+    server = RabbitNodeServer(settings.broker_url, node.id, node.handle, tenants)
+    node.report = server.report
+    health = None
+    try:
+        await server.start()
+        if settings.node_health_port:
+            from suricate.node.health import serve_health
+
+            health = await serve_health(node, server, settings.node_health_port)
+        await stop.wait()
+    finally:
+        if health is not None:
+            await health.stop()
+        # The node first: its processors send their last reports over the server's connection.
+        await node.close()
+        await server.close()
+        await stop_server(gateway)
+        shutil.rmtree(sdk_dir, ignore_errors=True)

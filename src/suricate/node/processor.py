@@ -1,0 +1,410 @@
+"""A processor instance on an execution node: a kernel bound to a stream.
+
+The runner runs the notebook's cells once (the setup: imports, ``sdk.load`` of models, the
+handler definitions), then loops: take a chunk of messages from the source, have the kernel's
+handlers process it in one call, report what happened, and settle the messages. A message is
+acknowledged only after its handler returned, or after it was dead-lettered, and only once the
+report carrying its actions or its dead letter has been handed over: nothing is lost when the
+node dies, at the price of a message now and then handled twice (at-least-once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import statistics
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from suricate.kernel.handler import CHUNK_MIME
+from suricate.node.kernels import Kernel, KernelDied
+from suricate.node.sources import Delivery, Source, StreamError
+from suricate.wire.bus import ReportHook
+from suricate.wire.messages import ProcessorReport, StartProcessor
+
+log = logging.getLogger(__name__)
+HEARTBEAT_SECONDS = 2.0
+REPORT_EVERY = 0.25  # counters reach the frontend this fresh while messages flow
+SAMPLES_PER_REPORT = 5
+MESSAGE_CHUNK = 500  # messages per kernel call when the notebook has no on_batch
+MESSAGE_WAIT = 0.005  # seconds to let a chunk fill: fewer, fuller kernel calls under load
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class SetupFailed(Exception):
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(f"{error.get('ename')}: {error.get('evalue')}")
+        self.error = error
+
+
+def plain(lines: list[str]) -> str:
+    """A traceback as plain text (IPython colours it)."""
+    return _ANSI.sub("", "\n".join(lines))
+
+
+class ProcessorRunner:
+    def __init__(
+        self,
+        command: StartProcessor,
+        node_id: str,
+        new_kernel: Callable[[], Awaitable[Kernel]],
+        source: Source,
+        report: ReportHook,
+        exec_timeout: float,
+    ) -> None:
+        self.command = command
+        self.node_id = node_id
+        self.new_kernel = new_kernel
+        self.source = source
+        self.report_hook = report
+        self.exec_timeout = exec_timeout
+        self.stream_name = str(command.stream.get("name", ""))
+        self.kernel: Kernel | None = None
+        self._batching = False  # the notebook defines on_batch
+        self._retry: deque[Delivery] = deque()
+        self._injected: deque[Delivery] = deque()
+        self._wake = asyncio.Event()
+        self._take: asyncio.Task[list[Delivery]] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._lock = asyncio.Lock()
+        self._counts = dict.fromkeys(
+            ("received", "processed", "failed", "dead_lettered", "redelivered"), 0
+        )
+        self._logs: list[str] = []
+        self._samples: deque[dict[str, Any]] = deque(maxlen=SAMPLES_PER_REPORT)
+        self._done: deque[tuple[float, int]] = deque()
+        self._processed_total = 0
+        self._latency: float | None = None
+        self._last_report = 0.0
+        self._lag: int | None = None
+
+    # Life cycle
+
+    async def start(self) -> None:
+        """Start the kernel, run the notebook's cells, connect; raise on any failure."""
+        try:
+            self.kernel = await self.new_kernel()
+            await self._setup(self.kernel)
+            await self.source.start()
+        except BaseException:
+            await self._teardown()
+            raise
+        self._tasks = [
+            asyncio.create_task(self._loop()),
+            asyncio.create_task(self._heartbeat()),
+        ]
+
+    async def _setup(self, kernel: Kernel) -> None:
+        for index, code in enumerate(self.command.cells):
+            if not code.strip():
+                continue
+            result = await kernel.execute(code, timeout=self.exec_timeout)
+            self._keep_logs(result.outputs)
+            if result.status != "ok":
+                raise SetupFailed(
+                    {
+                        "ename": result.ename,
+                        "evalue": result.evalue,
+                        "cell": index,
+                        "traceback": plain(result.traceback),
+                    }
+                )
+        result = await kernel.execute(
+            "from suricate.kernel.handler import check_handlers,"
+            " run_chunk_file as _suricate_chunk\n"
+            "check_handlers(); del check_handlers",
+            store_history=False,
+        )
+        if result.status != "ok":
+            raise SetupFailed({"ename": result.ename, "evalue": result.evalue})
+        found: dict[str, bool] = next(
+            (o["data"][CHUNK_MIME] for o in result.outputs if CHUNK_MIME in o.get("data", {})),
+            {},
+        )
+        self._batching = bool(found.get("on_batch"))
+
+    async def stop(self, status: str = "stopped") -> None:
+        """Stop handling messages; what was taken and not settled is released."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        self._tasks = []
+        if self._take is not None:
+            self._take.cancel()
+        with contextlib.suppress(Exception):
+            await self.source.release(list(self._retry))
+            await asyncio.wait_for(self._flush(status=status), 10)
+        await self._teardown()
+
+    async def _teardown(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.source.close()
+        if self.kernel is not None:
+            await self.kernel.shutdown()
+
+    def inject(self, deliveries: list[Delivery]) -> None:
+        """Handle these messages next (dead letters replayed, messages published to a replay)."""
+        self._injected.extend(deliveries)
+        self._wake.set()
+
+    # The loop
+
+    async def _loop(self) -> None:
+        # A chunk's report and acks go on while the kernel handles the next chunk.
+        finishing: asyncio.Task[None] | None = None
+        try:
+            while True:
+                chunk = await self._next_chunk()
+                if not chunk:
+                    continue
+                outcome = await self._process(chunk)
+                if finishing is not None:
+                    await finishing
+                finishing = asyncio.create_task(self._finish(*outcome))
+        except asyncio.CancelledError:
+            if finishing is not None and not finishing.done():
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(asyncio.shield(finishing), 10)
+            raise
+        except StreamError as exc:
+            await self._fail({"ename": "StreamError", "evalue": exc.message})
+        except Exception as exc:
+            log.exception("processor %s stopped", self.command.processor_id)
+            await self._fail({"ename": type(exc).__name__, "evalue": str(exc)})
+
+    async def _fail(self, error: dict[str, Any]) -> None:
+        with contextlib.suppress(Exception):
+            await self._flush(status="failed", error=error)
+
+    async def _next_chunk(self) -> list[Delivery]:
+        # on_batch gets batch_size messages at most; on_message ones go in bigger chunks (one
+        # kernel round trip each), taken as they come.
+        size = self.command.batch_size
+        wait = self.command.batch_wait_ms / 1000
+        if not self._batching:
+            size, wait = max(size, MESSAGE_CHUNK), MESSAGE_WAIT
+        if self._retry:
+            return [self._retry.popleft()]  # alone, so that a poison message fails alone
+        if self._injected:
+            return [self._injected.popleft() for _ in range(min(size, len(self._injected)))]
+        if self._take is None:
+            self._take = asyncio.create_task(self.source.take(size, wait))
+        self._wake.clear()
+        wake = asyncio.create_task(self._wake.wait())
+        try:
+            done, _ = await asyncio.wait({self._take, wake}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            wake.cancel()
+        if self._take in done:
+            take, self._take = self._take, None
+            return take.result()
+        return []
+
+    async def _process(self, chunk: list[Delivery]) -> tuple[Any, ...]:
+        """Have the kernel handle a chunk; sort out what succeeded, is retried or is dead."""
+        fresh = [d for d in chunk if d.attempts == 0 and d.dead_letter_id is None]
+        self._counts["received"] += len(fresh)
+        self._counts["redelivered"] += sum(1 for d in fresh if d.redelivered)
+        stamps = [d.timestamp for d in fresh if d.timestamp]
+        results, actions = await self._run_in_kernel(chunk)
+        now = time.time()
+        if stamps:
+            self._latency = statistics.median(now - s for s in stamps) * 1000
+        ok, dead, dead_letters = [], [], []
+        for delivery, result in zip(chunk, results, strict=True):
+            if result.get("ok"):
+                ok.append(delivery)
+                continue
+            self._counts["failed"] += 1
+            delivery.attempts += 1
+            if delivery.attempts <= self.command.max_retries:
+                self._retry.append(delivery)
+                continue
+            dead.append(delivery)
+            dead_letters.append(self._dead_letter(delivery, result))
+        self._counts["processed"] += len(ok)
+        self._counts["dead_lettered"] += len(dead)
+        self._processed_total += len(ok)
+        self._done.append((time.monotonic(), self._processed_total))
+        for d in fresh[-SAMPLES_PER_REPORT:]:
+            self._samples.append(_sample(d, self.stream_name))
+        replayed = [d.dead_letter_id for d in ok if d.dead_letter_id is not None]
+        return ok + dead, actions, dead_letters, replayed
+
+    async def _finish(
+        self,
+        settled: list[Delivery],
+        actions: list[dict[str, Any]],
+        dead_letters: list[dict[str, Any]],
+        replayed: list[str],
+    ) -> None:
+        """Report what a chunk did, then settle its messages."""
+        if self.source.local_ack:
+            # A replay's position is kept by the frontend: the report itself commits it.
+            await self.source.ack(settled)
+        durable = bool(actions or dead_letters or replayed)
+        if durable or time.monotonic() - self._last_report > REPORT_EVERY:
+            await self._flush(actions=actions, dead_letters=dead_letters, replayed=replayed)
+        if not self.source.local_ack:
+            # Settled only now: their actions and dead letters are safe with the frontend.
+            await self.source.ack(settled)
+
+    async def _run_in_kernel(
+        self, chunk: list[Delivery]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Run the chunk through the handlers; a chunk-wide failure fails every message."""
+        assert self.kernel is not None
+        use_batch = len(chunk) > 1
+        payload = json.dumps(
+            {"messages": [d.wire(self.stream_name) for d in chunk], "batch": use_batch},
+            separators=(",", ":"),
+        )
+        # Handed over as a file in the kernel's own runtime dir (bound into its sandbox).
+        path = self.kernel.runtime_dir / "chunk.json"
+        data = payload.encode()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        try:
+            result = await self.kernel.execute(
+                f"_suricate_chunk({str(path)!r})", timeout=self.exec_timeout, store_history=False
+            )
+        except KernelDied as died:
+            log.warning("processor %s lost its kernel: %s", self.command.processor_id, died)
+            await self.kernel.shutdown()
+            self.kernel = await self.new_kernel()
+            await self._setup(self.kernel)
+            failure = {"ok": False, "error": f"KernelDied: {died}", "traceback": str(died)}
+            return [dict(failure) for _ in chunk], []
+        out = None
+        for output in result.outputs:
+            data = output.get("data", {})
+            if CHUNK_MIME in data:
+                out = data[CHUNK_MIME]
+            elif output.get("output_type") == "stream":
+                self._keep_logs([output])
+        if result.status != "ok" or out is None:
+            error = f"{result.ename}: {result.evalue}"
+            failure = {"ok": False, "error": error, "traceback": plain(result.traceback)}
+            return [dict(failure) for _ in chunk], []
+        actions = [
+            {"text": a["text"], "data": a.get("data") or {}, "at": a.get("at")}
+            for a in out.get("actions", [])
+        ]
+        failures = out.get("failures", {})
+        results = [
+            {"ok": False, **failures[str(i)]} if str(i) in failures else {"ok": True}
+            for i in range(len(chunk))
+        ]
+        return results, actions
+
+    def _dead_letter(self, delivery: Delivery, result: dict[str, Any]) -> dict[str, Any]:
+        wire = delivery.wire(self.stream_name)
+        return {
+            "id": delivery.dead_letter_id,
+            "message_id": delivery.id,
+            "body": wire.get("text"),
+            "body_b64": wire.get("b64"),
+            "headers": delivery.headers,
+            "error": result.get("error", ""),
+            "traceback": result.get("traceback", ""),
+            "attempts": delivery.attempts,
+            "revision": self.command.revision,
+        }
+
+    def _keep_logs(self, outputs: list[dict[str, Any]]) -> None:
+        for output in outputs:
+            if output.get("output_type") == "stream":
+                self._logs.extend(str(output.get("text", "")).splitlines()[-50:])
+        del self._logs[:-50]
+
+    # Reports
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS / 2)
+            with contextlib.suppress(Exception):
+                self._lag = await self.source.lag()
+            if time.monotonic() - self._last_report >= HEARTBEAT_SECONDS:
+                try:
+                    await self._flush()
+                except Exception:
+                    log.warning("processor %s: report failed", self.command.processor_id)
+
+    def _rate(self) -> float:
+        now = time.monotonic()
+        while self._done and now - self._done[0][0] > 10:
+            self._done.popleft()
+        if len(self._done) < 2:
+            return 0.0
+        (t0, n0), (t1, n1) = self._done[0], self._done[-1]
+        span = max(now - t0, 1.0) if now - t1 > 1 else max(t1 - t0, 1e-3)
+        return round((n1 - n0) / span, 1)
+
+    async def _flush(
+        self,
+        actions: list[dict[str, Any]] | None = None,
+        dead_letters: list[dict[str, Any]] | None = None,
+        replayed: list[str] | None = None,
+        status: str = "running",
+        error: dict[str, Any] | None = None,
+    ) -> None:
+        """Send a report of what happened since the last; retried until it is taken."""
+        async with self._lock:
+            counts, self._counts = self._counts, dict.fromkeys(self._counts, 0)
+            logs, self._logs = self._logs, []
+            samples = list(self._samples)
+            self._samples.clear()
+            report = ProcessorReport(
+                processor_id=self.command.processor_id,
+                node=self.node_id,
+                instance=self.command.instance,
+                status=status,
+                error=error,
+                actions=actions or [],
+                dead_letters=dead_letters or [],
+                replayed=replayed or [],
+                samples=samples,
+                logs=logs,
+                position=self.source.position,
+                rate=self._rate(),
+                lag=self._lag,
+                latency_ms=round(self._latency, 2) if self._latency is not None else None,
+                **counts,
+            )
+            delay = 0.5
+            while True:
+                try:
+                    await self.report_hook(report)
+                    break
+                except Exception as exc:
+                    log.warning(
+                        "report of processor %s not taken (%s: %s); retrying",
+                        report.processor_id,
+                        type(exc).__name__,
+                        exc,
+                    )
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 10.0)
+            self._last_report = time.monotonic()
+
+
+def _sample(delivery: Delivery, stream: str) -> dict[str, Any]:
+    wire = delivery.wire(stream)
+    return {
+        "id": delivery.id,
+        "body": wire.get("text", wire.get("b64")),
+        "encoding": "utf-8" if "text" in wire else "base64",
+        "headers": delivery.headers,
+        "at": delivery.timestamp or time.time(),
+    }

@@ -1,0 +1,120 @@
+"""The one place errors become HTTP responses: ``{"error": {"code": ..., "message": ...}}``."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from suricate import errors
+
+log = logging.getLogger("suricate.server.api")
+
+STATUS: dict[type[errors.SuricateError], int] = {
+    errors.NotFound: 404,
+    errors.InvalidInput: 422,
+    errors.BadRequest: 400,
+    errors.Conflict: 409,
+    errors.Unauthenticated: 401,
+    errors.PermissionDenied: 403,
+    errors.UploadTooLarge: 413,
+    errors.StoreLocked: 503,
+    errors.ObjectStoreUnavailable: 503,
+    errors.ExecutionNodeError: 503,
+}
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "upload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+}
+
+
+def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+    """Return the JSON body of every error response."""
+    return {"error": {"code": code, "message": message}}
+
+
+def status_of(exc: errors.SuricateError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that give every error the same JSON shape."""
+
+    async def suricate_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, errors.SuricateError)
+        status = status_of(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(error_body(exc.code, exc.message), status, headers=headers)
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no such route: {request.method} {request.url.path}"
+        return JSONResponse(error_body(code, message), exc.status_code, headers=exc.headers)
+
+    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "request"
+            problems.append(f"{where}: {err.get('msg', 'invalid')}")
+        return JSONResponse(error_body("invalid_input", "; ".join(problems)), 422)
+
+    app.add_exception_handler(errors.SuricateError, suricate_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_middleware(CatchAll)
+
+
+class CatchAll:
+    """Answer an unexpected error with a 500 in the error shape, logged once with an incident id.
+
+    Never a traceback in the body: it could show one tenant another's data.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            incident = uuid.uuid4().hex[:12]
+            log.exception(
+                "unhandled error (incident %s) on %s %s", incident, scope["method"], scope["path"]
+            )
+            if started:
+                raise
+            response = JSONResponse(
+                error_body("internal", f"internal error; the server log has incident {incident}"),
+                500,
+            )
+            await response(scope, receive, send)

@@ -1,0 +1,142 @@
+"""The JSON shapes of the REST API (request bodies and responses), as pydantic models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from suricate.domain.notebooks import Kind
+from suricate.domain.objects import VersionInfo
+from suricate.domain.previews import Preview
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable machine-readable error code, e.g. object_not_found.")
+    message: str = Field(description="What went wrong, for a person.")
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+class HealthOut(BaseModel):
+    status: str
+    version: str
+
+
+class TenantOut(BaseModel):
+    name: str
+    role: str
+
+
+class MeOut(BaseModel):
+    user: str
+    tenant: str
+    role: str
+    tenants: list[TenantOut]
+
+
+class VersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    version: int
+    size: int
+    sha256: str
+    content_type: str
+    created_at: datetime
+
+
+class ObjectOut(VersionOut):
+    """An object as listed: its latest version, tags and description."""
+
+    updated_at: datetime
+    description: str
+    tags: list[str]
+
+
+class ObjectDetailOut(ObjectOut):
+    """An object with every version, oldest first."""
+
+    versions: list[VersionOut]
+
+
+class ObjectPage(BaseModel):
+    items: list[ObjectOut]
+    next: str | None = Field(description="Cursor of the next page, or null on the last page.")
+
+
+class ObjectPatch(BaseModel):
+    tags: list[str] | None = Field(default=None, description="Replaces all tags when given.")
+    description: str | None = Field(default=None, max_length=10_000)
+
+
+class PreviewOut(BaseModel):
+    name: str
+    version: int
+    format: str = Field(description="csv, tsv, json, jsonl or parquet, prefixed gzip+ when gzip'd.")
+    columns: list[str]
+    rows: list[list[Any]]
+    dtypes: dict[str, str]
+
+    @classmethod
+    def of(cls, info: VersionInfo, p: Preview) -> PreviewOut:
+        return cls(
+            name=info.name,
+            version=info.version,
+            format=p.format,
+            columns=p.columns,
+            rows=p.rows,
+            dtypes=p.dtypes,
+        )
+
+
+class NotebookCreate(BaseModel):
+    name: str = Field(description="Unique in the tenant; letters, digits, '.', '_', '-'.")
+    kind: Kind = Field(default=Kind.ANALYTICS, description="analytics or processing.")
+    notebook: dict[str, Any] | None = Field(
+        default=None, description="nbformat v4 JSON; default: an empty Python 3 notebook."
+    )
+
+
+class NotebookSave(BaseModel):
+    name: str | None = Field(default=None, description="A new name.")
+    notebook: dict[str, Any] | None = Field(
+        default=None, description="nbformat v4 JSON, saved as the next revision."
+    )
+    revision: int | None = Field(
+        default=None,
+        description="The revision this save is based on; 409 if the notebook has moved on.",
+    )
+
+
+class NotebookOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    kind: Kind
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class NotebookDetailOut(NotebookOut):
+    notebook: dict[str, Any] = Field(validation_alias="content")
+
+
+class NotebookPage(BaseModel):
+    items: list[NotebookOut]
+    next: str | None
+
+
+class RevisionOut(BaseModel):
+    revision: int
+    created_at: datetime
+
+
+class RevisionPage(BaseModel):
+    items: list[RevisionOut]
+    next: str | None

@@ -1,0 +1,200 @@
+"""Routes for interactive sessions, and their WebSocket of live outputs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, ConfigDict, Field
+
+from suricate.domain.auth import Principal
+from suricate.errors import SuricateError
+from suricate.server.api.deps import (
+    SESSION_COOKIE,
+    TENANT_COOKIE,
+    PlatformDep,
+    PrincipalDep,
+    authenticate,
+    same_origin,
+)
+from suricate.server.api.schemas import ErrorOut
+
+router = APIRouter(tags=["sessions"])
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (401, 404, 422, 503)
+}
+
+
+class SessionCreate(BaseModel):
+    notebook_id: str | None = Field(default=None, description="The notebook the session is for.")
+
+
+class SessionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    notebook_id: str | None
+    user: str = Field(description="Whose session it is: only they see it.")
+    execution_state: str = Field(description="idle or busy")
+    created_at: datetime
+    node: str = Field(description="The execution node holding the kernel.")
+
+
+class SessionPage(BaseModel):
+    items: list[SessionOut]
+    next: str | None = None
+
+
+class ExecuteIn(BaseModel):
+    code: str
+    timeout: float | None = Field(
+        default=None, gt=0, description="Seconds before the cell is interrupted."
+    )
+
+
+class ExecuteOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    status: str = Field(description="ok or error")
+    outputs: list[dict[str, Any]] = Field(description="nbformat v4 outputs, in order.")
+    execution_count: int | None = None
+    ename: str | None = None
+    evalue: str | None = None
+    traceback: list[str] = []
+
+
+@router.post("/sessions", status_code=201, response_model=SessionOut, responses=_ERRORS)
+async def create_session(
+    platform: PlatformDep, principal: PrincipalDep, body: SessionCreate | None = None
+) -> SessionOut:
+    """Start an interactive session: a kernel of the tenant, from the warm pool."""
+    session = await platform.sessions.create(principal, body.notebook_id if body else None)
+    return SessionOut.model_validate(session)
+
+
+@router.get("/sessions", response_model=SessionPage, responses=_ERRORS)
+def list_sessions(platform: PlatformDep, principal: PrincipalDep) -> SessionPage:
+    """List the tenant's running sessions (one page: sessions are few)."""
+    return SessionPage(
+        items=[SessionOut.model_validate(s) for s in platform.sessions.list(principal)]
+    )
+
+
+@router.get("/sessions/{session_id}", response_model=SessionOut, responses=_ERRORS)
+def get_session(session_id: str, platform: PlatformDep, principal: PrincipalDep) -> SessionOut:
+    """Show a session and whether its kernel is busy."""
+    return SessionOut.model_validate(platform.sessions.get(principal, session_id))
+
+
+@router.post("/sessions/{session_id}/execute", response_model=ExecuteOut, responses=_ERRORS)
+async def execute(
+    session_id: str, body: ExecuteIn, platform: PlatformDep, principal: PrincipalDep
+) -> ExecuteOut:
+    """Run code in the session's kernel and return its outputs (nbformat v4)."""
+    reply = await platform.sessions.execute(principal, session_id, body.code, body.timeout)
+    return ExecuteOut.model_validate(reply)
+
+
+@router.post("/sessions/{session_id}/interrupt", status_code=204, responses=_ERRORS)
+async def interrupt(session_id: str, platform: PlatformDep, principal: PrincipalDep) -> Response:
+    """Interrupt the running cell."""
+    await platform.sessions.interrupt(principal, session_id)
+    return Response(status_code=204)
+
+
+@router.post("/sessions/{session_id}/restart", status_code=204, responses=_ERRORS)
+async def restart(session_id: str, platform: PlatformDep, principal: PrincipalDep) -> Response:
+    """Replace the session's kernel with a fresh one (variables are lost)."""
+    await platform.sessions.restart(principal, session_id)
+    return Response(status_code=204)
+
+
+@router.delete("/sessions/{session_id}", status_code=204, responses=_ERRORS)
+async def delete_session(
+    session_id: str, platform: PlatformDep, principal: PrincipalDep
+) -> Response:
+    """Stop the session and its kernel."""
+    await platform.sessions.delete(principal, session_id)
+    return Response(status_code=204)
+
+
+@router.websocket("/sessions/{session_id}/ws")
+async def session_socket(
+    websocket: WebSocket,
+    session_id: str,
+    token: Annotated[str | None, Query(description="API token, for browsers")] = None,
+) -> None:
+    """Stream a session's events; accept {"type": "execute", "code": ..., "cell": ...} to run
+    code and {"type": "interrupt"}.
+
+    Events: {"type": "status", "execution_state"}, {"type": "output", "output"},
+    {"type": "result", "status", "execution_count", "ename", "evalue"}, {"type": "error", ...};
+    those of an execution carry the "cell" it was sent with.
+    """
+    platform = websocket.app.state.platform
+    header = websocket.headers.get("authorization", "")
+    secret = token or (header[7:] if header.lower().startswith("bearer ") else "")
+    tenant = websocket.headers.get("x-suricate-tenant")
+    if not secret and (cookie := websocket.cookies.get(SESSION_COOKIE)):
+        # A browser session: only pages of this server may open it (no cross-site hijacking).
+        if not same_origin(websocket.headers.get("origin"), websocket.headers.get("host")):
+            await websocket.close(code=4403, reason="cross-origin WebSocket refused")
+            return
+        secret, tenant = cookie, tenant or websocket.cookies.get(TENANT_COOKIE)
+    try:
+        principal = await authenticate(platform, secret, tenant)
+        session = platform.sessions.get(principal, session_id)
+    except SuricateError as exc:
+        await websocket.close(
+            code=4404 if exc.code.endswith("not_found") else 4401, reason=exc.message[:120]
+        )
+        return
+    await websocket.accept()
+    events: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=10_000)
+    session.listeners.add(events)
+    sender = asyncio.create_task(_send(websocket, events))
+    running: set[asyncio.Task[None]] = set()
+    try:
+        await websocket.send_json({"type": "status", "execution_state": session.execution_state})
+        while True:
+            message = await websocket.receive_json()
+            if message.get("type") == "execute" and isinstance(message.get("code"), str):
+                task = asyncio.create_task(_run(platform, principal, session_id, message, events))
+                running.add(task)
+                task.add_done_callback(running.discard)
+            elif message.get("type") == "interrupt":
+                await platform.sessions.interrupt(principal, session_id)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        session.listeners.discard(events)
+        sender.cancel()
+
+
+async def _send(websocket: WebSocket, events: asyncio.Queue[dict[str, Any]]) -> None:
+    with contextlib.suppress(Exception):
+        while True:
+            await websocket.send_json(await events.get())
+
+
+async def _run(
+    platform: Any,
+    principal: Principal,
+    session_id: str,
+    message: dict[str, Any],
+    events: asyncio.Queue[dict[str, Any]],
+) -> None:
+    try:
+        await platform.sessions.execute(principal, session_id, message["code"], cell=_cell(message))
+    except SuricateError as exc:
+        events.put_nowait(
+            {"type": "error", "code": exc.code, "message": exc.message, "cell": _cell(message)}
+        )
+
+
+def _cell(message: dict[str, Any]) -> str | None:
+    cell = message.get("cell")
+    return cell if isinstance(cell, str) else None

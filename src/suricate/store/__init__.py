@@ -1,0 +1,1 @@
+"""Persistence: the metadata database, its migrations and the object (blob) stores."""
