@@ -2,7 +2,7 @@
 // and streams (define, watch a live tail, send a test message, delete).
 import "./data.css";
 import { Link, match } from "../../router.jsx";
-import { Page } from "../../ui.jsx";
+import { Page } from "../../components/page.jsx";
 import { ObjectsView, ObjectView } from "./objects.jsx";
 import { StreamsView } from "./streams.jsx";
 import { StreamView } from "./tail.jsx";

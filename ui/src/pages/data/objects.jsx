@@ -1,10 +1,14 @@
 // Objects: the list (with uploads and filtering) and an object's page (preview, versions, details, edit, delete).
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { all, api, API, del, get } from "../../api.js";
+import { deleteObject, getObject, listObjects, objectContentUrl, updateObject } from "../../api/objects.js";
 import { ago, bytes, datetime, number } from "../../format.js";
 import { Link, navigate } from "../../router.jsx";
-import { Badge, Button, Confirm, Empty, ErrorBox, Field, Loading, Modal, Page, toast, usePoll } from "../../ui.jsx";
-import { enc, kindOf, objectHref } from "./names.js";
+import { Badge, Button, Field } from "../../components/controls.jsx";
+import { Confirm, Modal } from "../../components/modal.jsx";
+import { Empty, ErrorBox, Loading, Page } from "../../components/page.jsx";
+import { toast } from "../../components/toasts.jsx";
+import { usePoll } from "../../poll.js";
+import { kindOf, objectHref } from "./names.js";
 import { Crumbs, DataTabs } from "./nav.jsx";
 import { PreviewPanel } from "./preview.jsx";
 import {
@@ -20,7 +24,6 @@ import {
 } from "./uploads.jsx";
 
 const TAG_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
-const contentUrl = (name, version) => `${API}/objects/${enc(name)}/content${version ? `?version=${version}` : ""}`;
 
 function snippet(name, contentType) {
   const kind = kindOf(name, contentType);
@@ -47,7 +50,7 @@ function useSlashFocus(ref) {
 }
 
 export function ObjectsView() {
-  const [objects, error, reload] = usePoll(() => all("/objects"), 15000);
+  const [objects, error, reload] = usePoll(listObjects, 15000);
   useAfterUpload(reload);
   const items = useTenantUploads();
   const picker = useRef();
@@ -206,7 +209,7 @@ function ObjectTable({ objects }) {
 }
 
 export function ObjectView({ name }) {
-  const [obj, error, reload] = usePoll(() => get(`/objects/${enc(name)}`), 0, [name]);
+  const [obj, error, reload] = usePoll(() => getObject(name), 0, [name]);
   useAfterUpload(reload);
   const mine = useTenantUploads((u) => u.fixed && u.name === name);
   const [previewVersion, setPreviewVersion] = useState(null);
@@ -262,7 +265,7 @@ export function ObjectView({ name }) {
         actions={
           <>
             <FilePicker inputRef={picker} multiple={false} onFiles={addVersion} label="Choose a file for a new version" />
-            <a class="btn btn-primary" href={contentUrl(name)} download>
+            <a class="btn btn-primary" href={objectContentUrl(name)} download>
               Download
             </a>
             <Button onClick={() => picker.current.click()}>Upload new version</Button>
@@ -326,7 +329,12 @@ export function ObjectView({ name }) {
                         >
                           Preview
                         </Button>
-                        <a class="btn btn-small" href={contentUrl(name, v.version)} download aria-label={`Download version ${v.version}`}>
+                        <a
+                          class="btn btn-small"
+                          href={objectContentUrl(name, v.version)}
+                          download
+                          aria-label={`Download version ${v.version}`}
+                        >
                           Download
                         </a>
                       </td>
@@ -353,7 +361,7 @@ export function ObjectView({ name }) {
             message={`This deletes ${name} and its ${obj.versions.length === 1 ? "only version" : `${obj.versions.length} versions`}. Notebooks and streams that read it will fail. This cannot be undone.`}
             onClose={() => setConfirm(false)}
             onConfirm={async () => {
-              await del(`/objects/${enc(name)}`);
+              await deleteObject(name);
               toast(`Deleted ${name}`);
               navigate("/data");
             }}
@@ -415,7 +423,7 @@ function EditObject({ obj, onClose, onSaved }) {
     setBusy(true);
     setError(null);
     try {
-      await api("PATCH", `/objects/${enc(obj.name)}`, { json: { description, tags: list } });
+      await updateObject(obj.name, { description, tags: list });
       toast(`Saved ${obj.name}`);
       onSaved();
       onClose();

@@ -1,16 +1,22 @@
 // A stream's page: the live tail of its messages, a test message to send, its definition and its processors.
 import { Fragment } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { all, api, del, get } from "../../api.js";
+import { listNotebooks } from "../../api/notebooks.js";
+import { listProcessors } from "../../api/processors.js";
+import { deleteStream, getStream, sendMessage, streamTail } from "../../api/streams.js";
 import { datetime, number } from "../../format.js";
 import { Link, navigate } from "../../router.jsx";
-import { Badge, Button, Confirm, Empty, ErrorBox, Field, Loading, Page, toast, usePoll } from "../../ui.jsx";
-import { enc, objectHref } from "./names.js";
+import { Badge, Button, Field } from "../../components/controls.jsx";
+import { Confirm } from "../../components/modal.jsx";
+import { Empty, ErrorBox, Loading, Page } from "../../components/page.jsx";
+import { toast } from "../../components/toasts.jsx";
+import { usePoll } from "../../poll.js";
+import { objectHref } from "./names.js";
 import { Crumbs } from "./nav.jsx";
 import { Source, TypeChip } from "./streams.jsx";
 
 export function StreamView({ name }) {
-  const [s, error] = usePoll(() => get(`/streams/${enc(name)}`), 0, [name]);
+  const [s, error] = usePoll(() => getStream(name), 0, [name]);
   const [confirm, setConfirm] = useState(false);
   const [sent, setSent] = useState(0);
   const crumbs = (
@@ -72,7 +78,7 @@ export function StreamView({ name }) {
             message="Its definition goes; the broker and the replayed object are not touched. A stream that a processor is running on cannot be deleted."
             onClose={() => setConfirm(false)}
             onConfirm={async () => {
-              await del(`/streams/${enc(name)}`);
+              await deleteStream(name);
               toast(`Deleted stream ${name}`);
               navigate("/data/streams");
             }}
@@ -144,7 +150,7 @@ function LiveTail({ name, sent }) {
     async () => {
       if (paused.current && !force.current && last.current) return last.current;
       force.current = false;
-      last.current = await get(`/streams/${enc(name)}/tail`, { n: 100 });
+      last.current = await streamTail(name, 100);
       return last.current;
     },
     1000,
@@ -289,13 +295,9 @@ function SendMessage({ name, onSent }) {
       .filter(Boolean);
     const bad = pairs.find((h) => !/^[^=\s]+=/.test(h));
     if (bad) return setError(`Header “${bad}” is not key=value.`);
-    const q = pairs.map((h) => "header=" + enc(h)).join("&");
     setBusy(true);
     try {
-      await api("POST", `/streams/${enc(name)}/messages${q ? "?" + q : ""}`, {
-        body,
-        headers: { "Content-Type": format === "json" ? "application/json" : "text/plain" },
-      });
+      await sendMessage(name, { body, contentType: format === "json" ? "application/json" : "text/plain", headers: pairs });
       toast("Test message sent");
       onSent();
     } catch (x) {
@@ -374,9 +376,9 @@ function Processors({ name }) {
   const names = useRef(null);
   const [list, error] = usePoll(
     async () => {
-      const page = await get("/processors", { stream: name, limit: 50 });
+      const page = await listProcessors({ stream: name, limit: 50 });
       const unknown = page.items.some((p) => !names.current || !names.current.has(p.notebook_id));
-      if (unknown) names.current = new Map((await all("/notebooks")).map((n) => [n.id, n.name]));
+      if (unknown) names.current = new Map((await listNotebooks()).map((n) => [n.id, n.name]));
       return page.items;
     },
     5000,
