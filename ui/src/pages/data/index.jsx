@@ -3,9 +3,10 @@
 import "./data.css";
 import { Link, match } from "../../router.jsx";
 import { Page } from "../../components/page.jsx";
-import { ObjectsView, ObjectView } from "./objects.jsx";
+import { ObjectView } from "./object.jsx";
+import { ObjectsView } from "./objects.jsx";
 import { StreamsView } from "./streams.jsx";
-import { StreamView } from "./tail.jsx";
+import { StreamView } from "./stream.jsx";
 
 export function DataPage({ path }) {
   let p;

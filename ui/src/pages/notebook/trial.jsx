@@ -5,7 +5,7 @@ import { Outputs } from "../../components/outputs.jsx";
 import { Link } from "../../router.jsx";
 import { Button } from "../../components/controls.jsx";
 import { ErrorBox } from "../../components/page.jsx";
-import { TRIAL } from "./runner.js";
+import { TRIAL } from "./handler.js";
 
 const SAMPLE = '{"id": 1, "text": "hello"}';
 
