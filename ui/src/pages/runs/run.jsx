@@ -40,7 +40,7 @@ function Fact({ label, children }) {
 }
 
 export function RunView({ id }) {
-  const [names] = useNotebooks().slice(1);
+  const [, names] = useNotebooks();
   const [run, error, reload] = usePoll(() => getRun(id), 0, [id], { fast: 1000, active: (r) => ACTIVE.has(r.status) });
   const [cancelling, setCancelling] = useState(false);
   const [again, setAgain] = useState(false);
