@@ -30,6 +30,7 @@ from suricate.domain.webhooks import check_url
 from suricate.errors import Conflict, ExecutionNodeError, RunNotFound, SessionNotFound
 from suricate.store.db import Database
 from suricate.store.tables import Run, utcnow
+from suricate.wire.outputs import CellOutputs
 
 log = logging.getLogger(__name__)
 
@@ -270,21 +271,27 @@ class RunService:
 
     async def _execute(self, principal: Principal, run_id: str) -> None:
         try:
-            await self._attempt(principal, run_id)
+            while await self._attempt(principal, run_id):
+                log.info("run %s lost its kernel; trying again", run_id)
         except asyncio.CancelledError:
             if self._closing:
-                error = {"ename": "ServerStopped", "evalue": "the server stopped during the run"}
-                self._finish(run_id, FAILED, error | {"cell": None})
+                error: dict[str, Any] = {
+                    "ename": "ServerStopped",
+                    "evalue": "the server stopped during the run",
+                }
+                await asyncio.shield(
+                    asyncio.to_thread(self._finish, run_id, FAILED, error | {"cell": None})
+                )
             else:
-                self._finish(run_id, CANCELLED, None)
+                await asyncio.shield(asyncio.to_thread(self._finish, run_id, CANCELLED, None))
             raise
         except Exception as exc:
             log.exception("run %s failed", run_id)
-            self._finish(
-                run_id, FAILED, {"ename": type(exc).__name__, "evalue": str(exc), "cell": None}
-            )
+            failed = {"ename": type(exc).__name__, "evalue": str(exc), "cell": None}
+            await asyncio.to_thread(self._finish, run_id, FAILED, failed)
 
-    async def _attempt(self, principal: Principal, run_id: str) -> None:
+    async def _attempt(self, principal: Principal, run_id: str) -> bool:
+        """Run the notebook once; tell whether to try again (its kernel or node was lost)."""
         row = await asyncio.to_thread(self._load, run_id)
         parameters = json.loads(row.parameters)
         revision, notebook_id, timeout_s = row.notebook_revision, row.notebook_id, row.timeout_s
@@ -313,10 +320,10 @@ class RunService:
                     await asyncio.to_thread(
                         self._finish, run_id, TIMED_OUT, _timeout_error(timeout_s, index), nb
                     )
-                    return
-                live.current = index
+                    return False
+                live.follow(index)
                 reply = await self.sessions.execute(principal, session.id, _source(cell), remaining)
-                live.current = None
+                live.follow(None)
                 cell["outputs"], cell["execution_count"] = reply.outputs, reply.execution_count
                 await live.saved(functools.partial(self._progress, run_id, done))
                 if reply.status == "ok":
@@ -326,22 +333,19 @@ class RunService:
                         self._finish, run_id, TIMED_OUT, _timeout_error(timeout_s, index), nb
                     )
                 elif reply.ename in _RETRYABLE and await asyncio.to_thread(self._retry, run_id):
-                    await self._attempt(principal, run_id)
+                    return True
                 else:
                     error = {"ename": reply.ename, "evalue": reply.evalue, "cell": index}
                     await asyncio.to_thread(self._finish, run_id, FAILED, error, nb)
-                return
+                return False
             await asyncio.to_thread(self._finish, run_id, SUCCEEDED, None, nb)
+            return False
         except (SessionNotFound, ExecutionNodeError) as exc:
             if await asyncio.to_thread(self._retry, run_id):
-                await self._attempt(principal, run_id)
-            else:
-                self._finish(
-                    run_id,
-                    FAILED,
-                    {"ename": "ExecutionNodeLost", "evalue": str(exc), "cell": None},
-                    nb,
-                )
+                return True
+            lost = {"ename": "ExecutionNodeLost", "evalue": str(exc), "cell": None}
+            await asyncio.to_thread(self._finish, run_id, FAILED, lost, nb)
+            return False
         finally:
             if live is not None:
                 await live.close()
@@ -443,12 +447,18 @@ class _LiveOutputs:
     def __init__(self, service: RunService, run_id: str, nb: dict[str, Any], session: Any) -> None:
         self.service, self.run_id, self.nb = service, run_id, nb
         self.current: int | None = None
+        self._cell = CellOutputs()
         self._dirty = False
         self._lock = asyncio.Lock()
         self._events: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=10_000)
         self._session = session
         session.listeners.add(self._events)
         self._task = asyncio.create_task(self._follow())
+
+    def follow(self, index: int | None) -> None:
+        """Merge the outputs that come next into this cell (None: into no cell)."""
+        self.current = index
+        self._cell = CellOutputs()
 
     async def saved(self, write: Callable[[str], None]) -> None:
         """Save the notebook as it is now with ``write`` (in a thread)."""
@@ -467,8 +477,8 @@ class _LiveOutputs:
             except TimeoutError:
                 event = None
             if event is not None and event.get("type") == "output" and self.current is not None:
-                cell = self.nb["cells"][self.current]
-                cell["outputs"] = append_output(cell.get("outputs") or [], event["output"])
+                self._cell.add(event["output"])
+                self.nb["cells"][self.current]["outputs"] = self._cell.outputs
                 dirty = True
             if dirty and loop.time() - last >= PARTIAL_SAVE_S:
                 dirty, last = False, loop.time()
@@ -479,21 +489,3 @@ class _LiveOutputs:
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
-
-
-def append_output(outputs: list[dict[str, Any]], output: dict[str, Any]) -> list[dict[str, Any]]:
-    """Add an output the way Jupyter shows it: consecutive text of one stream merges."""
-    last = outputs[-1] if outputs else None
-    if (
-        output.get("output_type") == "stream"
-        and last is not None
-        and last.get("output_type") == "stream"
-        and last.get("name") == output.get("name")
-    ):
-        return [*outputs[:-1], {**last, "text": _text(last) + _text(output)}]
-    return [*outputs, output]
-
-
-def _text(output: dict[str, Any]) -> str:
-    text = output.get("text", "")
-    return "".join(text) if isinstance(text, list) else str(text)
