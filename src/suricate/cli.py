@@ -81,6 +81,7 @@ def serve(host: str, port: int) -> None:
     )
     from suricate.server.platform import Platform
 
+    _warn_if_root()
     platform = Platform.from_settings(settings)
     platform.start_serving()  # fails here, in one line, if another server owns the data dir
     click.echo(
@@ -183,6 +184,7 @@ def execnode(tenants: tuple[str, ...]) -> None:
     if not settings.broker_url:
         raise click.ClickException("an execution node needs SURICATE_BROKER_URL=amqp://...")
     configure_logging(settings.log_level, settings.log_format)
+    _warn_if_root()
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -195,6 +197,18 @@ def execnode(tenants: tuple[str, ...]) -> None:
         asyncio.run(main())
     except OSError as exc:
         raise click.ClickException(f"cannot reach the broker: {exc}") from exc
+
+
+def _warn_if_root() -> None:
+    import os
+
+    if os.geteuid() == 0:
+        logging.getLogger("suricate").warning(
+            "running as root: kernels still run as an unprivileged uid "
+            "(SURICATE_KERNEL_UID) in bubblewrap, but the server itself needs no root beyond "
+            "mounting the kernels' scratch space and their cgroups; prefer a service user "
+            "with cgroup delegation and CAP_SYS_ADMIN (see docs/deploy.md)"
+        )
 
 
 def _safe_url(url: str) -> str:
@@ -321,6 +335,38 @@ def tenant_add_member(tenant_name: str, user_name: str, role: str) -> None:
 
     _platform().tenants.add_member(tenant_name, user_name, Role(role))
     click.echo(f"{user_name} is {role} of {tenant_name}")
+
+
+@tenant.command("quota")
+@click.argument("tenant_name", metavar="TENANT")
+@click.option("--sessions-per-user", type=click.IntRange(min=0), help="Open sessions per user.")
+@click.option("--runs", type=click.IntRange(min=0), help="Runs queued or running at once.")
+@click.option("--processors", type=click.IntRange(min=0), help="Processors deployed at once.")
+@click.option(
+    "--kernels", type=click.IntRange(min=0), help="Kernels at once (sessions, runs, processors)."
+)
+@click.option(
+    "--kernel-memory-mb",
+    type=click.IntRange(min=65),
+    help="Largest memory limit a run or processor may ask for its kernel, MiB.",
+)
+@click.option(
+    "--kernel-cpus",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Largest CPU limit a run or processor may ask for its kernel, cores.",
+)
+@click.option("--reset", is_flag=True, help="Drop the tenant's overrides first (back to defaults).")
+def tenant_quota(tenant_name: str, reset: bool, **values: Any) -> None:
+    """Show a tenant's quotas, or override some (the others keep the SURICATE_QUOTA_* defaults)."""
+    import dataclasses
+
+    platform = _platform()
+    if reset or any(v is not None for v in values.values()):
+        quotas = platform.quotas.set(tenant_name, reset=reset, **values)
+    else:
+        quotas = platform.quotas.of_name(tenant_name)
+    for name, value in dataclasses.asdict(quotas).items():
+        click.echo(f"{name}\t{value:g}" if isinstance(value, float) else f"{name}\t{value}")
 
 
 @main.group()

@@ -29,13 +29,15 @@
     ├── PermissionDenied          authenticated, allowed in the tenant, but not for this (403)
     │   └── CsrfFailed
     ├── ExecutionNodeError(reason, detail)  no node could do it (503)
+    ├── QuotaExceeded(quota, limit)  a user's or tenant's quota is used up (429)
+    ├── SandboxUnavailable(reason)   kernels cannot be sandboxed as configured (a start-up error)
     ├── StoreLocked(path)         another server owns this data dir (a start-up error)
     ├── ObjectStoreUnavailable(url, reason)  the S3 store refused or failed a call (503)
     ├── UploadTooLarge(limit)     (413)
     ├── MalformedMessage(problem) a message between processes is not what its type says
     └── NodeError                 raised on an execution node, answered to the frontend as a reply
         ├── StreamError(code, message)  a stream cannot be reached or read
-        ├── KernelDied(exit_code)       the kernel process ended while in use
+        ├── KernelDied(exit_code, memory_limit_mb, memory_peak_mb)  the kernel ended while in use
         └── SetupFailed(ename, evalue)  a processor's notebook cells raised before handling
 
 Errors carry data, never HTTP: the web layer (``suricate.server.api.errors``) is the one place
@@ -238,6 +240,30 @@ class ExecutionNodeError(SuricateError):
         super().__init__(f"the execution node could not do it ({reason}): {detail}")
 
 
+class QuotaExceeded(SuricateError):
+    """A user or tenant already uses all of a quota (sessions, runs, processors, kernels)."""
+
+    code = "quota_exceeded"
+
+    def __init__(self, quota: str, limit: int, detail: str = "") -> None:
+        self.quota, self.limit = quota, limit
+        super().__init__(
+            f"quota {quota} exceeded: the limit is {limit}"
+            + (f" ({detail})" if detail else "")
+            + "; stop something first, or ask an administrator for more"
+        )
+
+
+class SandboxUnavailable(SuricateError):
+    """Kernels cannot be sandboxed as the settings ask (a start-up error of a node)."""
+
+    code = "sandbox_unavailable"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"cannot sandbox kernels as configured: {reason}")
+
+
 class StoreLocked(SuricateError):
     code = "store_locked"
 
@@ -296,12 +322,25 @@ class KernelDied(NodeError):
 
     code = "kernel_died"
 
-    def __init__(self, exit_code: int | None) -> None:
+    def __init__(
+        self,
+        exit_code: int | None,
+        memory_limit_mb: int | None = None,
+        memory_peak_mb: int | None = None,
+    ) -> None:
         self.exit_code = exit_code
+        self.memory_limit_mb, self.memory_peak_mb = memory_limit_mb, memory_peak_mb
+        if memory_limit_mb is not None:
+            peak = f" (peak {memory_peak_mb} MiB)" if memory_peak_mb is not None else ""
+            super().__init__(
+                f"the kernel was killed: its processes needed more than its memory limit of "
+                f"{memory_limit_mb} MiB{peak}; it was restarted and its variables are lost"
+            )
+            return
         how = "was killed" if exit_code is not None and exit_code < 0 else "exited"
         detail = f" (exit code {exit_code})" if exit_code is not None else ""
         super().__init__(
-            f"the kernel {how}{detail}, e.g. out of memory or os._exit(); it was restarted "
+            f"the kernel {how}{detail}, e.g. os._exit() or a crash; it was restarted "
             "and its variables are lost"
         )
 

@@ -73,7 +73,50 @@ class Settings(BaseSettings):
         description="Network for sandboxed kernels: 'none' (safe default) or 'host'.",
     )
     kernel_memory_mb: int = Field(
-        default=2048, gt=64, description="Address-space limit of each kernel process, in MiB."
+        default=2048,
+        gt=64,
+        description=(
+            "Resident memory of each kernel's whole process tree, in MiB (cgroup); past it the "
+            "kernel is killed and restarted."
+        ),
+    )
+    kernel_cpus: float = Field(
+        default=1.0, gt=0, description="CPU time of each kernel's process tree, in cores (cgroup)."
+    )
+    kernel_pids: int = Field(
+        default=256,
+        ge=32,
+        description="Processes and threads of each kernel's process tree together (cgroup).",
+    )
+    kernel_scratch_mb: int = Field(
+        default=1024,
+        ge=16,
+        description=(
+            "Writable space of each kernel, in MiB: its /tmp and runtime dir (HOME) together, "
+            "a size-limited tmpfs that counts against its memory."
+        ),
+    )
+    kernel_uid: int = Field(
+        default=64100,
+        gt=0,
+        description=(
+            "Host uid and gid that sandboxed kernels run as when the node runs as root (it "
+            "should own no file)."
+        ),
+    )
+    quota_sessions_per_user: int = Field(
+        default=8, ge=0, description="Interactive sessions (kernels) one user may have open."
+    )
+    quota_runs_per_tenant: int = Field(
+        default=16, ge=0, description="Runs of one tenant queued or running at once."
+    )
+    quota_processors_per_tenant: int = Field(
+        default=16, ge=0, description="Processors of one tenant deployed (not stopped) at once."
+    )
+    quota_kernels_per_tenant: int = Field(
+        default=32,
+        ge=0,
+        description="Kernels of one tenant at once: sessions, runs and processor instances.",
     )
     kernel_exec_timeout: float = Field(
         default=3600.0,

@@ -26,10 +26,12 @@ from sqlalchemy import select, update
 from suricate.domain.auth import Principal
 from suricate.domain.notebooks import NotebookService
 from suricate.domain.pagination import Page, keyset, page_of
+from suricate.domain.quotas import KernelAsk, QuotaService
 from suricate.domain.webhooks import check_url
 from suricate.errors import Conflict, ExecutionNodeError, RunNotFound, SessionNotFound
 from suricate.store.db import Database
 from suricate.store.tables import Run, utcnow
+from suricate.wire.messages import KernelLimits
 from suricate.wire.outputs import CellOutputs
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,8 @@ class RunInfo:
     attempt: int
     error: dict[str, Any] | None
     created_at: datetime
+    memory_mb: int | None
+    cpus: float | None
     started_at: datetime | None
     finished_at: datetime | None
 
@@ -86,6 +90,8 @@ def _info(row: Run) -> RunInfo:
         attempt=row.attempt,
         error=json.loads(row.error) if row.error else None,
         created_at=row.created_at,
+        memory_mb=row.memory_mb,
+        cpus=row.cpus,
         started_at=row.started_at,
         finished_at=row.finished_at,
     )
@@ -129,12 +135,18 @@ class RunService:
     """Trigger, execute, follow and cancel runs; every lookup is scoped to the tenant."""
 
     def __init__(
-        self, db: Database, notebooks: NotebookService, sessions: Any, webhooks: Any = None
+        self,
+        db: Database,
+        notebooks: NotebookService,
+        sessions: Any,
+        webhooks: Any = None,
+        quotas: QuotaService | None = None,
     ) -> None:
         self.db = db
         self.notebooks = notebooks
         self.sessions = sessions
         self.webhooks = webhooks
+        self.quotas = quotas
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._closing = False
         self._deliveries: set[asyncio.Task[bool]] = set()
@@ -168,10 +180,20 @@ class RunService:
         parameters: dict[str, Any] | None = None,
         timeout_s: float | None = None,
         webhook_url: str | None = None,
+        kernel: KernelAsk | None = None,
     ) -> RunInfo:
-        """Queue a run of the notebook's current revision and start it."""
+        """Queue a run of the notebook's current revision and start it.
+
+        ``kernel``: the run's kernel limits, at most the tenant's maxima (default: the node's).
+        """
         check_url(webhook_url)
+        kernel = kernel or KernelAsk()
         notebook = self.notebooks.find(principal.tenant_id, notebook_id)
+        if self.quotas is not None:
+            await asyncio.to_thread(self.quotas.check_kernel, principal.tenant_id, kernel)
+            await asyncio.to_thread(
+                self.quotas.check_run, principal.tenant_id, principal.tenant_name
+            )
         row = Run(
             id=uuid.uuid4().hex,
             tenant_id=principal.tenant_id,
@@ -182,6 +204,8 @@ class RunService:
             parameters=json.dumps(parameters or {}),
             timeout_s=timeout_s,
             webhook_url=webhook_url,
+            memory_mb=kernel.memory_mb,
+            cpus=kernel.cpus,
             cells_total=0,
             cells_done=0,
             attempt=1,
@@ -295,6 +319,7 @@ class RunService:
         row = await asyncio.to_thread(self._load, run_id)
         parameters = json.loads(row.parameters)
         revision, notebook_id, timeout_s = row.notebook_revision, row.notebook_id, row.timeout_s
+        limits = KernelLimits(row.memory_mb, row.cpus) if row.memory_mb or row.cpus else None
         notebook = await asyncio.to_thread(
             self.notebooks.get, principal.tenant_id, notebook_id, revision
         )
@@ -311,7 +336,7 @@ class RunService:
         live: _LiveOutputs | None = None
         try:
             # Inside the try: a kernel that cannot be had (node or broker lost) is retried too.
-            session = await self.sessions.create(principal)
+            session = await self.sessions.create(principal, kind="run", limits=limits)
             live = _LiveOutputs(self, run_id, nb, session)
             for done, index in enumerate(code_cells, start=1):
                 cell = nb["cells"][index]

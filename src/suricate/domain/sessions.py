@@ -13,6 +13,7 @@ from typing import Any
 
 from suricate.domain.auth import Principal, TokenService
 from suricate.domain.notebooks import NotebookService
+from suricate.domain.quotas import QuotaService
 from suricate.errors import ExecutionNodeError, SessionNotFound
 from suricate.store.tables import utcnow
 from suricate.wire.bus import Bus
@@ -22,9 +23,12 @@ from suricate.wire.messages import (
     Executed,
     Failed,
     Interrupt,
+    KernelLimits,
     Message,
     Output,
+    QuerySession,
     Restart,
+    SessionState,
     StartSession,
     StopSession,
 )
@@ -32,6 +36,8 @@ from suricate.wire.messages import (
 log = logging.getLogger(__name__)
 # A session's SDK token outlives no session; this bounds it should the server die first.
 KERNEL_TOKEN_TTL = timedelta(hours=12)
+# How long a session's state may take to ask its node.
+STATE_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -44,9 +50,18 @@ class Session:
     node: str
     token_ref: str
     created_at: datetime
+    kind: str = "interactive"  # or "run": a run's kernel
     last_activity: float = field(default_factory=time.monotonic)
     execution_state: str = "idle"
+    # No cell runs, yet the kernel's processes use CPU (as its node last said).
+    cpu_busy: bool = False
+    cpu_seconds: float | None = None
     listeners: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
+
+    @property
+    def state(self) -> str:
+        """idle, or busy while a cell runs or the kernel keeps using CPU after one."""
+        return "busy" if self.execution_state == "busy" or self.cpu_busy else "idle"
 
     def publish(self, event: dict[str, Any]) -> None:
         for listener in list(self.listeners):
@@ -58,13 +73,21 @@ class SessionService:
     """Start, drive and stop sessions; every lookup is scoped to the caller's tenant."""
 
     def __init__(
-        self, bus: Bus, tokens: TokenService, notebooks: NotebookService, idle_timeout: float
+        self,
+        bus: Bus,
+        tokens: TokenService,
+        notebooks: NotebookService,
+        idle_timeout: float,
+        quotas: QuotaService | None = None,
     ) -> None:
         self.bus = bus
         self.tokens = tokens
         self.notebooks = notebooks
         self.idle_timeout = idle_timeout
+        self.quotas = quotas
         self._sessions: dict[str, Session] = {}
+        # Sessions being started, counted against the quotas already.
+        self._starting: set[_Starting] = set()
         self._culler: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -77,10 +100,49 @@ class SessionService:
             with contextlib.suppress(Exception):
                 await self._stop(session)
 
-    async def create(self, principal: Principal, notebook_id: str | None = None) -> Session:
-        """Start a session (a kernel on a node of the tenant) for the principal."""
+    def of_tenant(self, tenant: str) -> list[Session | _Starting]:
+        """Return the tenant's open sessions (runs' too), and those being started."""
+        found: list[Session | _Starting] = [
+            s for s in self._sessions.values() if s.tenant == tenant
+        ]
+        return found + [s for s in self._starting if s.tenant == tenant]
+
+    async def create(
+        self,
+        principal: Principal,
+        notebook_id: str | None = None,
+        kind: str = "interactive",
+        limits: KernelLimits | None = None,
+    ) -> Session:
+        """Start a session (a kernel on a node of the tenant) for the principal.
+
+        ``kind`` "run" is a run's kernel: it counts against the tenant's kernels, not the
+        user's sessions. ``limits``: the kernel's own, else the node's defaults.
+        """
         if notebook_id is not None:
             self.notebooks.find(principal.tenant_id, notebook_id)  # 404 unless the tenant's
+        starting = _Starting(principal.tenant_name, principal.user_name, kind)
+        if self.quotas is not None:
+            await asyncio.to_thread(
+                self.quotas.check_session,
+                principal.tenant_id,
+                principal.tenant_name,
+                principal.user_name,
+                kind,
+            )
+        self._starting.add(starting)
+        try:
+            return await self._create(principal, notebook_id, kind, limits)
+        finally:
+            self._starting.discard(starting)
+
+    async def _create(
+        self,
+        principal: Principal,
+        notebook_id: str | None,
+        kind: str,
+        limits: KernelLimits | None,
+    ) -> Session:
         session_id = uuid.uuid4().hex
         token, info = await asyncio.to_thread(
             self.tokens.create,
@@ -90,7 +152,8 @@ class SessionService:
             principal.tenant_id,
         )
         reply = await self.bus.call(
-            principal.tenant_name, StartSession(session_id, principal.tenant_name, token)
+            principal.tenant_name,
+            StartSession(session_id, principal.tenant_name, token, limits),
         )
         if not isinstance(reply, Done):
             await asyncio.to_thread(self.tokens.revoke, str(info.id))
@@ -104,8 +167,28 @@ class SessionService:
             node=reply.node,
             token_ref=str(info.id),
             created_at=utcnow(),
+            kind=kind,
         )
         self._sessions[session_id] = session
+        return session
+
+    async def refresh(self, session: Session) -> Session:
+        """Ask the session's node how its kernel does: busy after its cell returned (CPU
+        time from its cgroup), and since when it is really idle."""
+        if session.execution_state == "busy":
+            return session
+        try:
+            reply = await asyncio.wait_for(
+                self.bus.call(session.tenant, QuerySession(session.id), node=session.node),
+                STATE_TIMEOUT_S,
+            )
+        except (TimeoutError, ExecutionNodeError, OSError):
+            return session  # the node is slow or gone: what is known stands
+        if isinstance(reply, SessionState):
+            session.cpu_busy = reply.cpu_busy
+            session.cpu_seconds = reply.cpu_seconds
+            if session.execution_state == "idle":
+                session.last_activity = max(session.last_activity, time.monotonic() - reply.idle_s)
         return session
 
     def get(self, principal: Principal, session_id: str) -> Session:
@@ -207,15 +290,31 @@ class SessionService:
     async def _cull_forever(self) -> None:
         while True:
             await asyncio.sleep(max(0.5, min(30.0, self.idle_timeout / 4)))
-            now = time.monotonic()
             for session in list(self._sessions.values()):
-                if (
-                    session.execution_state == "idle"
-                    and now - session.last_activity > self.idle_timeout
-                ):
+                if not self._idle_too_long(session):
+                    continue
+                # Idle by its messages: is it idle by its CPU use too?
+                await self.refresh(session)
+                if self._idle_too_long(session) and not session.cpu_busy:
                     log.info("culling idle session %s of tenant %s", session.id, session.tenant)
                     with contextlib.suppress(Exception):
                         await self._stop(session)
+
+    def _idle_too_long(self, session: Session) -> bool:
+        return (
+            session.execution_state == "idle"
+            and time.monotonic() - session.last_activity > self.idle_timeout
+        )
+
+
+@dataclass(frozen=True)
+class _Starting:
+    """A session being started: it counts against the quotas already."""
+
+    tenant: str
+    user: str
+    kind: str
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 def _node_error(reply: Message) -> ExecutionNodeError:

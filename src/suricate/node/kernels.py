@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import queue
 import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from suricate.errors import KernelDied
-from suricate.node.sandbox import Limits, kernel_command, sandboxed
+from suricate.node import cgroups, sandbox, seccomp
+from suricate.node.sandbox import Limits, Plan
 from suricate.wire.outputs import CellOutputs
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 OutputHook = Callable[[dict[str, Any]], Awaitable[None]]
 # Imported in every warm kernel: what nearly every notebook imports first.
 PRELOAD = "import numpy, pandas, sklearn, matplotlib, matplotlib.pyplot"
+# CPU use (cores) above which a kernel with no cell running is busy, not idle.
+BUSY_CORES = 0.05
 _OUTPUT_EVENTS = {
     "stream",
     "display_data",
@@ -45,7 +48,7 @@ class KernelConfig:
     """How kernels are started on this node."""
 
     limits: Limits
-    sandbox: str = "auto"
+    plan: Plan = field(default_factory=lambda: Plan(mode="none", uid=os.getuid(), gid=os.getgid()))
     network: str = "none"
     hidden: list[Path] = field(default_factory=list)
     sdk_socket: Path | None = None
@@ -80,10 +83,13 @@ class ExecResult:
 class Kernel:
     """One sandboxed ipykernel process and the client that drives it."""
 
-    def __init__(self, config: KernelConfig, base_dir: Path, tenant: str = "") -> None:
+    def __init__(
+        self, config: KernelConfig, base_dir: Path, tenant: str = "", limits: Limits | None = None
+    ) -> None:
         self.id = uuid.uuid4().hex[:12]
         self.config = config
         self.tenant = tenant
+        self.limits = limits or config.limits
         self.runtime_dir = base_dir / self.id
         self.last_activity = time.monotonic()
         self.busy = False
@@ -92,25 +98,33 @@ class Kernel:
         self._kc: Any = None
         self.on_shutdown: Callable[[Kernel], None] | None = None
         self._stopping: asyncio.Future[None] | None = None
+        plan = config.plan
+        # Named after the base dir too, so that a node finds what a dead one left.
+        tag = base_dir.name.removeprefix(sandbox.BASE_PREFIX)
+        self.cgroup = cgroups.KernelCgroup(
+            f"k-{tag}-{self.id}",
+            cgroups.Resources(
+                memory_bytes=self.limits.memory_mb * sandbox.MiB,
+                pids_max=self.limits.pids,
+                cpu_cores=self.limits.cpus,
+            ),
+            layout=plan.cgroups,
+            oom_group=True,
+        )
+        self._oom_kills = 0
+        # CPU time of the whole tree, sampled: (monotonic time, seconds used), and when the
+        # tree last used CPU while no cell ran.
+        self._cpu_sample: tuple[float, float] | None = None
+        self.cpu_rate = 0.0
+        self.busy_after_cell = False
 
     async def start(self, preload: bool = True) -> None:
         """Start the process and wait until it answers (and has the usual imports loaded)."""
         from jupyter_client.kernelspec import KernelSpec
-        from jupyter_client.manager import AsyncKernelManager
 
-        self.runtime_dir.mkdir(parents=True, exist_ok=True)
+        plan = self.config.plan
         binds = {}
-        env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "HOME": str(self.runtime_dir),
-            "LANG": "C.UTF-8",
-            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-            # joblib cannot count cores without /sys; tell it.
-            "LOKY_MAX_CPU_COUNT": str(os.cpu_count() or 1),
-            # sdk.dask() sizes a local cluster within the kernel's memory limit.
-            "SURICATE_KERNEL_MEMORY_MB": str(self.config.limits.memory_mb),
-        }
+        env = sandbox.kernel_env(self.runtime_dir, self.limits)
         if self.config.dask_scheduler:
             # One scheduler for all, or one per tenant: tcp://dask-{tenant}:8786.
             env["SURICATE_DASK_SCHEDULER"] = self.config.dask_scheduler.replace(
@@ -120,41 +134,76 @@ class Kernel:
             inner = self.runtime_dir / "api.sock"
             binds[self.config.sdk_socket] = inner
             env["SURICATE_SDK_SOCKET"] = str(inner)
-            if not sandboxed(self.config.sandbox):
+            if not plan.sandboxed:
                 env["SURICATE_SDK_SOCKET"] = str(self.config.sdk_socket)
-        argv = kernel_command(
-            self.runtime_dir,
-            self.config.limits,
-            self.config.sandbox,
-            self.config.network,
-            self.config.hidden,
-            binds,
-        )
-        km = AsyncKernelManager(
-            context=self.config.zmq_context(),
-            transport="ipc",
-            ip=str(self.runtime_dir / "k"),
-            connection_file=str(self.runtime_dir / "connection.json"),
-        )
-        # bubblewrap does not pass signals on, so interrupts go as control-channel messages.
-        km._kernel_spec = KernelSpec(
-            argv=argv, display_name="Python 3", language="python", interrupt_mode="message"
-        )
-        # The kernel's own stdout/stderr (crash messages) go to a log in its runtime dir.
-        self._log = (self.runtime_dir / "kernel.log").open("ab")
-        self._km = km
+        fd: int | None = None
+        self._km = None
         try:
-            await km.start_kernel(env=env, stdout=self._log, stderr=self._log)
+            await asyncio.to_thread(self._make_room)
+            fd = seccomp.memfd(plan.seccomp) if plan.seccomp else None
+            argv = sandbox.kernel_command(
+                plan,
+                self.runtime_dir,
+                self.limits,
+                self.config.network,
+                self.config.hidden,
+                binds,
+                fd,
+                rlimit_as=not self.cgroup.available,
+            )
+            if self.cgroup.available:
+                argv = self.cgroup.wrap(argv)
+            km = _manager_class()(
+                context=self.config.zmq_context(),
+                transport="ipc",
+                ip=str(self.runtime_dir / "k"),
+                connection_file=str(self.runtime_dir / "connection.json"),
+            )
+            km.owner = (plan.uid, plan.gid) if plan.drop else None
+            # bubblewrap does not pass signals on, so interrupts go as control-channel messages.
+            km._kernel_spec = KernelSpec(
+                argv=argv, display_name="Python 3", language="python", interrupt_mode="message"
+            )
+            self._km = km
+            await km.start_kernel(
+                env=env,
+                stdout=self._log,
+                stderr=self._log,
+                pass_fds=(fd,) if fd is not None else (),
+            )
+            if fd is not None:
+                os.close(fd)
+                fd = None
             self._kc = kc = km.client()
             kc.start_channels()
             await kc.wait_for_ready(timeout=60)
+            await self.run_silently(_setup_code(self.limits))
             if preload:
                 await self.run_silently(PRELOAD)
         except BaseException:
             # Cancelled too (a pool closing mid-start): never leave a process or socket behind.
+            if fd is not None:
+                os.close(fd)
             await self.shutdown()
             raise
         self.last_activity = time.monotonic()
+
+    def _make_room(self) -> None:
+        """Make the runtime dir (a size-limited tmpfs when allowed) and the cgroup."""
+        plan = self.config.plan
+        self.runtime_dir.mkdir()
+        if plan.mount_scratch:
+            sandbox.mount_tmpfs(self.runtime_dir, self.limits.scratch_mb, plan.uid, plan.gid)
+            tmp = self.runtime_dir / "tmp"
+            tmp.mkdir(mode=0o700)
+            os.chown(tmp, plan.uid, plan.gid)
+        elif plan.drop:
+            self.runtime_dir.chmod(0o700)
+            os.chown(self.runtime_dir, plan.uid, plan.gid)
+        # The kernel's own stdout/stderr (crash messages) go to a log in its runtime dir.
+        self._log = (self.runtime_dir / "kernel.log").open("ab")
+        if self.cgroup.available:
+            self.cgroup.create()
 
     async def alive(self) -> bool:
         return self._km is not None and bool(await self._km.is_alive())
@@ -163,6 +212,56 @@ class Kernel:
         provisioner = getattr(self._km, "provisioner", None)
         process = getattr(provisioner, "process", None)
         return process.poll() if process is not None else None
+
+    def _new_oom_kills(self) -> bool:
+        """Tell whether the memory limit killed a process of the tree since the last look."""
+        if not self.cgroup.available:
+            return False
+        kills = self.cgroup.stats().get("oom_kill") or 0
+        new, self._oom_kills = kills > self._oom_kills, kills
+        return new
+
+    def died(self) -> KernelDied:
+        """Say why the kernel is gone (or must go): its memory limit, or how it exited."""
+        if self.cgroup.available:
+            stats = self.cgroup.stats()
+            if (stats.get("oom_kill") or 0) > 0:
+                peak = stats.get("memsw_peak") or stats.get("memory_peak")
+                return KernelDied(
+                    self.exit_code(),
+                    memory_limit_mb=self.limits.memory_mb,
+                    memory_peak_mb=None if peak is None else round(peak / sandbox.MiB),
+                )
+        return KernelDied(self.exit_code())
+
+    async def _check_memory(self) -> None:
+        """Past the memory limit anywhere in the tree, the kernel goes (a cgroup v1 OOM kill
+        takes only the largest process, which may be a child; v2 kills the group)."""
+        if self._new_oom_kills():
+            await asyncio.to_thread(self.cgroup.kill, 5.0)
+            raise self.died()
+
+    def cpu_seconds(self) -> float | None:
+        """Return the CPU time the whole tree used so far, or None without a cgroup."""
+        if not self.cgroup.available:
+            return None
+        used = self.cgroup.cpu_usage_ns()
+        return None if used is None else used / 1e9
+
+    def sample_cpu(self) -> float:
+        """Update and return the tree's CPU use (cores) since the previous sample."""
+        used = self.cpu_seconds()
+        if used is None:
+            return 0.0
+        now = time.monotonic()
+        if self._cpu_sample is not None and now > self._cpu_sample[0]:
+            then, before = self._cpu_sample
+            self.cpu_rate = max(0.0, (used - before) / (now - then))
+        self._cpu_sample = (now, used)
+        self.busy_after_cell = not self.busy and self.cpu_rate >= BUSY_CORES
+        if self.cpu_rate >= BUSY_CORES:
+            self.last_activity = now
+        return self.cpu_rate
 
     async def run_silently(self, code: str, timeout: float = 120.0) -> None:
         """Run setup code without output or history; raise if it fails."""
@@ -187,7 +286,10 @@ class Kernel:
         async with self._lock:
             self.busy = True
             try:
-                return await self._execute(code, on_output, timeout, silent, history)
+                await self._check_memory()  # killed between cells: say so now
+                result = await self._execute(code, on_output, timeout, silent, history)
+                await self._check_memory()  # a child killed, the cell went on: the kernel goes
+                return result
             finally:
                 self.busy = False
                 self.last_activity = time.monotonic()
@@ -216,12 +318,13 @@ class Kernel:
                 await self.interrupt()
                 deadline = loop.time() + 10  # the interrupt gets ten seconds to land
             elif timed_out and loop.time() > deadline:
-                raise KernelDied(self.exit_code())
+                raise self.died()
             try:
                 msg = await kc.get_iopub_msg(timeout=0.2)
             except queue.Empty:
                 if not await self.alive():
-                    raise KernelDied(self.exit_code()) from None
+                    raise self.died() from None
+                await self._check_memory()
                 continue
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue
@@ -255,7 +358,7 @@ class Kernel:
                 msg: dict[str, Any] = await self._kc.get_shell_msg(timeout=0.2)
             except queue.Empty:
                 if not await self.alive():
-                    raise KernelDied(self.exit_code()) from None
+                    raise self.died() from None
                 continue
             if msg["parent_header"].get("msg_id") == msg_id:
                 return msg
@@ -300,8 +403,56 @@ class Kernel:
                     await asyncio.to_thread(process.wait, 10)
         log_file = getattr(self, "_log", None)
         if log_file is not None:
-            log_file.close()
+            log_file.close()  # an open file would keep the tmpfs busy
+        await asyncio.to_thread(self._clear)
+
+    def _clear(self) -> None:
+        """Kill what is left in the cgroup (daemons that left the session), remove it, unmount
+        and remove the runtime dir."""
+        if self.cgroup.available:
+            try:
+                self.cgroup.remove()
+            except OSError as exc:
+                log.warning("cannot remove the cgroup of kernel %s: %s", self.id, exc)
+        sandbox.unmount(self.runtime_dir)
         shutil.rmtree(self.runtime_dir, ignore_errors=True)
+
+
+@functools.cache
+def _manager_class() -> Any:
+    from jupyter_client.manager import AsyncKernelManager
+
+    class KernelManager(AsyncKernelManager):
+        """jupyter_client writes the connection file 0600 as the node's uid: give it to the
+        kernel's."""
+
+        owner: tuple[int, int] | None = None
+
+        def write_connection_file(self, **kwargs: Any) -> None:
+            super().write_connection_file(**kwargs)
+            if self.owner is not None:
+                os.chown(self.connection_file, *self.owner)
+
+    return KernelManager
+
+
+def _setup_code(limits: Limits) -> str:
+    """Code each kernel runs first: clearer messages for what its limits make fail."""
+    return f"""
+def _suricate_limits(self, etype, value, tb, tb_offset=None):
+    import errno as _errno
+    if isinstance(value, OSError) and value.errno == _errno.EAGAIN and value.strerror:
+        value.strerror += (
+            " (the kernel reached its limit of {limits.pids} processes and threads,"
+            " SURICATE_KERNEL_PIDS)"
+        )
+    elif isinstance(value, RuntimeError) and "can't start new thread" in str(value):
+        value.args = (str(value) + " (the kernel reached its limit of {limits.pids} processes"
+                      " and threads, SURICATE_KERNEL_PIDS)",)
+    return self.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+get_ipython().set_custom_exc((BlockingIOError, RuntimeError), _suricate_limits)
+del _suricate_limits
+"""
 
 
 def _event(msg: dict[str, Any], output_from_msg: Callable[[Any], Any]) -> dict[str, Any]:
@@ -329,22 +480,29 @@ class KernelPool:
     def __init__(self, config: KernelConfig, warm_per_tenant: int = 1) -> None:
         self.config = config
         self.warm_per_tenant = warm_per_tenant
-        self.base_dir = Path(tempfile.mkdtemp(prefix="suricate-k-"))
+        self.base_dir = sandbox.make_base_dir()
         self._warm: dict[str, list[Kernel]] = {}
         self._filling: dict[str, asyncio.Task[None]] = {}
         self._tenant_seen: dict[str, float] = {}
         # Every kernel this pool started and that is not shut down yet, wherever it went.
         self._live: set[Kernel] = set()
 
-    def _new_kernel(self, tenant: str) -> Kernel:
-        kernel = Kernel(self.config, self.base_dir, tenant)
+    def _new_kernel(self, tenant: str, limits: Limits | None = None) -> Kernel:
+        kernel = Kernel(self.config, self.base_dir, tenant, limits)
         kernel.on_shutdown = self._live.discard
         self._live.add(kernel)
         return kernel
 
-    async def acquire(self, tenant: str) -> Kernel:
-        """Return a started kernel for ``tenant``: a warm one when ready, else a new one."""
+    async def acquire(self, tenant: str, limits: Limits | None = None) -> Kernel:
+        """Return a started kernel for ``tenant``: a warm one when ready, else a new one.
+
+        Warm kernels have the node's default limits; other ``limits`` get a new kernel.
+        """
         self._tenant_seen[tenant] = time.monotonic()
+        if limits is not None and limits != self.config.limits:
+            own = self._new_kernel(tenant, limits)
+            await own.start()
+            return own
         ready = self._warm.get(tenant, [])
         kernel = None
         while ready:
@@ -414,4 +572,10 @@ class KernelPool:
         for kernel in list(self._live):
             await kernel.shutdown()
         self.config.close()
+        for point in sandbox.mounts_under(self.base_dir):
+            sandbox.unmount(point)
         shutil.rmtree(self.base_dir, ignore_errors=True)
+
+    def kernels(self) -> list[Kernel]:
+        """Return every kernel this pool started that still runs (warm ones included)."""
+        return list(self._live)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import socket
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,7 @@ from pathlib import Path
 from suricate.errors import KernelDied, SetupFailed, StreamError
 from suricate.node.kernels import Kernel, KernelConfig, KernelPool
 from suricate.node.processor import ProcessorRunner
+from suricate.node.sandbox import Limits
 from suricate.node.sources import (
     AmqpSource,
     Delivery,
@@ -36,12 +39,15 @@ from suricate.wire.messages import (
     Interrupt,
     JsonObject,
     KernelError,
+    KernelLimits,
     Message,
     Output,
     ProcessorReport,
     PublishStream,
     QueryProcessor,
+    QuerySession,
     Restart,
+    SessionState,
     StartProcessor,
     StartSession,
     StopProcessor,
@@ -50,6 +56,8 @@ from suricate.wire.messages import (
 from suricate.wire.streams import StreamSpec, check_spec
 
 log = logging.getLogger(__name__)
+# How often kernels' CPU time is sampled (idle means no cell and no CPU use).
+CPU_SAMPLE_S = 2.0
 
 
 @dataclass
@@ -57,6 +65,7 @@ class _Session:
     tenant: str
     token: str
     kernel: Kernel
+    limits: Limits | None = None
 
 
 async def _no_report(message: Message) -> None:
@@ -83,9 +92,11 @@ class ExecNode:
         self._sessions: dict[str, _Session] = {}
         self._processors: dict[str, dict[int, ProcessorRunner]] = {}
         self._culler: asyncio.Task[None] | None = None
+        self._sampler: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._culler = asyncio.create_task(self._cull_forever())
+        self._sampler = asyncio.create_task(self._sample_forever())
 
     def figures(self) -> dict[str, int]:
         """Count what the node holds now, for its metrics."""
@@ -99,6 +110,8 @@ class ExecNode:
     async def close(self) -> None:
         if self._culler is not None:
             self._culler.cancel()
+        if self._sampler is not None:
+            self._sampler.cancel()
         for runners in list(self._processors.values()):
             for runner in list(runners.values()):
                 await runner.stop(status="running")  # still wanted: started again elsewhere
@@ -122,8 +135,11 @@ class ExecNode:
         if stream_reply is not None:
             return stream_reply
         if isinstance(command, StartSession):
-            kernel = await self._kernel_for(command.tenant, command.token)
-            self._sessions[command.session_id] = _Session(command.tenant, command.token, kernel)
+            limits = self._limits(command.limits)
+            kernel = await self._kernel_for(command.tenant, command.token, limits)
+            self._sessions[command.session_id] = _Session(
+                command.tenant, command.token, kernel, limits
+            )
             return Done(self.id)
         session = self._sessions.get(getattr(command, "session_id", ""))
         if session is None:
@@ -135,8 +151,16 @@ class ExecNode:
             return Done(self.id)
         if isinstance(command, Restart):
             await session.kernel.shutdown()
-            session.kernel = await self._kernel_for(session.tenant, session.token)
+            session.kernel = await self._kernel_for(session.tenant, session.token, session.limits)
             return Done(self.id)
+        if isinstance(command, QuerySession):
+            kernel = session.kernel
+            return SessionState(
+                busy=kernel.busy,
+                cpu_busy=kernel.busy_after_cell,
+                idle_s=0.0 if kernel.busy else time.monotonic() - kernel.last_activity,
+                cpu_seconds=kernel.cpu_seconds(),
+            )
         if isinstance(command, StopSession):
             del self._sessions[command.session_id]
             await session.kernel.shutdown()
@@ -155,7 +179,9 @@ class ExecNode:
             await kernel.shutdown()
             # A Restart meanwhile has already given the session a fresh kernel: keep that one.
             if session.kernel is kernel:
-                session.kernel = await self._kernel_for(session.tenant, session.token)
+                session.kernel = await self._kernel_for(
+                    session.tenant, session.token, session.limits
+                )
             return Executed(
                 status="error",
                 outputs=[],
@@ -220,7 +246,7 @@ class ExecNode:
         runner = ProcessorRunner(
             command,
             self.id,
-            lambda: self._kernel_for(command.tenant, command.token),
+            lambda: self._kernel_for(command.tenant, command.token, self._limits(command.limits)),
             self._source(command),
             self._report,
             self.pool.config.exec_timeout,
@@ -270,13 +296,32 @@ class ExecNode:
 
         return ReplaySource(spec, load, command.position)
 
-    async def _kernel_for(self, tenant: str, token: str) -> Kernel:
-        kernel = await self.pool.acquire(tenant)
+    def _limits(self, asked: KernelLimits | None) -> Limits | None:
+        """Return the limits of a kernel that asked for its own (None: the defaults)."""
+        if asked is None:
+            return None
+        defaults = self.pool.config.limits
+        return dataclasses.replace(
+            defaults,
+            memory_mb=asked.memory_mb or defaults.memory_mb,
+            cpus=asked.cpus or defaults.cpus,
+        )
+
+    async def _kernel_for(self, tenant: str, token: str, limits: Limits | None = None) -> Kernel:
+        kernel = await self.pool.acquire(tenant, limits)
         # The SDK finds its token in the environment; set it quietly, out of the history.
         await kernel.run_silently(
             f"import os as _os; _os.environ['SURICATE_TOKEN'] = {json.dumps(token)}; del _os"
         )
         return kernel
+
+    async def _sample_forever(self) -> None:
+        """Sample each kernel's CPU time: a kernel busy after its cell returned is not idle."""
+        while True:
+            await asyncio.sleep(CPU_SAMPLE_S)
+            for kernel in self.pool.kernels():
+                with contextlib.suppress(OSError, ValueError):
+                    kernel.sample_cpu()
 
     async def _cull_forever(self) -> None:
         while True:
@@ -307,13 +352,24 @@ def _load_records(sdk_socket: Path | None, token: str, name: str) -> list[object
 
 
 def build_node(settings: Settings, sdk_socket: Path) -> ExecNode:
-    """Build an execution node with the kernel settings (sandbox, limits, pool)."""
-    from suricate.node.sandbox import Limits, describe
+    """Build an execution node with the kernel settings (sandbox, limits, pool).
 
-    log.info(describe(settings.kernel_sandbox))
+    Clears first what nodes that are gone left behind (runtime dirs, mounts, cgroups, sockets);
+    raises ``SandboxUnavailable`` when kernels cannot be sandboxed as the settings ask.
+    """
+    from suricate.node import sandbox
+
+    for leftover in sandbox.clear_leftovers():
+        log.warning("removed %s, left by a node that is gone", leftover)
+    limits = kernel_limits(settings)
+    plan = sandbox.prepare(settings.kernel_sandbox, settings.kernel_uid, limits)
+    for note in plan.notes:
+        log.warning("%s", note)
+    log.info(sandbox.describe(plan))
+    sandbox.share_socket(sdk_socket, plan.gid)
     config = KernelConfig(
-        limits=Limits(settings.kernel_memory_mb),
-        sandbox=settings.kernel_sandbox,
+        limits=limits,
+        plan=plan,
         network=settings.kernel_network,
         hidden=[settings.data_dir.resolve()],
         sdk_socket=sdk_socket,
@@ -328,17 +384,27 @@ def build_node(settings: Settings, sdk_socket: Path) -> ExecNode:
     )
 
 
+def kernel_limits(settings: Settings) -> Limits:
+    """Return the default limits of a kernel, from the settings."""
+    return Limits(
+        memory_mb=settings.kernel_memory_mb,
+        cpus=settings.kernel_cpus,
+        pids=settings.kernel_pids,
+        scratch_mb=settings.kernel_scratch_mb,
+    )
+
+
 async def run_node(settings: Settings, tenants: list[str], stop: asyncio.Event) -> None:
     """Run a standalone execution node on RabbitMQ until ``stop`` is set."""
     import shutil
-    import tempfile
 
     from suricate.node.gateway import proxy_app, serve_unix
     from suricate.node.gateway import stop as stop_server
+    from suricate.node.sandbox import make_socket_dir
     from suricate.wire.rabbitmq import RabbitNodeServer
 
     assert settings.broker_url, "an execution node needs SURICATE_BROKER_URL"
-    sdk_dir = Path(tempfile.mkdtemp(prefix="suricate-node-"))
+    sdk_dir = make_socket_dir("suricate-node-")
     gateway = await serve_unix(proxy_app(settings.url), sdk_dir / "api.sock")
     node = build_node(settings, sdk_dir / "api.sock")
     await node.start()

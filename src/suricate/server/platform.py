@@ -6,14 +6,13 @@ import asyncio
 import functools
 import logging
 import shutil
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from suricate.domain.auth import TokenService, principal_of
 from suricate.domain.notebooks import NotebookService
 from suricate.domain.objects import ObjectService
+from suricate.domain.quotas import Quotas, QuotaService
 from suricate.domain.tenants import TenantService
 from suricate.node.gateway import serve_unix, stop
 from suricate.settings import Settings
@@ -40,6 +39,7 @@ class Platform:
     schedules: Any = field(default=None)  # a ScheduleService once compute has started
     streams: Any = field(default=None)  # a StreamService once compute has started
     processors: Any = field(default=None)  # a ProcessorService once compute has started
+    quotas: Any = field(default=None)  # the QuotaService
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Platform:
@@ -49,7 +49,7 @@ class Platform:
         store = object_store(
             settings.object_store_url, settings.objects_dir, settings.s3_endpoint_url
         )
-        return cls(
+        platform = cls(
             settings=settings,
             db=db,
             store=store,
@@ -58,6 +58,11 @@ class Platform:
             objects=ObjectService(db, store, settings.max_upload_bytes),
             notebooks=NotebookService(db),
         )
+        platform.quotas = QuotaService(db, default_quotas(settings), platform._sessions_of)
+        return platform
+
+    def _sessions_of(self, tenant: str) -> list[Any]:
+        return self.sessions.of_tenant(tenant) if self.sessions is not None else []
 
     def start(self) -> None:
         """Migrate the schema to the latest revision."""
@@ -91,8 +96,9 @@ class Platform:
 
             bus = RabbitBus(s.broker_url, exec_timeout=s.kernel_exec_timeout)
         else:
-            # Short path: Unix socket paths are limited to ~100 bytes.
-            self._sdk_dir = Path(tempfile.mkdtemp(prefix="suricate-api-"))
+            from suricate.node.sandbox import make_socket_dir
+
+            self._sdk_dir = make_socket_dir("suricate-api-")
             socket_path = self._sdk_dir / "api.sock"
             self._sdk_server = await serve_unix(app, socket_path)
             self.node = build_node(s, socket_path)
@@ -106,16 +112,26 @@ class Platform:
             self.db, bus, key, s.stream_allowed_hosts_list, self._object_exists
         )
         self.processors = ProcessorService(
-            self.db, bus, self.notebooks, self.streams, self.tokens, principal_for_ids
+            self.db,
+            bus,
+            self.notebooks,
+            self.streams,
+            self.tokens,
+            principal_for_ids,
+            self.quotas,
         )
         bus.on_report(self.processors.take_report)
         await bus.start()
-        self.sessions = SessionService(bus, self.tokens, self.notebooks, s.kernel_idle_timeout)
+        self.sessions = SessionService(
+            bus, self.tokens, self.notebooks, s.kernel_idle_timeout, self.quotas
+        )
         await self.sessions.start()
         secret = load_secret(
             s.webhook_secret.get_secret_value() if s.webhook_secret else None, s.data_dir
         )
-        self.runs = RunService(self.db, self.notebooks, self.sessions, WebhookSender(secret))
+        self.runs = RunService(
+            self.db, self.notebooks, self.sessions, WebhookSender(secret), self.quotas
+        )
         await self.runs.recover(principal_for_ids)
         self.schedules = ScheduleService(self.db, self.notebooks, self.runs, principal_for_ids)
         await self.schedules.start()
@@ -167,6 +183,18 @@ class Platform:
         if lock is not None:
             lock.close()
         self.db.dispose()
+
+
+def default_quotas(settings: Settings) -> Quotas:
+    """Return the quotas every tenant has unless an administrator set its own."""
+    return Quotas(
+        sessions_per_user=settings.quota_sessions_per_user,
+        runs=settings.quota_runs_per_tenant,
+        processors=settings.quota_processors_per_tenant,
+        kernels=settings.quota_kernels_per_tenant,
+        kernel_memory_mb=settings.kernel_memory_mb,
+        kernel_cpus=settings.kernel_cpus,
+    )
 
 
 async def _check(probe: Any) -> str:

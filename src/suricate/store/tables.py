@@ -65,6 +65,23 @@ class Tenant(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class TenantQuota(Base):
+    """An administrator's overrides of a tenant's quotas and kernel maxima (None: the setting)."""
+
+    __tablename__ = "tenant_quotas"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    sessions_per_user: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    runs: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    processors: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    kernels: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    kernel_memory_mb: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    kernel_cpus: Mapped[float | None] = mapped_column(nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -229,6 +246,8 @@ class Run(Base):
     parameters: Mapped[str] = mapped_column(Text, default="{}")
     timeout_s: Mapped[float | None] = mapped_column(nullable=True)
     webhook_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    memory_mb: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cpus: Mapped[float | None] = mapped_column(nullable=True)
     cells_total: Mapped[int] = mapped_column(Integer, default=0)
     cells_done: Mapped[int] = mapped_column(Integer, default=0)
     attempt: Mapped[int] = mapped_column(Integer, default=1)
@@ -295,6 +314,8 @@ class Processor(Base):
     batch_wait_ms: Mapped[int] = mapped_column(Integer)
     max_retries: Mapped[int] = mapped_column(Integer)
     replicas: Mapped[int] = mapped_column(Integer, default=1)
+    memory_mb: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cpus: Mapped[float | None] = mapped_column(nullable=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     nodes: Mapped[str] = mapped_column(Text, default="{}")  # instance -> node, as JSON

@@ -129,6 +129,16 @@ class DeadLetterRecord:
     id: str | None = None  # the dead letter's id when it failed again after a replay
 
 
+@dataclass(frozen=True)
+class KernelLimits:
+    """Limits a run or processor asked for its kernel, below the node's defaults' maxima."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+
+    memory_mb: int | None = None
+    cpus: float | None = None
+
+
 # Commands (frontend -> node)
 
 
@@ -139,6 +149,7 @@ class StartSession(Message):
     session_id: str
     tenant: str
     token: str  # the session's own short-lived API token, for the in-kernel SDK
+    limits: KernelLimits | None = None  # None: the node's defaults
 
 
 @message
@@ -161,6 +172,15 @@ class Interrupt(Message):
 @dataclass(frozen=True)
 class Restart(Message):
     type: ClassVar[str] = "restart"
+    session_id: str
+
+
+@message
+@dataclass(frozen=True)
+class QuerySession(Message):
+    """Ask how a session's kernel is doing; the reply is a ``SessionState``."""
+
+    type: ClassVar[str] = "query_session"
     session_id: str
 
 
@@ -203,6 +223,18 @@ class Executed(Message):
     evalue: str | None = None
     traceback: list[str] = field(default_factory=list)
     restarted: bool = False
+
+
+@message
+@dataclass(frozen=True)
+class SessionState(Message):
+    """A session's kernel as its node sees it: running a cell, or using CPU after one."""
+
+    type: ClassVar[str] = "session_state"
+    busy: bool
+    cpu_busy: bool = False  # no cell runs, yet its processes use CPU (a thread, a child)
+    idle_s: float = 0.0  # since a cell ended or the tree last used CPU
+    cpu_seconds: float | None = None  # used by the whole tree so far (None without cgroups)
 
 
 @message
@@ -259,6 +291,7 @@ class StartProcessor(Message):
     max_retries: int
     position: int = 0
     avoid_colocation: bool = False
+    limits: KernelLimits | None = None
 
 
 @message

@@ -19,6 +19,7 @@ from suricate.domain.processors.records import (
     ProcessorInfo,
     _Live,
 )
+from suricate.domain.quotas import QuotaService
 from suricate.domain.streams import StreamService
 from suricate.errors import (
     ProcessorNotFound,
@@ -37,6 +38,7 @@ class ProcessorBase:
     streams: StreamService
     tokens: TokenService
     principal_of: Any
+    quotas: QuotaService | None
     _live: dict[str, _Live]
     _tasks: set[asyncio.Task[Any]]
     _supervisor: asyncio.Task[None] | None

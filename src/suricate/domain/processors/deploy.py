@@ -24,6 +24,7 @@ from suricate.domain.processors.records import (
     error_json,
     error_of,
 )
+from suricate.domain.quotas import KernelAsk
 from suricate.errors import (
     InvalidInput,
 )
@@ -32,6 +33,7 @@ from suricate.wire.messages import (
     Done,
     Failed,
     KernelError,
+    KernelLimits,
     Message,
     StartProcessor,
     StopProcessor,
@@ -53,12 +55,20 @@ class Deployment(DeadLetters):
         batch_wait_ms: int = 20,
         max_retries: int = 3,
         replicas: int = 1,
+        kernel: KernelAsk | None = None,
     ) -> ProcessorInfo:
-        """Record a processor and start its instances in the background (status ``starting``)."""
+        """Record a processor and start its instances in the background (status ``starting``).
+
+        ``kernel``: each instance's kernel limits, at most the tenant's maxima.
+        """
+        kernel = kernel or KernelAsk()
         notebook = self.notebooks.find(principal.tenant_id, notebook_id)
         stream_info = self.streams.get(principal.tenant_id, stream)
         if stream_info.type == "replay" and replicas != 1:
             raise InvalidInput("a processor on a replay stream runs as one instance (replicas=1)")
+        if self.quotas is not None:
+            self.quotas.check_kernel(principal.tenant_id, kernel)
+            self.quotas.check_processor(principal.tenant_id, principal.tenant_name, replicas)
         row = Processor(
             id=uuid.uuid4().hex,
             tenant_id=principal.tenant_id,
@@ -70,6 +80,8 @@ class Deployment(DeadLetters):
             batch_wait_ms=batch_wait_ms,
             max_retries=max_retries,
             replicas=replicas,
+            memory_mb=kernel.memory_mb,
+            cpus=kernel.cpus,
             status=STARTING,
             nodes="{}",
             created_at=utcnow(),
@@ -145,6 +157,9 @@ class Deployment(DeadLetters):
                 batch_wait_ms=row.batch_wait_ms,
                 max_retries=row.max_retries,
                 position=position,
+                limits=(
+                    KernelLimits(row.memory_mb, row.cpus) if row.memory_mb or row.cpus else None
+                ),
             )
         for attempt in range(PLACEMENT_TRIES):
             # Instances go to different nodes where there are several (the last try takes any).

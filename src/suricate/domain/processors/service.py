@@ -13,6 +13,7 @@ from suricate.domain.processors.records import (
     _Live,
 )
 from suricate.domain.processors.supervision import Supervision
+from suricate.domain.quotas import QuotaService
 from suricate.domain.streams import StreamService
 from suricate.store.db import Database
 from suricate.wire.bus import Bus
@@ -29,6 +30,7 @@ class ProcessorService(Supervision):
         streams: StreamService,
         tokens: TokenService,
         principal_of: Any,
+        quotas: QuotaService | None = None,
     ) -> None:
         self.db = db
         self.bus = bus
@@ -36,6 +38,7 @@ class ProcessorService(Supervision):
         self.streams = streams
         self.tokens = tokens
         self.principal_of = principal_of
+        self.quotas = quotas
         self._live: dict[str, _Live] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._supervisor: asyncio.Task[None] | None = None

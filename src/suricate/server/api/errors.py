@@ -26,6 +26,9 @@ STATUS: dict[type[errors.SuricateError], int] = {
     errors.StoreLocked: 503,
     errors.ObjectStoreUnavailable: 503,
     errors.ExecutionNodeError: 503,
+    errors.QuotaExceeded: 429,
+    errors.SandboxUnavailable: 503,
+    errors.NodeError: 503,
 }
 
 _HTTP_CODES = {
@@ -37,6 +40,7 @@ _HTTP_CODES = {
     413: "upload_too_large",
     415: "unsupported_media_type",
     422: "invalid_input",
+    429: "quota_exceeded",
 }
 
 

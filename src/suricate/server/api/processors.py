@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from suricate.domain.quotas import KernelAsk
 from suricate.server.api.deps import PlatformDep, PrincipalDep
 from suricate.server.api.schemas import ErrorOut
 
@@ -41,6 +42,14 @@ class ProcessorCreate(BaseModel):
         ge=1,
         le=64,
         description="Instances sharing the stream's load, on different nodes where possible.",
+    )
+    memory_mb: int | None = Field(
+        default=None,
+        description="Each instance's kernel memory limit in MiB, up to the tenant's maximum.",
+    )
+    cpus: float | None = Field(
+        default=None,
+        description="Each instance's kernel CPU limit in cores, up to the tenant's maximum.",
     )
 
 
@@ -143,7 +152,12 @@ class ActionPage(BaseModel):
     next: str | None
 
 
-@router.post("/processors", status_code=201, response_model=ProcessorOut, responses=_ERRORS)
+@router.post(
+    "/processors",
+    status_code=201,
+    response_model=ProcessorOut,
+    responses={**_ERRORS, 429: {"model": ErrorOut}},
+)
 async def deploy_processor(
     body: ProcessorCreate, platform: PlatformDep, principal: PrincipalDep
 ) -> ProcessorOut:
@@ -156,6 +170,7 @@ async def deploy_processor(
         body.batch_wait_ms,
         body.max_retries,
         body.replicas,
+        KernelAsk(body.memory_mb, body.cpus),
     )
     return ProcessorOut.model_validate(info)
 

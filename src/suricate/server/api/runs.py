@@ -9,12 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from suricate.domain.quotas import KernelAsk
 from suricate.server.api.deps import PlatformDep, PrincipalDep
 from suricate.server.api.schemas import ErrorOut
 
 router = APIRouter(tags=["runs"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 404, 409, 422, 503)
+    code: {"model": ErrorOut} for code in (400, 401, 404, 409, 422, 429, 503)
 }
 
 
@@ -28,6 +29,13 @@ class RunCreate(BaseModel):
     )
     webhook_url: str | None = Field(
         default=None, description="POSTed the finished run, signed (X-Suricate-Signature)."
+    )
+    memory_mb: int | None = Field(
+        default=None,
+        description="The run's kernel memory limit in MiB, up to the tenant's maximum.",
+    )
+    cpus: float | None = Field(
+        default=None, description="The run's kernel CPU limit in cores, up to the tenant's maximum."
     )
 
 
@@ -54,6 +62,8 @@ class RunOut(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     duration_s: float | None
+    memory_mb: int | None = Field(default=None, description="Kernel memory limit asked, MiB.")
+    cpus: float | None = Field(default=None, description="Kernel CPU limit asked, cores.")
 
 
 class RunPage(BaseModel):
@@ -70,7 +80,12 @@ async def trigger_run(
     """Run the notebook's current revision in a fresh kernel, with parameters."""
     body = body or RunCreate()
     info = await platform.runs.trigger(
-        principal, notebook_id, body.parameters, body.timeout_s, body.webhook_url
+        principal,
+        notebook_id,
+        body.parameters,
+        body.timeout_s,
+        body.webhook_url,
+        KernelAsk(body.memory_mb, body.cpus),
     )
     return RunOut.model_validate(info)
 

@@ -38,9 +38,19 @@ class SessionOut(BaseModel):
     id: str
     notebook_id: str | None
     user: str = Field(description="Whose session it is: only they see it.")
-    execution_state: str = Field(description="idle or busy")
+    execution_state: str = Field(
+        validation_alias="state",
+        description=(
+            "idle or busy: busy while a cell runs, and while the kernel's processes keep using "
+            "CPU after it returned (a thread, a child process)"
+        ),
+    )
     created_at: datetime
     node: str = Field(description="The execution node holding the kernel.")
+    cpu_seconds: float | None = Field(
+        default=None,
+        description="CPU time the kernel's whole process tree used so far (None: not measured).",
+    )
 
 
 class SessionPage(BaseModel):
@@ -66,27 +76,36 @@ class ExecuteOut(BaseModel):
     traceback: list[str] = []
 
 
-@router.post("/sessions", status_code=201, response_model=SessionOut, responses=_ERRORS)
+@router.post(
+    "/sessions",
+    status_code=201,
+    response_model=SessionOut,
+    responses={**_ERRORS, 429: {"model": ErrorOut}},
+)
 async def create_session(
     platform: PlatformDep, principal: PrincipalDep, body: SessionCreate | None = None
 ) -> SessionOut:
-    """Start an interactive session: a kernel of the tenant, from the warm pool."""
+    """Start an interactive session: a kernel of the tenant, from the warm pool; 429
+    `quota_exceeded` past the user's sessions or the tenant's kernels."""
     session = await platform.sessions.create(principal, body.notebook_id if body else None)
     return SessionOut.model_validate(session)
 
 
 @router.get("/sessions", response_model=SessionPage, responses=_ERRORS)
-def list_sessions(platform: PlatformDep, principal: PrincipalDep) -> SessionPage:
+async def list_sessions(platform: PlatformDep, principal: PrincipalDep) -> SessionPage:
     """List the tenant's running sessions (one page: sessions are few)."""
-    return SessionPage(
-        items=[SessionOut.model_validate(s) for s in platform.sessions.list(principal)]
-    )
+    sessions = platform.sessions.list(principal)
+    await asyncio.gather(*(platform.sessions.refresh(s) for s in sessions))
+    return SessionPage(items=[SessionOut.model_validate(s) for s in sessions])
 
 
 @router.get("/sessions/{session_id}", response_model=SessionOut, responses=_ERRORS)
-def get_session(session_id: str, platform: PlatformDep, principal: PrincipalDep) -> SessionOut:
-    """Show a session and whether its kernel is busy."""
-    return SessionOut.model_validate(platform.sessions.get(principal, session_id))
+async def get_session(
+    session_id: str, platform: PlatformDep, principal: PrincipalDep
+) -> SessionOut:
+    """Show a session and whether its kernel is busy (a cell runs, or its processes use CPU)."""
+    session = await platform.sessions.refresh(platform.sessions.get(principal, session_id))
+    return SessionOut.model_validate(session)
 
 
 @router.post("/sessions/{session_id}/execute", response_model=ExecuteOut, responses=_ERRORS)
@@ -158,7 +177,7 @@ async def session_socket(
     sender = asyncio.create_task(_send(websocket, events))
     running: set[asyncio.Task[None]] = set()
     try:
-        await websocket.send_json({"type": "status", "execution_state": session.execution_state})
+        await websocket.send_json({"type": "status", "execution_state": session.state})
         while True:
             message = await websocket.receive_json()
             if message.get("type") == "execute" and isinstance(message.get("code"), str):

@@ -58,6 +58,11 @@ class ActivityOut(BaseModel):
     ref: str | None = Field(default=None, description="Object name, run id or processor id.")
 
 
+class QuotaUse(BaseModel):
+    used: int
+    limit: int
+
+
 class SummaryOut(BaseModel):
     data: dict[str, Any] = Field(description="objects, bytes (all versions), streams")
     analytics: dict[str, Any] = Field(
@@ -67,6 +72,13 @@ class SummaryOut(BaseModel):
         description="running, failed, processors, processed, actions_last_hour, dead_letters"
     )
     runs: dict[str, Any] = Field(description="active, last_day (count per status), schedules")
+    quotas: dict[str, QuotaUse] = Field(
+        default_factory=dict,
+        description=(
+            "Use against quota: sessions (the caller's own), runs (queued or running), "
+            "processors (deployed) and kernels (the tenant's)."
+        ),
+    )
     recent: list[ActivityOut] = Field(description="What happened lately, newest first.")
 
 
@@ -75,4 +87,5 @@ def summary(principal: PrincipalDep, platform: PlatformDep) -> SummaryOut:
     """Count what the tenant has and list its recent activity (the UI's overview)."""
     found = tenant_summary(platform.db, principal.tenant_id)
     found.analytics["sessions"] = len(platform.sessions.list(principal)) if platform.sessions else 0
-    return SummaryOut.model_validate(asdict(found))
+    quotas = platform.quotas.usage(principal.tenant_id, principal.tenant_name, principal.user_name)
+    return SummaryOut.model_validate(asdict(found) | {"quotas": quotas})
