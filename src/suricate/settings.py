@@ -64,8 +64,9 @@ class Settings(BaseSettings):
     kernel_sandbox: str = Field(
         default="auto",
         description=(
-            "How kernels are isolated: 'bwrap' (bubblewrap, required), 'auto' (bubblewrap when "
-            "installed, else unsandboxed with a warning) or 'none'."
+            "How kernels are isolated: 'bwrap' (the full sandbox, or refuse to start), 'auto' "
+            "(bubblewrap when installed, with what the machine allows, else unsandboxed with a "
+            "warning) or 'none'."
         ),
     )
     kernel_network: str = Field(

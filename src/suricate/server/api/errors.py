@@ -29,6 +29,7 @@ STATUS: dict[type[errors.SuricateError], int] = {
     errors.QuotaExceeded: 429,
     errors.SandboxUnavailable: 503,
     errors.NodeError: 503,
+    errors.MalformedMessage: 503,
 }
 
 _HTTP_CODES = {
