@@ -37,6 +37,40 @@ function Tile({ href, title, big, unit, lines, tone }) {
   );
 }
 
+const QUOTAS = [
+  ["sessions", "Your sessions", "Interactive sessions you have open (each a kernel)"],
+  ["kernels", "Kernels", "The tenant's kernels: sessions, runs and processor instances"],
+  ["runs", "Runs", "The tenant's runs queued or running"],
+  ["processors", "Processors", "The tenant's processors deployed"],
+];
+
+/** Use against quota: one meter per quota, amber near the limit, red at it. */
+function Quotas({ quotas }) {
+  if (!quotas || !Object.keys(quotas).length) return null;
+  return (
+    <div class="quotas" role="group" aria-label="Use against quota">
+      {QUOTAS.filter(([key]) => quotas[key]).map(([key, label, hint]) => {
+        const { used, limit } = quotas[key];
+        const share = limit > 0 ? Math.min(1, used / limit) : 1;
+        const tone = used >= limit ? "bad" : share >= 0.75 ? "warn" : "ok";
+        return (
+          <div class={"quota quota-" + tone} title={hint} aria-label={`${label}: ${used} of ${limit}`}>
+            <div class="quota-head">
+              <span class="quota-label">{label}</span>
+              <span class="quota-figures">
+                {number(used)} / {number(limit)}
+              </span>
+            </div>
+            <div class="quota-bar" aria-hidden="true">
+              <span style={{ width: `${Math.round(share * 100)}%` }} />
+            </div>
+          </div>
+        );
+      })}
+    </div>
+  );
+}
+
 export function OverviewPage() {
   const [s, error] = usePoll(getSummary, 3000);
   return (
@@ -90,6 +124,8 @@ export function OverviewPage() {
               ]}
             />
           </div>
+          <h2 class="section-title">Quotas</h2>
+          <Quotas quotas={s.quotas} />
           <h2 class="section-title">Recent activity</h2>
           {s.recent.length === 0 ? (
             <p class="muted">
