@@ -11,6 +11,7 @@ Usage: python bench/bench_kernels.py [ROUND_TRIPS] [STARTS]
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import statistics
@@ -22,7 +23,7 @@ import httpx
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import KernelManager
 
-from suricate.node.sandbox import Limits, kernel_command, sandboxed
+from suricate.node.sandbox import Limits, kernel_command, kernel_env, prepare
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import serve
@@ -33,20 +34,18 @@ IMPORTS = "import pandas, sklearn"
 def raw_kernel(runtime: Path) -> KernelManager:
     """Start a kernel of the same kind as Suricate's, with plain jupyter_client."""
     runtime.mkdir(parents=True, exist_ok=True)
-    argv = kernel_command(runtime, Limits(2048), "auto", "none", [])
+    # Suricate's bubblewrap command, without the uid drop and the scratch mount: plain
+    # jupyter_client writes the kernel's files as this process's uid.
+    limits = Limits(2048)
+    plan = dataclasses.replace(prepare("auto", 64100, limits), drop=[], mount_scratch=False)
+    argv = kernel_command(plan, runtime, limits, "none", [], {}, None, rlimit_as=False)
     km = KernelManager(
         transport="ipc", ip=str(runtime / "k"), connection_file=str(runtime / "c.json")
     )
     km._kernel_spec = KernelSpec(
         argv=argv, display_name="py", language="python", interrupt_mode="message"
     )
-    km.start_kernel(
-        env={
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(runtime),
-            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-        }
-    )
+    km.start_kernel(env=kernel_env(runtime, limits))
     return km
 
 
@@ -112,9 +111,10 @@ def main() -> None:
         p90 = statistics.quantiles(values, n=10)[-1] if len(values) > 1 else values[0]
         return f"median {statistics.median(values) * 1000:8.2f} ms, p90 {p90 * 1000:8.2f} ms"
 
+    sandboxed = prepare("auto", 64100, Limits(2048)).sandboxed
     print(
         f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}; sandboxed kernels: {sandboxed('auto')}"
+        f"{platform.python_version()}; sandboxed kernels: {sandboxed}"
     )
     print(f"1+1 round trip, {trips} calls")
     print(f"  raw jupyter_client execute_interactive (baseline)  {ms(raw)}")
