@@ -186,3 +186,18 @@ def test_kernels_of_runs_and_processors_get_limits_up_to_the_tenant_maximum(
     assert done["memory_mb"] == 300
     executed = alice.get(f"/api/v1/runs/{run_id}/notebook").json()
     assert executed["cells"][0]["outputs"][0]["text"] == "300\n"
+
+
+def test_a_file_handed_to_a_kernel_never_follows_what_the_kernel_left(
+    alice: TestClient, platform: Platform, tmp_path
+) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("the node's own file")
+    s = start(alice)
+    run(alice, s, f"import os\nos.symlink({str(victim)!r}, 'chunk.json')\nos.mkfifo('fifo')")
+    (kernel,) = kernels(platform)
+    for name in ("chunk.json", "fifo"):
+        path = kernel.hand_over(name, b"[]")
+        assert not path.is_symlink() and path.read_bytes() == b"[]"
+        assert path.stat().st_uid == platform.settings.kernel_uid
+    assert victim.read_text() == "the node's own file"

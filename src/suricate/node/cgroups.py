@@ -303,6 +303,15 @@ class KernelCgroup:
         cpuacct = self._dir("cpuacct")
         return None if cpuacct is None else _read_int(cpuacct / "cpuacct.usage")
 
+    def oom_kills(self) -> int:
+        """Return how many processes the memory limit killed in the group so far (one read)."""
+        if self.version == "v2":
+            return _read_keyed(self.dirs[""] / "memory.events").get("oom_kill") or 0
+        memory = self._dir("memory")
+        if memory is None:
+            return 0
+        return _read_keyed(memory / "memory.oom_control").get("oom_kill") or 0
+
     def stats(self) -> dict[str, int | None]:
         """Memory now and at peak, OOM kills, failed charges/forks, tasks, CPU time."""
         if self.version == "v2":

@@ -205,6 +205,35 @@ class Kernel:
         if self.cgroup.available:
             self.cgroup.create()
 
+    def hand_over(self, name: str, data: bytes) -> Path:
+        """Write a file for the kernel into its runtime dir, owned by its uid; return its path.
+
+        The dir is the kernel's: whatever it left under that name (a symlink to a file of the
+        node's, a FIFO) is removed first, and the file is created anew, never followed.
+        """
+        path = self.runtime_dir / name
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        for _ in range(3):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            try:
+                fd = os.open(path, flags, 0o600)
+                break
+            except FileExistsError:
+                continue  # the kernel made it again meanwhile
+        else:
+            raise OSError(f"cannot create {path}: the kernel keeps making it")
+        try:
+            plan = self.config.plan
+            if plan.drop:
+                os.fchown(fd, plan.uid, plan.gid)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        return path
+
     async def alive(self) -> bool:
         return self._km is not None and bool(await self._km.is_alive())
 
@@ -217,7 +246,7 @@ class Kernel:
         """Tell whether the memory limit killed a process of the tree since the last look."""
         if not self.cgroup.available:
             return False
-        kills = self.cgroup.stats().get("oom_kill") or 0
+        kills = self.cgroup.oom_kills()
         new, self._oom_kills = kills > self._oom_kills, kills
         return new
 

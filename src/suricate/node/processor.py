@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import re
 import statistics
 import time
@@ -282,13 +281,7 @@ class ProcessorRunner:
             separators=(",", ":"),
         )
         # Handed over as a file in the kernel's own runtime dir (bound into its sandbox).
-        path = self.kernel.runtime_dir / "chunk.json"
-        data = payload.encode()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
+        path = self.kernel.hand_over("chunk.json", payload.encode())
         try:
             result = await self.kernel.execute(
                 f"_suricate_chunk({str(path)!r})", timeout=self.exec_timeout, store_history=False
