@@ -8,6 +8,7 @@ attacks stay small (512 MiB limits, children of 400 MB): the machine is shared.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -201,3 +202,42 @@ def test_a_file_handed_to_a_kernel_never_follows_what_the_kernel_left(
         assert not path.is_symlink() and path.read_bytes() == b"[]"
         assert path.stat().st_uid == platform.settings.kernel_uid
     assert victim.read_text() == "the node's own file"
+
+
+@pytest.mark.slow
+@pytest.mark.settings(kernel_memory_mb=2048)
+def test_four_children_of_1_5_gb_under_2048_mib_never_hold_more_than_the_limit(
+    alice: TestClient, platform: Platform
+) -> None:
+    """The issue's case: 4 x 1.5 GB under a 2048 MiB limit. The tree's anonymous memory, as the
+    host sees it, stays under the limit, and the kernel is reported killed naming it."""
+    import threading
+
+    s = start(alice)
+    (kernel,) = kernels(platform)
+    peak, stop = [0], threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            total = 0
+            for pid in kernel.cgroup.pids():
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                for line in status.splitlines():
+                    if line.startswith(("RssAnon:", "RssShmem:")):
+                        total += int(line.split()[1]) * 1024
+            peak[0] = max(peak[0], total)
+            stop.wait(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        died = run(alice, s, hostile.memory_hogs(4, 1500))
+    finally:
+        stop.set()
+        sampler.join()
+    assert died["ename"] == "KernelDied", died
+    assert "memory limit of 2048 MiB" in died["evalue"], died["evalue"]
+    assert 1024 * 2**20 < peak[0] <= 2048 * 2**20, peak[0] / 2**20
