@@ -12,6 +12,7 @@ from starlette.websockets import WebSocketDisconnect
 from suricate.node.sandbox import bwrap_path
 from suricate.server.platform import Platform
 from tests.support import PASSWORD
+from tests.support.wait import wait_until
 
 CSV = "x,y\n" + "".join(f"{i},{(i * 7) % 10}\n" for i in range(40))
 needs_bwrap = pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap is not installed")
@@ -149,10 +150,12 @@ def test_interrupt_stops_a_running_cell(alice: TestClient) -> None:
         target=lambda: results.append(run(alice, s, "import time\ntime.sleep(60)"))
     )
     worker.start()
-    for _ in range(100):
-        if alice.get(f"/api/v1/sessions/{s}").json()["execution_state"] == "busy":
-            break
-        threading.Event().wait(0.05)
+    wait_until(
+        lambda: alice.get(f"/api/v1/sessions/{s}").json()["execution_state"] == "busy",
+        timeout=10,
+        interval=0.05,
+        message="the cell never ran",
+    )
     threading.Event().wait(0.3)
     assert alice.post(f"/api/v1/sessions/{s}/interrupt").status_code == 204
     worker.join(30)
@@ -251,10 +254,12 @@ class TestPoolAndCulling:
     ) -> None:
         first = start(alice)
         run(alice, first, "1")
-        for _ in range(300):  # the pool refills in the background after the first start
-            if platform.node.pool._warm.get("acme"):
-                break
-            threading.Event().wait(0.05)
+        wait_until(  # the pool refills in the background after the first start
+            lambda: platform.node.pool._warm.get("acme"),
+            timeout=20,
+            interval=0.05,
+            message="the pool never refilled",
+        )
         second = start(alice)
         result = run(alice, second, "import sys\n'pandas' in sys.modules")
         assert result["outputs"][0]["data"]["text/plain"] == "True"
@@ -262,8 +267,10 @@ class TestPoolAndCulling:
     def test_an_idle_session_is_culled(self, alice: TestClient) -> None:
         s = start(alice)
         run(alice, s, "1")
-        for _ in range(200):
-            if alice.get(f"/api/v1/sessions/{s}").status_code == 404:
-                break
-            threading.Event().wait(0.05)
+        wait_until(
+            lambda: alice.get(f"/api/v1/sessions/{s}").status_code == 404,
+            timeout=15,
+            interval=0.05,
+            message="the idle session lives on",
+        )
         assert alice.get(f"/api/v1/sessions/{s}").status_code == 404
