@@ -4,9 +4,11 @@
 export const TRIAL = "trial"; // the queue's name for a trial run (not a cell)
 export const TRIAL_MIME = "application/vnd.suricate.trial+json";
 
-/** Python that hands one message to the notebook's handler, as a processor would. */
+/** Python that hands one message ({text, headers}) to the notebook's handler, as a processor would. */
 export function trialCode(message) {
-  const raw = JSON.stringify(JSON.stringify(message)); // a JSON string is a Python string literal
+  // The message as processors pass it to suricate.kernel.handler: its body in the wire's form.
+  const wire = { body: { text: message.text }, headers: message.headers, stream: "try", id: "try" };
+  const raw = JSON.stringify(JSON.stringify(wire)); // a JSON string is a Python string literal
   return `def __suricate_try():
     import json
     from IPython import get_ipython
