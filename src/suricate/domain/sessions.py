@@ -80,7 +80,8 @@ class SessionService:
     async def create(self, principal: Principal, notebook_id: str | None = None) -> Session:
         """Start a session (a kernel on a node of the tenant) for the principal."""
         if notebook_id is not None:
-            self.notebooks.find(principal.tenant_id, notebook_id)  # 404 unless the tenant's
+            # 404 unless the notebook is the tenant's
+            await asyncio.to_thread(self.notebooks.find, principal.tenant_id, notebook_id)
         session_id = uuid.uuid4().hex
         token, info = await asyncio.to_thread(
             self.tokens.create,

@@ -301,7 +301,7 @@ class Kernel:
         log_file = getattr(self, "_log", None)
         if log_file is not None:
             log_file.close()
-        shutil.rmtree(self.runtime_dir, ignore_errors=True)
+        await asyncio.to_thread(shutil.rmtree, self.runtime_dir, True)
 
 
 def _event(msg: dict[str, Any], output_from_msg: Callable[[Any], Any]) -> dict[str, Any]:
@@ -414,4 +414,4 @@ class KernelPool:
         for kernel in list(self._live):
             await kernel.shutdown()
         self.config.close()
-        shutil.rmtree(self.base_dir, ignore_errors=True)
+        await asyncio.to_thread(shutil.rmtree, self.base_dir, True)
