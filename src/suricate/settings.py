@@ -20,6 +20,16 @@ class Settings(BaseSettings):
         default=Path("./suricate-data"),
         description="Directory of the embedded defaults: the SQLite database and the object store.",
     )
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address `suricate serve` and `suricate demo` listen on (--host wins).",
+    )
+    port: int = Field(
+        default=8888,
+        gt=0,
+        lt=65536,
+        description="TCP port `suricate serve` and `suricate demo` listen on (--port wins).",
+    )
     database_url: str | None = Field(
         default=None,
         description=(

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from suricate.node.node import ExecNode
     from suricate.wire.bus import Bus
 from suricate.node.gateway import serve_unix, stop
+from suricate.server.notices import Notices
 from suricate.settings import Settings
 from suricate.store.blobs import LocalObjectStore, object_store
 from suricate.store.db import Database
@@ -127,6 +128,7 @@ class Platform:
     objects: ObjectService
     notebooks: NotebookService
     compute: Compute | None = field(default=None, init=False)
+    notices: Notices = field(default_factory=Notices, init=False)
     _lock: IO[bytes] | None = field(default=None, init=False, repr=False)
 
     @classmethod
