@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import threading
 
 import pytest
@@ -74,6 +75,16 @@ def test_sdk_reads_a_csv_fits_kmeans_and_saves_it(alice: TestClient) -> None:
     summary = alice.get("/api/v1/objects/summary.json/content").json()
     assert summary["rows"] == 40
     assert len(summary["centers"]) == 3
+
+
+def test_an_sdk_error_shows_the_users_line_not_the_sdks_frames(alice: TestClient) -> None:
+    s = start(alice)
+    result = run(alice, s, "from suricate import sdk\nx = 1\nsdk.read_csv('no-such.csv')")
+    assert result["status"] == "error" and result["ename"] == "ApiError"
+    assert "no-such.csv" in result["evalue"]
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(result["traceback"]))
+    assert "sdk.read_csv('no-such.csv')" in shown
+    assert "client.py" not in shown and "httpx" not in shown
 
 
 @needs_bwrap

@@ -9,16 +9,7 @@ export function trialCode(message) {
   // The message as processors pass it to suricate.kernel.handler: its body in the wire's form.
   const wire = { body: { text: message.text }, headers: message.headers, stream: "try", id: "try" };
   const raw = JSON.stringify(JSON.stringify(wire)); // a JSON string is a Python string literal
-  return `def __suricate_try():
-    import json
-    from IPython import get_ipython
-    from IPython.display import display
-    from suricate.kernel import handler
-    ns = get_ipython().user_ns
-    if not callable(ns.get("on_message")) and not callable(ns.get("on_batch")):
-        raise NameError("on_message is not defined in the kernel: run the notebook's cells first")
-    out = handler.process([json.loads(${raw})], ns, False)
-    display({"${TRIAL_MIME}": out}, raw=True)
-__suricate_try()
-del __suricate_try`;
+  return `from suricate.kernel import handler as __suricate_handler
+__suricate_handler.try_message(${raw})
+del __suricate_handler`;
 }
