@@ -95,6 +95,14 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a session's kernel may stay idle before it is shut down (culled).",
     )
+    kernel_detached_grace: float = Field(
+        default=300.0,
+        gt=0,
+        description=(
+            "Seconds an idle session's kernel lives on once the last page showing it (the "
+            "notebook editor) has closed; sessions used only through the API keep IDLE_TIMEOUT."
+        ),
+    )
     kernel_pool_size: int = Field(
         default=1,
         ge=0,

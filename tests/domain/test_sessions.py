@@ -195,6 +195,23 @@ def test_websocket_streams_outputs_as_they_come(alice: TestClient) -> None:
     assert events[-1]["status"] == "ok"
 
 
+@pytest.mark.settings(kernel_pool_size=0, kernel_detached_grace=1.0)
+def test_a_kernel_whose_page_closed_is_culled_after_the_grace_time(alice: TestClient) -> None:
+    shown, api_only = start(alice), start(alice)
+    token = alice.headers["Authorization"].split()[1]
+    with alice.websocket_connect(f"/api/v1/sessions/{shown}/ws?token={token}") as ws:
+        assert ws.receive_json()["type"] == "status"
+        listed = {s["id"]: s for s in alice.get("/api/v1/sessions").json()["items"]}
+        assert listed[shown]["viewers"] == 1 and listed[api_only]["viewers"] == 0
+        assert listed[shown]["idle_s"] >= 0
+    wait_until(
+        lambda: alice.get(f"/api/v1/sessions/{shown}").status_code == 404,
+        timeout=30,
+        message="the session of a closed page lived on",
+    )
+    assert alice.get(f"/api/v1/sessions/{api_only}").status_code == 200
+
+
 def test_websocket_takes_a_same_origin_browser_session_and_tags_cells(
     alice: TestClient, app_client: TestClient
 ) -> None:

@@ -86,7 +86,9 @@ class Compute:
         )
         bus.on_report(processors.take_report)
         await bus.start()
-        sessions = SessionService(bus, platform.tokens, platform.notebooks, s.kernel_idle_timeout)
+        sessions = SessionService(
+            bus, platform.tokens, platform.notebooks, s.kernel_idle_timeout, s.kernel_detached_grace
+        )
         await sessions.start()
         secret = load_secret(
             s.webhook_secret.get_secret_value() if s.webhook_secret else None, s.data_dir
