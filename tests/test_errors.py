@@ -1,4 +1,4 @@
-"""The error tree drawn in errors.py's docstring is the tree of its classes."""
+"""The error tree drawn in ``suricate/errors.py`` is the tree of its classes."""
 
 from __future__ import annotations
 
@@ -7,36 +7,31 @@ import re
 from suricate import errors
 
 
-def _drawn() -> dict[str, str]:
-    """Map each class drawn in the docstring to the class drawn above it."""
-    parents: dict[str, str] = {}
+def drawn_tree() -> dict[str, str | None]:
+    """Each class the docstring draws, with the class drawn as its parent."""
+    parents: dict[str, str | None] = {}
     stack: list[tuple[int, str]] = []
-    root = None
     for line in (errors.__doc__ or "").splitlines():
-        found = re.search(r"(?:^\s*|── )([A-Z]\w+)", line)
-        if not found or found.group(1) not in vars(errors):
+        match = re.match(r"^((?:[│ ]   )*)([├└]── )?([A-Z]\w+)", line)
+        if not match or not (match.group(2) or match.group(3) == "SuricateError"):
             continue
-        name, column = found.group(1), found.start(1)
-        if root is None:
-            root = column  # SuricateError, the root
-        depth = (column - root) // 4
+        depth = len(match.group(1)) // 4 + (1 if match.group(2) else 0)
+        name = match.group(3)
         while stack and stack[-1][0] >= depth:
             stack.pop()
-        if stack:
-            parents[name] = stack[-1][1]
+        parents[name] = stack[-1][1] if stack else None
         stack.append((depth, name))
     return parents
 
 
-def test_the_drawing_names_every_error_class_under_its_base() -> None:
+def test_the_drawn_error_tree_is_the_tree_of_the_classes() -> None:
     classes = {
         name: cls
         for name, cls in vars(errors).items()
-        if isinstance(cls, type)
-        and issubclass(cls, errors.SuricateError)
-        and cls is not errors.SuricateError
+        if isinstance(cls, type) and issubclass(cls, errors.SuricateError)
     }
-    drawn = _drawn()
-    assert set(drawn) == set(classes)
-    for name, cls in classes.items():
-        assert drawn[name] == cls.__bases__[0].__name__, name
+    actual = {
+        name: (cls.__base__.__name__ if cls is not errors.SuricateError else None)
+        for name, cls in classes.items()
+    }
+    assert drawn_tree() == actual

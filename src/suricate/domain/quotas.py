@@ -35,6 +35,14 @@ class Quotas:
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(Quotas))
+HELP = {
+    "sessions_per_user": "Open interactive sessions per user.",
+    "runs": "Runs queued or running at once.",
+    "processors": "Processors deployed at once.",
+    "kernels": "Kernels at once: sessions, runs and processor instances.",
+    "kernel_memory_mb": "Largest memory limit a run or processor may ask for, MiB.",
+    "kernel_cpus": "Largest CPU limit a run or processor may ask for, cores.",
+}
 
 
 @dataclass(frozen=True)

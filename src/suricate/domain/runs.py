@@ -9,6 +9,7 @@ cell, so progress and partial outputs are visible while it runs.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import copy
 import dataclasses
@@ -151,6 +152,16 @@ class RunService:
         self._closing = False
         self._deliveries: set[asyncio.Task[bool]] = set()
 
+    def _interrupted(self, error: str, now: datetime) -> builtins.list[Run]:
+        """Fail the runs that were running; return those still queued."""
+        with self.db.session() as s:
+            s.execute(
+                update(Run)
+                .where(Run.status == RUNNING)
+                .values(status=FAILED, error=error, finished_at=now)
+            )
+            return list(s.scalars(select(Run).where(Run.status == QUEUED)))
+
     async def recover(self, principal_of: Any) -> None:
         """After a restart: runs left running failed with the server; queued ones start again."""
         now = utcnow()
@@ -161,13 +172,7 @@ class RunService:
                 "cell": None,
             }
         )
-        with self.db.session() as s:
-            s.execute(
-                update(Run)
-                .where(Run.status == RUNNING)
-                .values(status=FAILED, error=error, finished_at=now)
-            )
-            queued = list(s.scalars(select(Run).where(Run.status == QUEUED)))
+        queued = await asyncio.to_thread(self._interrupted, error, now)
         for row in queued:
             principal = await asyncio.to_thread(principal_of, row.user_id, row.tenant_id)
             if principal is not None:
@@ -188,7 +193,7 @@ class RunService:
         """
         check_url(webhook_url)
         kernel = kernel or KernelAsk()
-        notebook = self.notebooks.find(principal.tenant_id, notebook_id)
+        notebook = await asyncio.to_thread(self.notebooks.find, principal.tenant_id, notebook_id)
         if self.quotas is not None:
             await asyncio.to_thread(self.quotas.check_kernel, principal.tenant_id, kernel)
             await asyncio.to_thread(
@@ -211,10 +216,13 @@ class RunService:
             attempt=1,
             created_at=utcnow(),
         )
-        with self.db.session() as s:
-            s.add(row)
+        await asyncio.to_thread(self._insert, row)
         self._start(principal, row.id)
         return _info(row)
+
+    def _insert(self, row: Run) -> None:
+        with self.db.session() as s:
+            s.add(row)
 
     def _start(self, principal: Principal, run_id: str) -> None:
         task = asyncio.create_task(self._run(principal, run_id))
@@ -254,7 +262,7 @@ class RunService:
 
     async def cancel(self, tenant_id: int, run_id: str) -> RunInfo:
         """Cancel a queued or running run (a finished one is left as it is)."""
-        info = self.get(tenant_id, run_id)
+        info = await asyncio.to_thread(self.get, tenant_id, run_id)
         task = self._tasks.get(run_id)
         if info.status in FINISHED:
             return info
@@ -263,8 +271,8 @@ class RunService:
             with contextlib.suppress(BaseException):
                 await task
         else:
-            self._finish(run_id, CANCELLED, None)
-        return self.get(tenant_id, run_id)
+            await asyncio.to_thread(self._finish, run_id, CANCELLED, None)
+        return await asyncio.to_thread(self.get, tenant_id, run_id)
 
     async def close(self) -> None:
         """Stop running runs, marking them failed: a stopping server is not a user's cancel."""
@@ -281,11 +289,15 @@ class RunService:
         finally:
             await self._notify(run_id)
 
-    async def _notify(self, run_id: str) -> None:
+    def _webhook(self, run_id: str) -> tuple[str | None, RunInfo | None]:
         with self.db.session() as s:
             row = s.get(Run, run_id)
-            url = row.webhook_url if row is not None else None
-            info = _info(row) if row is not None else None
+            if row is None:
+                return None, None
+            return row.webhook_url, _info(row)
+
+    async def _notify(self, run_id: str) -> None:
+        url, info = await asyncio.to_thread(self._webhook, run_id)
         if url and info is not None and self.webhooks is not None:
             task = asyncio.create_task(
                 self.webhooks.send(url, "run.finished", {"run": _public(info)})

@@ -57,11 +57,32 @@ class Session:
     cpu_busy: bool = False
     cpu_seconds: float | None = None
     listeners: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
+    viewers: int = 0  # pages showing the session now (the editor's WebSocket)
+    detached_at: float | None = None  # when the last page showing it closed
+
+    def attach(self, listener: asyncio.Queue[dict[str, Any]]) -> None:
+        """A page shows the session: it hears its events, and the session is not detached."""
+        self.listeners.add(listener)
+        self.viewers += 1
+        self.detached_at = None
+
+    def detach(self, listener: asyncio.Queue[dict[str, Any]]) -> None:
+        """A page showing the session closed; the last one starts the grace time."""
+        self.listeners.discard(listener)
+        self.viewers = max(0, self.viewers - 1)
+        if self.viewers == 0:
+            self.detached_at = time.monotonic()
 
     @property
     def state(self) -> str:
         """idle, or busy while a cell runs or the kernel keeps using CPU after one."""
         return "busy" if self.execution_state == "busy" or self.cpu_busy else "idle"
+
+    def idle_s(self, now: float | None = None) -> float:
+        """Seconds since the session last ran code or its kernel used CPU (0 while busy)."""
+        if self.state == "busy":
+            return 0.0
+        return max(0.0, (now or time.monotonic()) - self.last_activity)
 
     def publish(self, event: dict[str, Any]) -> None:
         for listener in list(self.listeners):
@@ -78,12 +99,14 @@ class SessionService:
         tokens: TokenService,
         notebooks: NotebookService,
         idle_timeout: float,
+        detached_grace: float | None = None,
         quotas: QuotaService | None = None,
     ) -> None:
         self.bus = bus
         self.tokens = tokens
         self.notebooks = notebooks
         self.idle_timeout = idle_timeout
+        self.detached_grace = detached_grace if detached_grace is not None else idle_timeout
         self.quotas = quotas
         self._sessions: dict[str, Session] = {}
         # Sessions being started, counted against the quotas already.
@@ -117,10 +140,12 @@ class SessionService:
         """Start a session (a kernel on a node of the tenant) for the principal.
 
         ``kind`` "run" is a run's kernel: it counts against the tenant's kernels, not the
-        user's sessions. ``limits``: the kernel's own, else the node's defaults.
+        user's sessions. ``limits``: the kernel's own, else the node's defaults. Past a quota,
+        ``QuotaExceeded``.
         """
         if notebook_id is not None:
-            self.notebooks.find(principal.tenant_id, notebook_id)  # 404 unless the tenant's
+            # 404 unless the notebook is the tenant's
+            await asyncio.to_thread(self.notebooks.find, principal.tenant_id, notebook_id)
         starting = _Starting(principal.tenant_name, principal.user_name, kind)
         if self.quotas is not None:
             await asyncio.to_thread(
@@ -287,24 +312,32 @@ class SessionService:
             return SessionNotFound(session.id)
         return _node_error(reply)
 
+    def _due(self, session: Session, now: float) -> str | None:
+        """Why an idle session is to be culled now, or None."""
+        if session.state != "idle":
+            return None
+        if now - session.last_activity > self.idle_timeout:
+            return "idle"
+        detached = session.detached_at
+        if detached is not None and min(now - detached, session.idle_s(now)) > self.detached_grace:
+            return "its page closed"
+        return None
+
     async def _cull_forever(self) -> None:
         while True:
-            await asyncio.sleep(max(0.5, min(30.0, self.idle_timeout / 4)))
+            await asyncio.sleep(
+                max(0.5, min(30.0, min(self.idle_timeout, self.detached_grace) / 4))
+            )
             for session in list(self._sessions.values()):
-                if not self._idle_too_long(session):
+                if self._due(session, time.monotonic()) is None:
                     continue
-                # Idle by its messages: is it idle by its CPU use too?
+                # Idle by its messages: idle by its kernel's CPU use too?
                 await self.refresh(session)
-                if self._idle_too_long(session) and not session.cpu_busy:
-                    log.info("culling idle session %s of tenant %s", session.id, session.tenant)
+                why = self._due(session, time.monotonic())
+                if why is not None:
+                    log.info("culling session %s of tenant %s: %s", session.id, session.tenant, why)
                     with contextlib.suppress(Exception):
                         await self._stop(session)
-
-    def _idle_too_long(self, session: Session) -> bool:
-        return (
-            session.execution_state == "idle"
-            and time.monotonic() - session.last_activity > self.idle_timeout
-        )
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import os
 import queue
@@ -153,7 +152,7 @@ class Kernel:
             )
             if self.cgroup.available:
                 argv = self.cgroup.wrap(argv)
-            km = _manager_class()(
+            km = sandbox.manager_class()(
                 context=self.config.zmq_context(),
                 transport="ipc",
                 ip=str(self.runtime_dir / "k"),
@@ -177,7 +176,7 @@ class Kernel:
             self._kc = kc = km.client()
             kc.start_channels()
             await kc.wait_for_ready(timeout=60)
-            await self.run_silently(_setup_code(self.limits))
+            await self.run_silently(sandbox.setup_code(self.limits))
             if preload:
                 await self.run_silently(PRELOAD)
         except BaseException:
@@ -447,43 +446,6 @@ class Kernel:
         shutil.rmtree(self.runtime_dir, ignore_errors=True)
 
 
-@functools.cache
-def _manager_class() -> Any:
-    from jupyter_client.manager import AsyncKernelManager
-
-    class KernelManager(AsyncKernelManager):
-        """jupyter_client writes the connection file 0600 as the node's uid: give it to the
-        kernel's."""
-
-        owner: tuple[int, int] | None = None
-
-        def write_connection_file(self, **kwargs: Any) -> None:
-            super().write_connection_file(**kwargs)
-            if self.owner is not None:
-                os.chown(self.connection_file, *self.owner)
-
-    return KernelManager
-
-
-def _setup_code(limits: Limits) -> str:
-    """Code each kernel runs first: clearer messages for what its limits make fail."""
-    return f"""
-def _suricate_limits(self, etype, value, tb, tb_offset=None):
-    import errno as _errno
-    if isinstance(value, OSError) and value.errno == _errno.EAGAIN and value.strerror:
-        value.strerror += (
-            " (the kernel reached its limit of {limits.pids} processes and threads,"
-            " SURICATE_KERNEL_PIDS)"
-        )
-    elif isinstance(value, RuntimeError) and "can't start new thread" in str(value):
-        value.args = (str(value) + " (the kernel reached its limit of {limits.pids} processes"
-                      " and threads, SURICATE_KERNEL_PIDS)",)
-    return self.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
-get_ipython().set_custom_exc((BlockingIOError, RuntimeError), _suricate_limits)
-del _suricate_limits
-"""
-
-
 def _event(msg: dict[str, Any], output_from_msg: Callable[[Any], Any]) -> dict[str, Any]:
     """An iopub message as an output event (see ``suricate.wire.outputs``)."""
     kind, content = msg["msg_type"], msg["content"]
@@ -601,6 +563,9 @@ class KernelPool:
         for kernel in list(self._live):
             await kernel.shutdown()
         self.config.close()
+        await asyncio.to_thread(self._remove_base_dir)
+
+    def _remove_base_dir(self) -> None:
         for point in sandbox.mounts_under(self.base_dir):
             sandbox.unmount(point)
         shutil.rmtree(self.base_dir, ignore_errors=True)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import json
 import logging
 import math
@@ -36,6 +37,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from suricate.errors import SandboxUnavailable
 from suricate.node import cgroups, seccomp
@@ -470,6 +472,44 @@ def kernel_env(runtime_dir: Path, limits: Limits) -> dict[str, str]:
         # A source checkout: the kernel imports the same suricate as the node.
         env["PYTHONPATH"] = str(root)
     return env
+
+
+@functools.cache
+def manager_class() -> Any:
+    """Return the jupyter_client kernel manager class of sandboxed kernels."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class KernelManager(AsyncKernelManager):
+        """jupyter_client writes the connection file 0600 as the node's uid: give it to the
+        kernel's."""
+
+        owner: tuple[int, int] | None = None
+
+        def write_connection_file(self, **kwargs: Any) -> None:
+            super().write_connection_file(**kwargs)
+            if self.owner is not None:
+                os.chown(self.connection_file, *self.owner)
+
+    return KernelManager
+
+
+def setup_code(limits: Limits) -> str:
+    """Code each kernel runs first: clearer messages for what its limits make fail."""
+    return f"""
+def _suricate_limits(self, etype, value, tb, tb_offset=None):
+    import errno as _errno
+    if isinstance(value, OSError) and value.errno == _errno.EAGAIN and value.strerror:
+        value.strerror += (
+            " (the kernel reached its limit of {limits.pids} processes and threads,"
+            " SURICATE_KERNEL_PIDS)"
+        )
+    elif isinstance(value, RuntimeError) and "can't start new thread" in str(value):
+        value.args = (str(value) + " (the kernel reached its limit of {limits.pids} processes"
+                      " and threads, SURICATE_KERNEL_PIDS)",)
+    return self.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+get_ipython().set_custom_exc((BlockingIOError, RuntimeError), _suricate_limits)
+del _suricate_limits
+"""
 
 
 def _launch(argv: list[str]) -> None:

@@ -125,7 +125,8 @@ class PlatformCollector(Collector):
         for tenant, count in dead:
             family.add_metric([tenant], count)
         yield family
-        sessions = self.platform.sessions
+        compute = self.platform.compute
+        sessions = compute.sessions if compute is not None else None
         family = GaugeMetricFamily(
             "suricate_kernels_open", "Interactive sessions (kernels) open.", labels=["tenant"]
         )
@@ -135,7 +136,8 @@ class PlatformCollector(Collector):
         yield from self._processors()
 
     def _processors(self) -> Iterator[Metric]:
-        processors = self.platform.processors
+        compute = self.platform.compute
+        processors = compute.processors if compute is not None else None
         infos = processors.live_infos() if processors else []
         labels = ["tenant", "processor", "stream"]
         status = GaugeMetricFamily(

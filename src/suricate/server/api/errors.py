@@ -28,8 +28,8 @@ STATUS: dict[type[errors.SuricateError], int] = {
     errors.ExecutionNodeError: 503,
     errors.QuotaExceeded: 429,
     errors.SandboxUnavailable: 503,
-    errors.NodeError: 503,
     errors.MalformedMessage: 503,
+    errors.NodeError: 503,
 }
 
 _HTTP_CODES = {

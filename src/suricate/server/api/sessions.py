@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Response, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field
 
 from suricate.domain.auth import Principal
+from suricate.domain.sessions import Session
 from suricate.errors import SuricateError
 from suricate.server.api.deps import (
     SESSION_COOKIE,
@@ -39,7 +40,6 @@ class SessionOut(BaseModel):
     notebook_id: str | None
     user: str = Field(description="Whose session it is: only they see it.")
     execution_state: str = Field(
-        validation_alias="state",
         description=(
             "idle or busy: busy while a cell runs, and while the kernel's processes keep using "
             "CPU after it returned (a thread, a child process)"
@@ -47,10 +47,28 @@ class SessionOut(BaseModel):
     )
     created_at: datetime
     node: str = Field(description="The execution node holding the kernel.")
+    idle_s: float = Field(
+        description="Seconds since the kernel last ran code or used CPU (0 while busy)."
+    )
+    viewers: int = Field(description="Pages showing the session now (the notebook editor).")
     cpu_seconds: float | None = Field(
         default=None,
         description="CPU time the kernel's whole process tree used so far (None: not measured).",
     )
+
+    @classmethod
+    def of(cls, session: Session) -> SessionOut:
+        return cls(
+            id=session.id,
+            notebook_id=session.notebook_id,
+            user=session.user,
+            execution_state=session.state,
+            created_at=session.created_at,
+            node=session.node,
+            idle_s=round(session.idle_s(), 1),
+            viewers=session.viewers,
+            cpu_seconds=session.cpu_seconds,
+        )
 
 
 class SessionPage(BaseModel):
@@ -88,7 +106,7 @@ async def create_session(
     """Start an interactive session: a kernel of the tenant, from the warm pool; 429
     `quota_exceeded` past the user's sessions or the tenant's kernels."""
     session = await platform.sessions.create(principal, body.notebook_id if body else None)
-    return SessionOut.model_validate(session)
+    return SessionOut.of(session)
 
 
 @router.get("/sessions", response_model=SessionPage, responses=_ERRORS)
@@ -96,7 +114,7 @@ async def list_sessions(platform: PlatformDep, principal: PrincipalDep) -> Sessi
     """List the tenant's running sessions (one page: sessions are few)."""
     sessions = platform.sessions.list(principal)
     await asyncio.gather(*(platform.sessions.refresh(s) for s in sessions))
-    return SessionPage(items=[SessionOut.model_validate(s) for s in sessions])
+    return SessionPage(items=[SessionOut.of(s) for s in sessions])
 
 
 @router.get("/sessions/{session_id}", response_model=SessionOut, responses=_ERRORS)
@@ -105,7 +123,7 @@ async def get_session(
 ) -> SessionOut:
     """Show a session and whether its kernel is busy (a cell runs, or its processes use CPU)."""
     session = await platform.sessions.refresh(platform.sessions.get(principal, session_id))
-    return SessionOut.model_validate(session)
+    return SessionOut.of(session)
 
 
 @router.post("/sessions/{session_id}/execute", response_model=ExecuteOut, responses=_ERRORS)
@@ -173,7 +191,7 @@ async def session_socket(
         return
     await websocket.accept()
     events: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=10_000)
-    session.listeners.add(events)
+    session.attach(events)
     sender = asyncio.create_task(_send(websocket, events))
     running: set[asyncio.Task[None]] = set()
     try:
@@ -189,7 +207,7 @@ async def session_socket(
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
-        session.listeners.discard(events)
+        session.detach(events)
         sender.cancel()
 
 
