@@ -242,3 +242,24 @@ def test_four_children_of_1_5_gb_under_2048_mib_never_hold_more_than_the_limit(
     assert died["ename"] == "KernelDied", died
     assert "memory limit of 2048 MiB" in died["evalue"], died["evalue"]
     assert 1024 * 2**20 < peak[0] <= 2048 * 2**20, peak[0] / 2**20
+
+
+def test_a_sandbox_that_cannot_be_had_as_configured_is_an_error(monkeypatch) -> None:
+    from suricate.errors import SandboxUnavailable
+    from suricate.node import sandbox
+
+    limits = sandbox.Limits(memory_mb=512)
+    # A uid that may not traverse to this Python (only 64100 was granted it here).
+    if sandbox.sys.base_prefix.startswith("/root/"):
+        with pytest.raises(SandboxUnavailable, match="setfacl"):
+            sandbox.prepare("bwrap", 64101, limits)
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)
+    with pytest.raises(SandboxUnavailable, match="bubblewrap"):
+        sandbox.prepare("bwrap", 64100, limits)
+    plan = sandbox.prepare("auto", 64100, limits)
+    assert not plan.sandboxed and any("UNSANDBOXED" in note for note in plan.notes)
+    monkeypatch.undo()
+    monkeypatch.setattr(sandbox, "_can_mount", lambda: False)
+    with pytest.raises(SandboxUnavailable, match="CAP_SYS_ADMIN"):
+        sandbox.prepare("bwrap", 64100, limits)
+    assert not sandbox.prepare("auto", 64100, limits).mount_scratch

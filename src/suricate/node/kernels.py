@@ -196,9 +196,10 @@ class Kernel:
             tmp = self.runtime_dir / "tmp"
             tmp.mkdir(mode=0o700)
             os.chown(tmp, plan.uid, plan.gid)
-        elif plan.drop:
-            self.runtime_dir.chmod(0o700)
-            os.chown(self.runtime_dir, plan.uid, plan.gid)
+        else:
+            self.runtime_dir.chmod(0o700)  # its connection file's keys are the kernel's alone
+            if plan.drop:
+                os.chown(self.runtime_dir, plan.uid, plan.gid)
         # The kernel's own stdout/stderr (crash messages) go to a log in its runtime dir.
         self._log = (self.runtime_dir / "kernel.log").open("ab")
         if self.cgroup.available:
