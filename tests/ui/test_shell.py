@@ -35,6 +35,10 @@ def test_login_overview_tenant_switch_and_logout(browser, ui_server: Server) -> 
     assert tiles.count() == 4
     assert "1object" in tiles.nth(0).inner_text().replace("\n", "").replace(" ", "")
     page.get_by_text("hello.csv v1 uploaded").wait_for()
+    quotas = page.get_by_role("group", name="Use against quota")
+    expect(quotas.locator(".quota")).to_have_count(4)
+    expect(quotas.get_by_label("Your sessions: 0 of 8")).to_contain_text("0 / 8")
+    expect(quotas.get_by_label("Runs: 0 of 16")).to_be_visible()
     shot(page, "overview")
 
     # The other tenant has nothing; switching shows its empty overview.
