@@ -48,7 +48,9 @@ def collecting() -> list[dict[str, Any]] | None:
 def record_action(text: str, data: dict[str, Any]) -> None:
     sink = collecting()
     assert sink is not None
-    sink.append({"text": str(text), "data": data, "at": time.time()})
+    from suricate.kernel.models import registry
+
+    sink.append({"text": str(text), "data": data, "at": time.time(), "models": registry.stamp()})
 
 
 def _message(raw: dict[str, Any]) -> Msg:
@@ -92,10 +94,21 @@ def _call(fn: Callable[[Any], Any], arg: Any) -> tuple[list[dict[str, Any]], str
     return actions, None, ""
 
 
+def _follow_aliases() -> None:
+    """Between two chunks: move the models loaded by alias to where their aliases point."""
+    from suricate.kernel.models import registry
+
+    if any(h.alias is not None for h in registry.handles):
+        from suricate.kernel import sdk
+
+        registry.follow(sdk.client())
+
+
 def process(
     raws: list[dict[str, Any]], namespace: dict[str, Any], use_batch: bool
 ) -> dict[str, Any]:
     """Run the handlers on the messages; return the failures (by index) and the actions."""
+    _follow_aliases()
     on_message = namespace.get("on_message")
     on_batch = namespace.get("on_batch")
     if not callable(on_message) and not callable(on_batch):

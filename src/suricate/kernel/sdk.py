@@ -25,6 +25,8 @@ __all__ = [
     "get_object",
     "list_objects",
     "load",
+    "load_model",
+    "log_model",
     "open",
     "put_object",
     "read_csv",
@@ -104,6 +106,46 @@ def save(name: str, obj: Any) -> dict[str, Any]:
     """Save a dict/list as JSON, a DataFrame as Parquet, anything else (models) with joblib."""
     __tracebackhide__ = True
     return _api(client().save, name, obj)
+
+
+def log_model(
+    name: str,
+    model: Any,
+    metrics: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+) -> int:
+    """Store a new version of a model; return its number.
+
+    Plain data (a dict, a list) is stored as JSON, scikit-learn estimators with skops, anything
+    else with joblib. The version records where it came from without being told: the object
+    versions this kernel read, its notebook and revision, the run, the user, the packages.
+    """
+    __tracebackhide__ = True
+    from suricate.kernel import models
+
+    flavor, data = models.serialize(model)
+    lineage = {
+        "objects": [{"name": n, "version": v} for n, v in client().reads],
+        "packages": models.package_versions(),
+    }
+    meta = {"metrics": metrics or {}, "params": params or {}, "lineage": lineage}
+    version: int = _api(client().log_model_version, name, flavor, data, meta)["version"]
+    return version
+
+
+def load_model(ref: str) -> Any:
+    """Load a model version: ``"name"`` (the latest), ``"name/3"`` or ``"name@champion"``.
+
+    The answer behaves like the model. Loaded by alias in a processor, it moves to the version
+    the alias points at whenever the alias moves, between two chunks of messages.
+    """
+    __tracebackhide__ = True
+    from suricate.kernel import models
+
+    name, alias, number = models.parse_ref(ref)
+    wanted = alias if alias is not None else str(number) if number is not None else "latest"
+    flavor, data, version = _api(client().model_artifact, name, wanted)
+    return models.registry.add(models.ModelHandle(ref, version, models.deserialize(flavor, data)))
 
 
 def action(text: str, **data: Any) -> None:

@@ -409,13 +409,15 @@ def _chunk_outcome(out: Any, n: int) -> tuple[list[Failure | None], list[ActionR
     actions: list[ActionRecord] = []
     for a in out.get("actions", []):
         if isinstance(a, dict):
-            data = a.get("data")
-            at = a.get("at")
+            data, at, models = a.get("data"), a.get("at"), a.get("models")
             actions.append(
                 ActionRecord(
                     str(a.get("text", "")),
                     data if isinstance(data, dict) else {},
                     float(at) if isinstance(at, int | float) else None,
+                    {str(k): v for k, v in models.items() if isinstance(v, int)}
+                    if isinstance(models, dict)
+                    else {},
                 )
             )
     failures = out.get("failures", {})

@@ -15,6 +15,7 @@ from suricate.server import web
 from suricate.server.api import (
     errors,
     login,
+    models,
     notebooks,
     objects,
     processors,
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(runs.router, prefix=API_PREFIX)
     app.include_router(streams.router, prefix=API_PREFIX)
     app.include_router(processors.router, prefix=API_PREFIX)
+    app.include_router(models.router, prefix=API_PREFIX)
 
     @app.get(API_PREFIX, include_in_schema=False)
     def api_root() -> JSONResponse:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from suricate.domain.auth import TokenService, principal_of
+from suricate.domain.models import ModelService
 from suricate.domain.notebooks import NotebookService
 from suricate.domain.objects import ObjectService
 from suricate.domain.tenants import TenantService
@@ -129,6 +130,7 @@ class Platform:
     tokens: TokenService
     objects: ObjectService
     notebooks: NotebookService
+    models: ModelService
     compute: Compute | None = field(default=None, init=False)
     notices: Notices = field(default_factory=Notices, init=False)
     _lock: IO[bytes] | None = field(default=None, init=False, repr=False)
@@ -149,6 +151,7 @@ class Platform:
             tokens=TokenService(db),
             objects=ObjectService(db, store, settings.max_upload_bytes),
             notebooks=NotebookService(db),
+            models=ModelService(db, store, settings.max_upload_bytes),
         )
 
     def _started(self) -> Compute:

@@ -113,6 +113,7 @@ class ActionRecord:
     text: str
     data: JsonObject = field(default_factory=dict)
     at: float | None = None
+    models: dict[str, int] = field(default_factory=dict)  # the model versions it was made with
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,7 @@ class Reports(Deployment):
                     "processor_id": row.id,
                     "text": a.text,
                     "data": json.dumps(a.data),
+                    "models": json.dumps(a.models),
                     "created_at": _at(a.at),
                 }
                 for a in report.actions
