@@ -293,6 +293,14 @@ class Client:
         joblib.dump(obj, buffer)
         return self.put_object(name, buffer.getvalue(), JOBLIB)
 
+    def append(self, name: str, records: list[Any], key: str | None = None) -> dict[str, Any]:
+        """Add rows to a JSON-lines object, for its next version; rows with a known key are
+        left out. Answers how many were accepted and how many wait."""
+        body = json.loads(json.dumps({"records": records, "key": key}, default=_json_default))
+        response = self._http.post(f"/objects/{_q(name)}/rows", json=body)
+        result: dict[str, Any] = self._check(response).json()
+        return result
+
     def action(self, text: str, **data: Any) -> dict[str, Any]:
         """Record an action (a suggestion, an alert) with any JSON data."""
         from suricate.kernel.models import registry

@@ -19,6 +19,7 @@ T = TypeVar("T")
 
 __all__ = [
     "action",
+    "append",
     "client",
     "dask",
     "emit",
@@ -161,6 +162,24 @@ def action(text: str, **data: Any) -> None:
         return
     __tracebackhide__ = True
     _api(client().action, text, **data)
+
+
+def append(name: str, records: Any, key: str | None = None) -> None:
+    """Add rows (dicts, or one dict) to the JSON-lines object ``name``; they are written out
+    together as its next version (every SURICATE_APPEND_ROWS rows or APPEND_SECONDS seconds).
+
+    With ``key`` (a field of every record), a row whose key was appended before is left out:
+    a message handled twice appends once. In a processor's handler the rows go with the
+    message's results and count only once it is handled.
+    """
+    __tracebackhide__ = True
+    from suricate.kernel import handler as processing
+
+    rows = [records] if isinstance(records, dict) else list(records)
+    if processing.collecting() is not None:
+        processing.record_append(name, rows, key)
+        return
+    _api(client().append, name, rows, key)
 
 
 def emit(stream: str, payload: Any, headers: dict[str, Any] | None = None) -> None:

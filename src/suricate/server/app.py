@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from suricate import __version__
 from suricate.server import web
 from suricate.server.api import (
+    datasets,
     errors,
     login,
     models,
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(system.router, prefix=API_PREFIX)
     app.include_router(login.router, prefix=API_PREFIX)
     app.include_router(objects.router, prefix=API_PREFIX)
+    app.include_router(datasets.router, prefix=API_PREFIX)
     app.include_router(notebooks.router, prefix=API_PREFIX)
     app.include_router(sessions.router, prefix=API_PREFIX)
     app.include_router(runs.router, prefix=API_PREFIX)

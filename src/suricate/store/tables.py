@@ -397,3 +397,27 @@ class ModelAlias(Base):
     alias: Mapped[str] = mapped_column(String(64), primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AppendedRow(Base):
+    """A row appended to a dataset object, waiting to be gathered into its next version.
+
+    Once a version holds it, its payload is dropped and its key kept, so that the same row
+    appended again (a message handled twice) is recognised and left out.
+    """
+
+    __tablename__ = "appended_rows"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "object_name", "key", name="uq_appended_rows_key"),
+        Index("ix_appended_rows_pending", "tenant_id", "object_name", "version"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    object_name: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    row: Mapped[str] = mapped_column(Text, default="")
+    # The sha256 of the version being written with it: a flush cut short is found again by it.
+    batch: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the one that holds it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -117,6 +117,17 @@ class ActionRecord:
 
 
 @dataclass(frozen=True)
+class AppendRecord:
+    """Rows a processor's handler appended to a dataset (a JSON-lines object)."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+
+    name: str
+    records: list[JsonValue]
+    key: str | None = None
+
+
+@dataclass(frozen=True)
 class DeadLetterRecord:
     """A message a processor gave up on, with the error of its last attempt."""
 
@@ -313,6 +324,7 @@ class ProcessorReport(Message):
     redelivered: int = 0
     actions: list[ActionRecord] = field(default_factory=list)
     dead_letters: list[DeadLetterRecord] = field(default_factory=list)
+    appends: list[AppendRecord] = field(default_factory=list)
     replayed: list[str] = field(default_factory=list)
     samples: list[StreamMessage] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
