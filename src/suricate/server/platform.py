@@ -101,6 +101,7 @@ class Compute:
         runs = RunService(platform.db, platform.notebooks, sessions, WebhookSender(secret))
         await runs.recover(principal_for_ids)
         schedules = ScheduleService(platform.db, platform.notebooks, runs, principal_for_ids)
+        schedules.objects = platform.objects
         await schedules.start()
         await processors.start()
         compute = cls(

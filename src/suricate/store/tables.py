@@ -259,6 +259,9 @@ class Schedule(Base):
     runs_started: Mapped[int] = mapped_column(Integer, default=0)
     runs_skipped: Mapped[int] = mapped_column(Integer, default=0)
     last_skipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A schedule fires on a cron expression, or on data: this trigger (JSON), what it last saw.
+    trigger: Mapped[str | None] = mapped_column(Text, nullable=True)
+    trigger_state: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
