@@ -19,7 +19,7 @@ from suricate.admin import tenant_quota
 from suricate.discovery import choose_data_dir, choose_url, note_server
 from suricate.errors import SuricateError
 from suricate.server.observability import configure_logging
-from suricate.settings import Settings, warn_if_root
+from suricate.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -106,7 +106,6 @@ def serve(host: str | None, port: int | None) -> None:
     )
     from suricate.server.platform import Platform
 
-    warn_if_root()
     platform = Platform.from_settings(settings)
     platform.start_serving()  # fails here, in one line, if another server owns the data dir
     note_server(settings.data_dir, _url(host, port))
@@ -229,7 +228,6 @@ def execnode(tenants: tuple[str, ...]) -> None:
     if not settings.broker_url:
         raise click.ClickException("an execution node needs SURICATE_BROKER_URL=amqp://...")
     configure_logging(settings.log_level, settings.log_format)
-    warn_if_root()
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -339,7 +337,7 @@ def user_passwd(name: str) -> None:
     click.echo(f"password of {name} changed")
 
 
-@main.group()
+@main.group(commands=[tenant_quota])
 def tenant() -> None:
     """Manage tenants (workspaces) and their members."""
 
@@ -356,9 +354,6 @@ def tenant_list() -> None:
     """List tenants."""
     for _, name in _platform().tenants.list_tenants():
         click.echo(name)
-
-
-tenant.add_command(tenant_quota)
 
 
 @tenant.command("add-member")
@@ -592,3 +587,12 @@ def run_cmd(
             raise click.ClickException(
                 f"run {run['status']}{where}: {error.get('ename')}: {error.get('evalue')}"
             )
+
+
+def _add_commands() -> None:
+    from suricate.cli_models import models
+
+    main.add_command(models)
+
+
+_add_commands()

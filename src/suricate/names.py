@@ -28,6 +28,7 @@ _RULE_OF = {
     "object": "file",
     "notebook": "file",
     "stream": "file",
+    "model": "file",
 }
 
 

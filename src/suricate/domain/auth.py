@@ -33,6 +33,7 @@ class Principal:
     tenant_name: str
     role: Role
     tenants: tuple[TenantInfo, ...]
+    token_id: int | None = None  # the token (API or web session) the request came with
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ class TokenService:
                 info = replace(
                     info, tenants=tuple(t for t in info.tenants if t.id == row.tenant_id)
                 )
-            principal = principal_for(info, tenant)
+            principal = replace(principal_for(info, tenant), token_id=row.id)
         until = time.monotonic() + CACHE_SECONDS
         if row.expires_at is not None:
             until = min(until, time.monotonic() + (row.expires_at - now).total_seconds())

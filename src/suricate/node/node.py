@@ -27,7 +27,7 @@ from suricate.node.sources import (
     check_stream,
     records_from,
 )
-from suricate.settings import Settings
+from suricate.settings import Settings, warn_if_root
 from suricate.wire.bus import EventHook, ReportHook
 from suricate.wire.messages import (
     CheckStream,
@@ -404,6 +404,7 @@ async def run_node(settings: Settings, tenants: list[str], stop: asyncio.Event) 
     from suricate.wire.rabbitmq import RabbitNodeServer
 
     assert settings.broker_url, "an execution node needs SURICATE_BROKER_URL"
+    warn_if_root()
     sdk_dir = make_socket_dir("suricate-node-")
     gateway = await serve_unix(proxy_app(settings.url), sdk_dir / "api.sock")
     node = build_node(settings, sdk_dir / "api.sock")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import shutil
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from suricate.domain.auth import TokenService, principal_of
+from suricate.domain.datasets import DatasetService
+from suricate.domain.models import ModelService
 from suricate.domain.notebooks import NotebookService
 from suricate.domain.objects import ObjectService
 from suricate.domain.quotas import Quotas, QuotaService
@@ -27,7 +30,7 @@ if TYPE_CHECKING:
     from suricate.wire.bus import Bus
 from suricate.node.gateway import serve_unix, stop
 from suricate.server.notices import Notices
-from suricate.settings import Settings
+from suricate.settings import Settings, warn_if_root
 from suricate.store.blobs import LocalObjectStore, object_store
 from suricate.store.db import Database
 
@@ -47,6 +50,7 @@ class Compute:
     schedules: ScheduleService
     sdk_server: tuple[Any, asyncio.Task[None]] | None = None
     sdk_dir: Path | None = None
+    duties: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
     async def start(cls, platform: Platform, app: Any) -> Compute:
@@ -91,6 +95,7 @@ class Compute:
             principal_for_ids,
             platform.quotas,
         )
+        processors.datasets = platform.datasets
         bus.on_report(processors.take_report)
         await bus.start()
         sessions = SessionService(
@@ -110,12 +115,22 @@ class Compute:
         )
         await runs.recover(principal_for_ids)
         schedules = ScheduleService(platform.db, platform.notebooks, runs, principal_for_ids)
+        schedules.objects = platform.objects
         await schedules.start()
         await processors.start()
-        return cls(bus, node, streams, processors, sessions, runs, schedules, sdk_server, sdk_dir)
+        compute = cls(
+            bus, node, streams, processors, sessions, runs, schedules, sdk_server, sdk_dir
+        )
+        compute.duties.append(asyncio.create_task(_write_datasets(platform)))
+        return compute
 
     async def stop(self) -> None:
         """Stop every service, the node and the bus, in the reverse order of starting."""
+        for duty in self.duties:
+            duty.cancel()
+        for duty in self.duties:
+            with contextlib.suppress(BaseException):
+                await duty
         await self.processors.close()
         await self.schedules.close()
         await self.runs.close()
@@ -143,6 +158,8 @@ class Platform:
     tokens: TokenService
     objects: ObjectService
     notebooks: NotebookService
+    models: ModelService
+    datasets: DatasetService
     compute: Compute | None = field(default=None, init=False)
     notices: Notices = field(default_factory=Notices, init=False)
     quotas: QuotaService = field(init=False)
@@ -156,14 +173,17 @@ class Platform:
         store = object_store(
             settings.object_store_url, settings.objects_dir, settings.s3_endpoint_url
         )
+        objects = ObjectService(db, store, settings.max_upload_bytes)
         platform = cls(
             settings=settings,
             db=db,
             store=store,
             tenants=TenantService(db),
             tokens=TokenService(db),
-            objects=ObjectService(db, store, settings.max_upload_bytes),
+            objects=objects,
             notebooks=NotebookService(db),
+            models=ModelService(db, store, settings.max_upload_bytes),
+            datasets=DatasetService(db, objects, settings.append_rows, settings.append_seconds),
         )
         platform.quotas = QuotaService(db, default_quotas(settings), platform._sessions_of)
         return platform
@@ -209,6 +229,7 @@ class Platform:
         """Start as the one server of this data dir: migrate, lock, clear half-written uploads."""
         if self._lock is not None:
             return
+        warn_if_root()
         self.start()
         self._lock = self.store.lock()
         cleared = self.store.clear_staging()
@@ -264,6 +285,14 @@ def default_quotas(settings: Settings) -> Quotas:
         kernel_memory_mb=settings.kernel_memory_mb,
         kernel_cpus=settings.kernel_cpus,
     )
+
+
+async def _write_datasets(platform: Platform) -> None:
+    """Write the rows appended to datasets out as versions, as they fall due."""
+    while True:
+        await asyncio.sleep(1.0)
+        with contextlib.suppress(Exception):  # each dataset's failure is logged where it happens
+            await platform.datasets.flush_due()
 
 
 async def _check(probe: Any) -> str:

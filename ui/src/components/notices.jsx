@@ -36,7 +36,8 @@ function Notice({ notice }) {
 }
 
 export function Notices() {
-  const [items] = usePoll(listNotices, SELDOM, [], { fast: SOON, active: (list) => list.length > 0 });
+  // A server without notices (or failing to say) has none: no hurry to ask again.
+  const [items] = usePoll(() => listNotices().catch(() => []), SELDOM, [], { fast: SOON, active: (list) => list.length > 0 });
   const shown = items || [];
   // The live region stays on the page (empty, it takes no room) so that a notice that comes later
   // is read out.
