@@ -323,12 +323,12 @@ def owner_alive(path: Path) -> bool:
 
 
 def _sockets_answer(path: Path) -> bool:
-    """For a dir made before owner records: alive when one of its Unix sockets answers, or
-    when it is younger than a minute (a node starting)."""
+    """For a dir made before owner records (an older version): alive when one of its Unix
+    sockets answers, or when it changed within the hour (a node starting, or idle)."""
     import socket
 
     try:
-        if time.time() - path.stat().st_mtime < 60:
+        if time.time() - path.stat().st_mtime < 3600:
             return True
         sockets = [p for p in path.rglob("*") if p.is_socket()]
     except OSError:
