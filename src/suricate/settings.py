@@ -50,9 +50,25 @@ class Settings(BaseSettings):
         description="Largest .ipynb accepted by notebook import, in bytes (outputs included).",
     )
     preview_max_bytes: int = Field(
-        default=64 * 1024**2,
+        default=8 * 1024**2,
         gt=0,
-        description="Largest JSON document (not JSON lines) parsed whole for a preview, in bytes.",
+        description=(
+            "Most unpacked bytes a preview reads, whatever the format and compression; a file "
+            "past it gets 422 naming the limit, or a partial preview."
+        ),
+    )
+    preview_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest a preview may take, in seconds, before it gives up (422).",
+    )
+    max_json_bytes: int = Field(
+        default=1024**2,
+        gt=0,
+        description=(
+            "Largest request body accepted, in bytes, except uploads (SURICATE_MAX_UPLOAD_BYTES) "
+            "and notebooks (SURICATE_MAX_NOTEBOOK_BYTES); larger ones get 413."
+        ),
     )
     broker_url: str | None = Field(
         default=None,

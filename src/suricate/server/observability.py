@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 access = logging.getLogger("suricate.access")
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
-_SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 class RequestIdFilter(logging.Filter):
@@ -184,7 +184,7 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         sent = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = sent if _SANE_ID.match(sent) else uuid.uuid4().hex
+        rid = sent if _SANE_ID.fullmatch(sent) else uuid.uuid4().hex
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500

@@ -10,6 +10,7 @@ from suricate.domain.notebooks import Kind, parse_notebook, to_ipynb
 from suricate.errors import InvalidInput, UploadTooLarge
 from suricate.server.api.deps import PlatformDep, PrincipalDep
 from suricate.server.api.schemas import (
+    MAX_DB_INT,
     ErrorOut,
     NotebookCreate,
     NotebookDetailOut,
@@ -120,7 +121,9 @@ def get_notebook(
     notebook_id: str,
     platform: PlatformDep,
     principal: PrincipalDep,
-    revision: Annotated[int | None, Query(ge=1, description="Default: the latest.")] = None,
+    revision: Annotated[
+        int | None, Query(ge=1, le=MAX_DB_INT, description="Default: the latest.")
+    ] = None,
 ) -> NotebookDetailOut:
     """Show a notebook with its nbformat content (any revision)."""
     info = platform.notebooks.get(principal.tenant_id, notebook_id, revision)
@@ -159,7 +162,9 @@ def export_notebook(
     notebook_id: str,
     platform: PlatformDep,
     principal: PrincipalDep,
-    revision: Annotated[int | None, Query(ge=1, description="Default: the latest.")] = None,
+    revision: Annotated[
+        int | None, Query(ge=1, le=MAX_DB_INT, description="Default: the latest.")
+    ] = None,
 ) -> Response:
     """Download a notebook as an .ipynb file, outputs included."""
     info = platform.notebooks.get(principal.tenant_id, notebook_id, revision)

@@ -20,7 +20,7 @@ from suricate.server.api.deps import (
     authenticate,
     same_origin,
 )
-from suricate.server.api.schemas import ErrorOut
+from suricate.server.api.schemas import MAX_SECONDS, ErrorOut
 
 router = APIRouter(tags=["sessions"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -51,7 +51,11 @@ class SessionPage(BaseModel):
 class ExecuteIn(BaseModel):
     code: str
     timeout: float | None = Field(
-        default=None, gt=0, description="Seconds before the cell is interrupted."
+        default=None,
+        gt=0,
+        le=MAX_SECONDS,
+        allow_inf_nan=False,
+        description="Seconds before the cell is interrupted.",
     )
 
 
