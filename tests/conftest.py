@@ -16,6 +16,7 @@ from suricate.server.app import create_app
 from suricate.server.platform import Platform
 from suricate.settings import Settings
 from suricate.store.tables import Base
+from tests.servers import LOOPBACK_ALLOWED
 
 POSTGRES_URL = os.environ.get(
     "SURICATE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -73,8 +74,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url)
+def overrides() -> dict[str, object]:
+    """Settings a test module changes (define a fixture of this name there)."""
+    return {}
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, overrides: dict[str, object]) -> Settings:
+    # Tests run their brokers and webhook receivers on loopback, which the outbound guard
+    # refuses unless allowed: the tests allow 127.0.0.1 explicitly, as an operator would.
+    values: dict[str, object] = {"outbound_allowed_hosts": LOOPBACK_ALLOWED}
+    values.update(overrides)
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, **values)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 PASSWORD = "correct horse battery"
+LOOPBACK_ALLOWED = "127.0.0.1,localhost"
 
 
 @dataclass
@@ -72,7 +73,13 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     def start(**settings: str) -> Server:
         data_dir = tmp_path / f"data{len(processes)}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("SURICATE_")}
-        env |= {"SURICATE_DATA_DIR": str(data_dir), "SURICATE_PASSWORD": PASSWORD, **settings}
+        env |= {
+            "SURICATE_DATA_DIR": str(data_dir),
+            "SURICATE_PASSWORD": PASSWORD,
+            # Brokers and webhook receivers of the tests listen on loopback: allowed explicitly.
+            "SURICATE_OUTBOUND_ALLOWED_HOSTS": LOOPBACK_ALLOWED,
+            **settings,
+        }
         _run(env, "user", "create", "alice", "--tenant", "acme")
         token = _run(env, "token", "create", "alice")
         port = free_port()

@@ -26,7 +26,10 @@
     ├── ExecutionNodeError(reason, detail)  no node could do it (503)
     ├── StoreLocked(path)         another server owns this data dir (a start-up error)
     ├── ObjectStoreUnavailable    the S3 store refused or failed a call (503)
-    └── UploadTooLarge(limit)     (413)
+    ├── TooLarge                  a request body past its limit (413)
+    │   ├── UploadTooLarge(limit)
+    │   └── BodyTooLarge(limit)
+    └── TooManyAttempts(retry_after)   throttled, e.g. logins (429)
 
 Errors carry data, never HTTP: the web layer (``suricate.server.api.errors``) is the one place
 that turns
@@ -249,9 +252,31 @@ class ObjectStoreUnavailable(SuricateError):
         super().__init__(f"object store {url} failed: {reason}")
 
 
-class UploadTooLarge(SuricateError):
+class TooLarge(SuricateError):
+    code = "too_large"
+
+
+class UploadTooLarge(TooLarge):
     code = "upload_too_large"
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         super().__init__(f"upload exceeds the limit of {limit} bytes; nothing was stored")
+
+
+class BodyTooLarge(TooLarge):
+    code = "body_too_large"
+
+    def __init__(self, limit: int, setting: str) -> None:
+        self.limit, self.setting = limit, setting
+        super().__init__(f"the request body exceeds the limit of {limit} bytes ({setting})")
+
+
+class TooManyAttempts(SuricateError):
+    """Too many tries (of a password, say) too fast: wait ``retry_after`` seconds."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, retry_after: int, message: str) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)

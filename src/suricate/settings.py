@@ -173,6 +173,15 @@ class Settings(BaseSettings):
         ),
     )
 
+    outbound_allowed_hosts: str = Field(
+        default="",
+        description=(
+            "Comma-separated host names (with * wildcards) and CIDRs (10.0.0.0/8, ::1/128) that "
+            "webhooks and streams may reach although they are loopback, private, link-local or "
+            "metadata addresses, all refused by default (e.g. 127.0.0.1 for a local RabbitMQ)."
+        ),
+    )
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -198,6 +207,10 @@ class Settings(BaseSettings):
     @property
     def stream_allowed_hosts_list(self) -> list[str]:
         return [h.strip() for h in self.stream_allowed_hosts.split(",") if h.strip()]
+
+    @property
+    def outbound_allowed_list(self) -> list[str]:
+        return [h.strip() for h in self.outbound_allowed_hosts.split(",") if h.strip()]
 
     @property
     def resolved_database_url(self) -> str:

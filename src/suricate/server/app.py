@@ -23,6 +23,7 @@ from suricate.server.api import (
     streams,
     system,
 )
+from suricate.server.limits import BodyLimit
 from suricate.server.observability import Metrics, RequestContext
 from suricate.server.platform import Platform
 from suricate.settings import Settings
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.state.platform = platform
     errors.install(app)
     metrics = Metrics(platform)
+    app.add_middleware(BodyLimit, settings=platform.settings, api_prefix=API_PREFIX)
     app.add_middleware(web.SecurityHeaders)
     # Outermost: the request id is set before anything logs, and every response is counted.
     app.add_middleware(RequestContext, metrics=metrics, api_prefix=API_PREFIX)

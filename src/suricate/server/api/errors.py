@@ -22,7 +22,8 @@ STATUS: dict[type[errors.SuricateError], int] = {
     errors.Conflict: 409,
     errors.Unauthenticated: 401,
     errors.PermissionDenied: 403,
-    errors.UploadTooLarge: 413,
+    errors.TooLarge: 413,
+    errors.TooManyAttempts: 429,
     errors.StoreLocked: 503,
     errors.ObjectStoreUnavailable: 503,
     errors.ExecutionNodeError: 503,
@@ -37,6 +38,7 @@ _HTTP_CODES = {
     413: "upload_too_large",
     415: "unsupported_media_type",
     422: "invalid_input",
+    429: "too_many_attempts",
 }
 
 
@@ -59,6 +61,8 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, errors.SuricateError)
         status = status_of(exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(exc, errors.TooManyAttempts):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(error_body(exc.code, exc.message), status, headers=headers)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
