@@ -260,7 +260,11 @@ def test_every_source_the_image_copies_is_in_the_build_context() -> None:
     # What pip and npm need, and nothing built on this machine.
     for needed in ["README.md", "ui/package-lock.json", "src/suricate/cli.py"]:
         assert not _ignored(needed, rules), needed
-    for left_out in [".venv/bin/python", "ui/node_modules/x", "src/suricate/server/web/assets/app.js"]:
+    for left_out in [
+        ".venv/bin/python",
+        "ui/node_modules/x",
+        "src/suricate/server/web/assets/app.js",
+    ]:
         assert _ignored(left_out, rules), left_out
     assert _ignored(".git/HEAD", rules) and _ignored("suricate-data/suricate.db", rules)
 

@@ -15,6 +15,7 @@ from suricate.domain.auth import TokenService, principal_of
 from suricate.domain.notebooks import NotebookService
 from suricate.domain.objects import ObjectService
 from suricate.domain.tenants import TenantService
+from suricate.domain.throttle import LoginThrottle
 from suricate.node.gateway import serve_unix, stop
 from suricate.settings import Settings
 from suricate.store.blobs import LocalObjectStore, object_store
@@ -34,6 +35,7 @@ class Platform:
     tokens: TokenService
     objects: ObjectService
     notebooks: NotebookService
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     sessions: Any = field(default=None)  # a SessionService once compute has started
     node: Any = field(default=None)  # the embedded ExecNode
     runs: Any = field(default=None)  # a RunService once compute has started
