@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from suricate.domain.auth import Principal, TokenService
+from suricate.domain.auth import SDK_SCOPE, Principal, TokenService
 from suricate.domain.notebooks import NotebookService
 from suricate.domain.pagination import Page, keyset, page_of
 from suricate.domain.streams import StreamService
@@ -266,6 +266,7 @@ class ProcessorService:
                     f"processor {processor_id[:8]}",
                     None,
                     principal.tenant_id,
+                    SDK_SCOPE,
                 )
                 live.token = token
                 self._update(processor_id, token_ref=str(info.id))
@@ -660,7 +661,7 @@ class ProcessorService:
         if principal is None:
             raise Conflict("the processor's user is gone")
         token, info = self.tokens.create(
-            principal.user_name, f"processor {processor_id[:8]}", None, row.tenant_id
+            principal.user_name, f"processor {processor_id[:8]}", None, row.tenant_id, SDK_SCOPE
         )
         self._update(processor_id, token_ref=str(info.id))
         if old:
