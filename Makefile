@@ -4,7 +4,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
 UI_STAMP := src/suricate/server/web/assets/.built-stamp
-UI_SOURCES := $(wildcard ui/src/*.js ui/src/*.jsx ui/src/*.css ui/src/*.svg ui/src/pages/*.jsx)
+# Every file under ui/src, however deep: a change to any of them rebuilds the UI.
+UI_SOURCES := $(shell find ui/src -type f)
 
 .PHONY: setup serve test test-fast lint lock bench clean ui
 
@@ -33,17 +34,20 @@ serve: setup
 ## The whole suite: SQLite, and PostgreSQL when reachable (required when CI is set).
 test: setup
 	scripts/system-packages.sh --browser
+	cd ui && npm test --silent
 	$(PY) -m pytest
 
 ## Skip the tests marked slow.
 test-fast: setup
 	scripts/system-packages.sh --browser
+	cd ui && npm test --silent
 	$(PY) -m pytest -m "not slow"
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
+	cd ui && npm run --silent lint
 
 ## Re-pin constraints.txt from a fresh install of the declared ranges.
 lock:

@@ -46,3 +46,8 @@ export function duration(start, end) {
   if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
   return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
 }
+
+/** The first characters of an id: enough to tell runs and processors apart in a list. */
+export function shortId(id) {
+  return String(id).slice(0, 8);
+}

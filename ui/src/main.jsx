@@ -2,17 +2,18 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import "./app.css";
-import { whenUnauthenticated } from "./api.js";
+import { whenUnauthenticated } from "./api/client.js";
 import { Link, navigate, useLocation, match } from "./router.jsx";
 import { loadSession, logout, session, switchTenant } from "./session.js";
-import { ErrorBox, Loading, Toasts } from "./ui.jsx";
+import { ErrorBox, Loading } from "./components/page.jsx";
+import { Toasts } from "./components/toasts.jsx";
 import { LoginPage } from "./pages/login.jsx";
 import { OverviewPage } from "./pages/overview.jsx";
 import { DataPage } from "./pages/data/index.jsx";
 import { NotebooksPage } from "./pages/notebooks.jsx";
 import { NotebookEditor } from "./pages/notebook/index.jsx";
-import { ProcessingPage } from "./pages/processing.jsx";
-import { RunsPage } from "./pages/runs.jsx";
+import { ProcessingPage } from "./pages/processing/index.jsx";
+import { RunsPage } from "./pages/runs/index.jsx";
 import favicon from "./favicon.svg";
 
 const NAV = [

@@ -1,5 +1,6 @@
 // Who is logged in, and in which tenant the UI acts.
-import { ApiError, get, post, setTenantCookie } from "./api.js";
+import { getMe, logIn, logOut } from "./api/auth.js";
+import { ApiError, setTenantCookie } from "./api/client.js";
 import { signal } from "./signal.js";
 
 // undefined: not known yet; null: logged out; else GET /me's answer.
@@ -7,7 +8,7 @@ export const session = signal(undefined);
 
 export async function loadSession() {
   try {
-    session.set(await get("/me"));
+    session.set(await getMe());
   } catch (e) {
     if (e instanceof ApiError && (e.status === 401 || e.status === 404)) {
       if (e.status === 404) setTenantCookie(""); // the remembered tenant is gone
@@ -17,14 +18,14 @@ export async function loadSession() {
 }
 
 export async function login(user, password) {
-  const answer = await post("/auth/login", { user, password });
+  const answer = await logIn(user, password);
   setTenantCookie(answer.tenant);
   await loadSession();
 }
 
 export async function logout() {
   try {
-    await post("/auth/logout");
+    await logOut();
   } finally {
     session.set(null);
   }

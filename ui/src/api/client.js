@@ -1,5 +1,7 @@
 // The one way the UI talks to the server: the public REST API, with the session cookie.
 // Calls that change data carry the session's CSRF token; errors come back as ApiError.
+// Pages do not call it: they call the functions of the resource modules beside it
+// (objects.js, notebooks.js, runs.js...), one for each request.
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -53,9 +55,10 @@ export function query(params) {
   return s ? "?" + s : "";
 }
 
-/** Call the API: api("GET", "/objects", {query, json, body, headers, raw}). */
+/** Call the API: api("GET", "/objects", {query, json, body, headers, raw, keepalive}). */
 export async function api(method, path, options = {}) {
   const init = { method, headers: headers(method, options.headers), credentials: "same-origin" };
+  if (options.keepalive) init.keepalive = true; // outlives the page (a save as the tab closes)
   if (options.json !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(options.json);
@@ -92,11 +95,11 @@ export async function all(path, q = {}, limit = 2000) {
   return items;
 }
 
-/** Upload a file as an object, reporting progress (0..1); returns the object's detail. */
-export function upload(name, file, onProgress, signal) {
+/** PUT a file at `path`, reporting progress (0..1, bytes sent); resolves to the JSON answer. */
+export function upload(path, file, onProgress, signal) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open("PUT", `${API}/objects/${encodeURIComponent(name)}`);
+    xhr.open("PUT", API + path);
     xhr.setRequestHeader("X-CSRF-Token", cookie("suricate_csrf") || "");
     xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
     xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total, e.loaded);

@@ -1,17 +1,14 @@
-// Notebook outputs (nbformat v4): text, ANSI-coloured tracebacks, images, and HTML.
+// Notebook outputs (nbformat v4) drawn: text, ANSI-coloured tracebacks, images, and HTML.
 // HTML from a notebook is shown in a sandboxed iframe without allow-scripts, so whatever it
 // contains can never run script, least of all in the app's origin. Markdown is sanitized.
 import { AnsiUp } from "ansi_up";
 import DOMPurify from "dompurify";
 import { marked } from "marked";
 import { useRef } from "preact/hooks";
+import { joined } from "../outputs.js";
 
 const ansi = new AnsiUp();
 ansi.use_classes = true;
-
-export function joined(value) {
-  return Array.isArray(value) ? value.join("") : value || "";
-}
 
 export function Ansi({ text, class: cls }) {
   return <pre class={cls} dangerouslySetInnerHTML={{ __html: ansi.ansi_to_html(text) }} />;
@@ -98,14 +95,4 @@ export function Outputs({ outputs }) {
       ))}
     </div>
   );
-}
-
-/** Append an output the way Jupyter shows it: consecutive stream text of one name merges. */
-export function appendOutput(outputs, output) {
-  const last = outputs[outputs.length - 1];
-  if (output.output_type === "stream" && last && last.output_type === "stream" && last.name === output.name) {
-    return [...outputs.slice(0, -1), { ...last, text: joined(last.text) + joined(output.text) }];
-  }
-  if (output.output_type === "clear_output") return [];
-  return [...outputs, output];
 }

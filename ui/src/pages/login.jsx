@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
 import { login } from "../session.js";
-import { Button, ErrorBox } from "../ui.jsx";
+import { Button } from "../components/controls.jsx";
+import { ErrorBox } from "../components/page.jsx";
 import favicon from "../favicon.svg";
 
 export function LoginPage() {

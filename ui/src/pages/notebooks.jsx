@@ -1,10 +1,14 @@
 // The notebooks of the tenant: open, create, import an .ipynb, export, delete.
 import "./notebook/notebook.css";
 import { useRef, useState } from "preact/hooks";
-import { API, all, api, del, post } from "../api.js";
+import { createNotebook, deleteNotebook, importNotebook, listNotebooks, notebookIpynbUrl } from "../api/notebooks.js";
 import { ago, datetime, number } from "../format.js";
 import { Link, navigate } from "../router.jsx";
-import { Button, Confirm, Empty, ErrorBox, Field, Loading, Modal, Page, Tabs, toast, usePoll } from "../ui.jsx";
+import { Button, Field } from "../components/controls.jsx";
+import { Confirm, Modal } from "../components/modal.jsx";
+import { Empty, ErrorBox, Loading, Page, Tabs } from "../components/page.jsx";
+import { toast } from "../components/toasts.jsx";
+import { usePoll } from "../poll.js";
 
 const KINDS = [
   ["analytics", "Analytics", "Explore data, plot it and fit models, interactively."],
@@ -69,7 +73,7 @@ function NewNotebookDialog({ items, onClose }) {
     setBusy(true);
     setError(null);
     try {
-      const nb = await post("/notebooks", { name: name.trim(), kind, notebook: starter(kind) });
+      const nb = await createNotebook({ name: name.trim(), kind, notebook: starter(kind) });
       onClose();
       navigate(`/notebooks/${nb.id}`);
     } catch (err) {
@@ -113,7 +117,7 @@ function NewNotebookDialog({ items, onClose }) {
 }
 
 export function NotebooksPage() {
-  const [items, loadError, reload] = usePoll(() => all("/notebooks"), 15000);
+  const [items, loadError, reload] = usePoll(() => listNotebooks(), 15000);
   const [tab, setTab] = useState("all");
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState(null);
@@ -127,10 +131,8 @@ export function NotebooksPage() {
     if (!chosen) return;
     setImporting(true);
     setImportError(null);
-    const form = new FormData();
-    form.append("file", chosen, chosen.name);
     try {
-      const nb = await api("POST", "/notebooks/import", { body: form });
+      const nb = await importNotebook(chosen);
       toast(`Imported ${nb.name}`);
       navigate(`/notebooks/${nb.id}`);
     } catch (err) {
@@ -222,7 +224,7 @@ export function NotebooksPage() {
                       <td class="num">{number(n.revision)}</td>
                       <td title={datetime(n.updated_at)}>{ago(n.updated_at)}</td>
                       <td class="nb-list-actions">
-                        <a class="btn btn-small btn-ghost" href={`${API}/notebooks/${n.id}/ipynb`} download={`${n.name}.ipynb`}>
+                        <a class="btn btn-small btn-ghost" href={notebookIpynbUrl(n.id)} download={`${n.name}.ipynb`}>
                           Export
                         </a>
                         <Button small kind="danger" aria-label={`Delete ${n.name}`} onClick={() => setDeleting(n)}>
@@ -243,7 +245,7 @@ export function NotebooksPage() {
           title="Delete notebook"
           message={`Delete ${deleting.name} and all its ${deleting.revision} revisions? This cannot be undone.`}
           onConfirm={async () => {
-            await del(`/notebooks/${deleting.id}`);
+            await deleteNotebook(deleting.id);
             toast(`Deleted ${deleting.name}`);
             reload();
           }}

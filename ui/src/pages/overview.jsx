@@ -1,8 +1,10 @@
 // The four tiles of the concept (Data, Analytics, Processing, Runs), live, and what happened lately.
-import { get } from "../api.js";
+import { getSummary } from "../api/system.js";
 import { ago, bytes, number } from "../format.js";
 import { Link } from "../router.jsx";
-import { Badge, ErrorBox, Loading, Page, usePoll } from "../ui.jsx";
+import { Badge } from "../components/controls.jsx";
+import { ErrorBox, Loading, Page } from "../components/page.jsx";
+import { usePoll } from "../poll.js";
 
 const LINKS = {
   upload: (ref) => `/data/objects/${encodeURIComponent(ref)}`,
@@ -36,7 +38,7 @@ function Tile({ href, title, big, unit, lines, tone }) {
 }
 
 export function OverviewPage() {
-  const [s, error] = usePoll(() => get("/summary"), 3000);
+  const [s, error] = usePoll(getSummary, 3000);
   return (
     <Page title="Overview" subtitle="Upload data, explore it in notebooks, and run models on live streams.">
       <ErrorBox error={error} />

@@ -2,10 +2,11 @@
 // and streams (define, watch a live tail, send a test message, delete).
 import "./data.css";
 import { Link, match } from "../../router.jsx";
-import { Page } from "../../ui.jsx";
-import { ObjectsView, ObjectView } from "./objects.jsx";
+import { Page } from "../../components/page.jsx";
+import { ObjectView } from "./object.jsx";
+import { ObjectsView } from "./objects.jsx";
 import { StreamsView } from "./streams.jsx";
-import { StreamView } from "./tail.jsx";
+import { StreamView } from "./stream.jsx";
 
 export function DataPage({ path }) {
   let p;

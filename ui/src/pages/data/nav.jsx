@@ -1,6 +1,6 @@
 // The Data page's tabs (objects, streams) and breadcrumbs.
 import { Link, navigate } from "../../router.jsx";
-import { Tabs } from "../../ui.jsx";
+import { Tabs } from "../../components/page.jsx";
 
 export function DataTabs({ current }) {
   return (

@@ -1,8 +1,7 @@
 // An object's preview: its first rows as a table, by version, or why there is none.
 import { useEffect, useState } from "preact/hooks";
-import { get } from "../../api.js";
-import { Empty, ErrorBox, Loading } from "../../ui.jsx";
-import { enc } from "./names.js";
+import { previewObject } from "../../api/objects.js";
+import { Empty, ErrorBox, Loading } from "../../components/page.jsx";
 
 export function PreviewPanel({ name, version, versions, onVersion }) {
   const [rows, setRows] = useState(20);
@@ -10,7 +9,7 @@ export function PreviewPanel({ name, version, versions, onVersion }) {
   useEffect(() => {
     let live = true;
     setState((s) => ({ ...s, loading: true }));
-    get(`/objects/${enc(name)}/preview`, { version, rows }).then(
+    previewObject(name, { version, rows }).then(
       (p) => live && setState({ p }),
       (error) => live && setState({ error }),
     );

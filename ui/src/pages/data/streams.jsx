@@ -1,9 +1,14 @@
 // Streams: the list and the new-stream dialog, with the type chip and source line the stream page shares.
 import { useState } from "preact/hooks";
-import { all, post } from "../../api.js";
+import { listObjects } from "../../api/objects.js";
+import { createStream, listStreams } from "../../api/streams.js";
 import { ago, bytes, datetime, number } from "../../format.js";
 import { Link, navigate } from "../../router.jsx";
-import { Button, Empty, ErrorBox, Field, Loading, Modal, Page, toast, usePoll } from "../../ui.jsx";
+import { Button, Field } from "../../components/controls.jsx";
+import { Empty, ErrorBox, Loading, Page } from "../../components/page.jsx";
+import { Modal } from "../../components/modal.jsx";
+import { toast } from "../../components/toasts.jsx";
+import { usePoll } from "../../poll.js";
 import { NAME_RE, NAME_RULE, kindOf, objectHref, streamHref } from "./names.js";
 import { DataTabs } from "./nav.jsx";
 
@@ -51,7 +56,7 @@ export function Source({ s }) {
 }
 
 export function StreamsView() {
-  const [streams, error] = usePoll(() => all("/streams"), 15000);
+  const [streams, error] = usePoll(listStreams, 15000);
   const [creating, setCreating] = useState(false);
   return (
     <Page
@@ -136,7 +141,7 @@ function NewStream({ onClose }) {
     routing_key: "",
     topic: "",
   });
-  const [objects, objectsError] = usePoll(() => all("/objects"), 0);
+  const [objects, objectsError] = usePoll(listObjects, 0);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   const set = (key) => (e) => {
@@ -164,7 +169,7 @@ function NewStream({ onClose }) {
     }
     setBusy(true);
     try {
-      const s = await post("/streams", body);
+      const s = await createStream(body);
       toast(`Created stream ${s.name}`);
       onClose();
       navigate(streamHref(s.name));

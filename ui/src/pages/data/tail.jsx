@@ -1,87 +1,11 @@
-// A stream's page: the live tail of its messages, a test message to send, its definition and its processors.
+// A stream's live tail: the last messages seen, newest first, refreshed every second (or paused).
 import { Fragment } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { all, api, del, get } from "../../api.js";
+import { streamTail } from "../../api/streams.js";
+import { Button } from "../../components/controls.jsx";
+import { Empty, ErrorBox, Loading } from "../../components/page.jsx";
 import { datetime, number } from "../../format.js";
-import { Link, navigate } from "../../router.jsx";
-import { Badge, Button, Confirm, Empty, ErrorBox, Field, Loading, Page, toast, usePoll } from "../../ui.jsx";
-import { enc, objectHref } from "./names.js";
-import { Crumbs } from "./nav.jsx";
-import { Source, TypeChip } from "./streams.jsx";
-
-export function StreamView({ name }) {
-  const [s, error] = usePoll(() => get(`/streams/${enc(name)}`), 0, [name]);
-  const [confirm, setConfirm] = useState(false);
-  const [sent, setSent] = useState(0);
-  const crumbs = (
-    <Crumbs
-      items={[
-        ["/data", "Data"],
-        ["/data/streams", "Streams"],
-        [null, name],
-      ]}
-    />
-  );
-  if (!s) {
-    return (
-      <>
-        {crumbs}
-        <Page title={name} wide>
-          <ErrorBox error={error} />
-          {error ? (
-            <p>
-              <Link href="/data/streams">Back to the streams</Link>
-            </p>
-          ) : (
-            <Loading />
-          )}
-        </Page>
-      </>
-    );
-  }
-  return (
-    <>
-      {crumbs}
-      <Page
-        title={name}
-        wide
-        subtitle={
-          <span class="data-subtitle">
-            <TypeChip type={s.type} /> <Source s={s} />
-          </span>
-        }
-        actions={
-          <Button kind="danger" onClick={() => setConfirm(true)}>
-            Delete
-          </Button>
-        }
-      >
-        <div class="data-split">
-          <div class="data-main">
-            <LiveTail name={name} sent={sent} />
-          </div>
-          <aside class="data-side">
-            <SendMessage name={name} onSent={() => setSent((n) => n + 1)} />
-            <StreamDetails s={s} />
-            <Processors name={name} />
-          </aside>
-        </div>
-        {confirm && (
-          <Confirm
-            title={`Delete stream ${name}?`}
-            message="Its definition goes; the broker and the replayed object are not touched. A stream that a processor is running on cannot be deleted."
-            onClose={() => setConfirm(false)}
-            onConfirm={async () => {
-              await del(`/streams/${enc(name)}`);
-              toast(`Deleted stream ${name}`);
-              navigate("/data/streams");
-            }}
-          />
-        )}
-      </Page>
-    </>
-  );
-}
+import { usePoll } from "../../poll.js";
 
 function clock(epochSeconds) {
   const d = new Date(epochSeconds * 1000);
@@ -134,7 +58,7 @@ function Json({ v, depth = 0 }) {
   );
 }
 
-function LiveTail({ name, sent }) {
+export function LiveTail({ name, sent }) {
   const paused = useRef(false);
   const last = useRef();
   const force = useRef(false);
@@ -144,7 +68,7 @@ function LiveTail({ name, sent }) {
     async () => {
       if (paused.current && !force.current && last.current) return last.current;
       force.current = false;
-      last.current = await get(`/streams/${enc(name)}/tail`, { n: 100 });
+      last.current = await streamTail(name, 100);
       return last.current;
     },
     1000,
@@ -262,152 +186,6 @@ function LiveTail({ name, sent }) {
             </tbody>
           </table>
         </div>
-      )}
-    </section>
-  );
-}
-
-function SendMessage({ name, onSent }) {
-  const [body, setBody] = useState('{"hello": "world"}');
-  const [format, setFormat] = useState("json");
-  const [headers, setHeaders] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
-  const send = async (e) => {
-    if (e) e.preventDefault();
-    setError(null);
-    if (format === "json") {
-      try {
-        JSON.parse(body);
-      } catch (x) {
-        return setError(`Not valid JSON: ${x.message}. Choose “Text” to send it as it is.`);
-      }
-    }
-    const pairs = headers
-      .split(/[,\n]/)
-      .map((h) => h.trim())
-      .filter(Boolean);
-    const bad = pairs.find((h) => !/^[^=\s]+=/.test(h));
-    if (bad) return setError(`Header “${bad}” is not key=value.`);
-    const q = pairs.map((h) => "header=" + enc(h)).join("&");
-    setBusy(true);
-    try {
-      await api("POST", `/streams/${enc(name)}/messages${q ? "?" + q : ""}`, {
-        body,
-        headers: { "Content-Type": format === "json" ? "application/json" : "text/plain" },
-      });
-      toast("Test message sent");
-      onSent();
-    } catch (x) {
-      setError(x);
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <section class="panel" aria-label="Send a test message">
-      <header class="panel-head">
-        <h2>Send a test message</h2>
-      </header>
-      <form class="panel-pad data-form" onSubmit={send}>
-        <Field label="Body" hint="Ctrl+Enter sends">
-          <textarea
-            rows={5}
-            value={body}
-            spellcheck={false}
-            onInput={(e) => setBody(e.target.value)}
-            onKeyDown={(e) => (e.ctrlKey || e.metaKey) && e.key === "Enter" && send(e)}
-          />
-        </Field>
-        <div class="data-form-row">
-          <Field label="Format">
-            <select aria-label="Format" value={format} onChange={(e) => setFormat(e.target.value)}>
-              <option value="json">JSON</option>
-              <option value="text">Text</option>
-            </select>
-          </Field>
-          <Field label="Headers" hint="key=value, comma separated">
-            <input value={headers} onInput={(e) => setHeaders(e.target.value)} placeholder="source=ui" spellcheck={false} />
-          </Field>
-        </div>
-        <ErrorBox error={error} />
-        <Button kind="primary" type="submit" busy={busy}>
-          Send test message
-        </Button>
-      </form>
-    </section>
-  );
-}
-
-function StreamDetails({ s }) {
-  const rows = [
-    ["Type", <TypeChip type={s.type} />],
-    ["URI", s.uri && <code class="data-uri">{s.uri}</code>],
-    ["Queue", s.queue && <code>{s.queue}</code>],
-    ["Exchange", s.exchange && <code>{s.exchange}</code>],
-    ["Routing key", s.routing_key && <code>{s.routing_key}</code>],
-    ["Topic", s.topic && <code>{s.topic}</code>],
-    ["Object", s.object && <Link href={objectHref(s.object)}>{s.object}</Link>],
-    ["Rate", s.type === "replay" && `${number(s.rate)} messages/s`],
-    ["Loop", s.type === "replay" && (s.loop ? "yes, starts again at the end" : "no, stops at the end")],
-    ["Created", datetime(s.created_at)],
-    ["Id", <code class="muted">{s.id}</code>],
-  ].filter(([, v]) => v);
-  return (
-    <section class="panel" aria-label="Definition">
-      <header class="panel-head">
-        <h2>Definition</h2>
-      </header>
-      <dl class="data-props">
-        {rows.map(([k, v]) => (
-          <>
-            <dt>{k}</dt>
-            <dd>{v}</dd>
-          </>
-        ))}
-      </dl>
-    </section>
-  );
-}
-
-function Processors({ name }) {
-  const names = useRef(null);
-  const [list, error] = usePoll(
-    async () => {
-      const page = await get("/processors", { stream: name, limit: 50 });
-      const unknown = page.items.some((p) => !names.current || !names.current.has(p.notebook_id));
-      if (unknown) names.current = new Map((await all("/notebooks")).map((n) => [n.id, n.name]));
-      return page.items;
-    },
-    5000,
-    [name],
-  );
-  return (
-    <section class="panel" aria-label="Processors">
-      <header class="panel-head">
-        <h2>Processors</h2>
-      </header>
-      <ErrorBox error={error} />
-      {list === undefined ? (
-        !error && <Loading />
-      ) : list.length === 0 ? (
-        <p class="panel-pad muted data-inline-note">
-          No processor reads this stream. Deploy a processing notebook on it from <Link href="/processing">Processing</Link>.
-        </p>
-      ) : (
-        <ul class="data-proc-list">
-          {list.map((p) => (
-            <li>
-              <Link href={`/processing/${p.id}`}>
-                {(names.current && names.current.get(p.notebook_id)) || `processor ${p.id.slice(0, 8)}`}
-              </Link>
-              <Badge status={p.status} />
-              <span class="muted">
-                {number(p.processed)} processed · {p.throughput.toFixed(1)} msg/s
-              </span>
-            </li>
-          ))}
-        </ul>
       )}
     </section>
   );

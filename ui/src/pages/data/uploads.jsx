@@ -1,12 +1,14 @@
 // Uploads: the queue, dropping and picking files, and the list of uploads with their progress.
 // The queue lives outside the views so uploads go on while the user looks at something else.
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import { upload } from "../../api.js";
+import { uploadObject } from "../../api/objects.js";
 import { bytes } from "../../format.js";
 import { Link } from "../../router.jsx";
 import { session } from "../../session.js";
 import { signal } from "../../signal.js";
-import { Button, ErrorBox, toast } from "../../ui.jsx";
+import { Button } from "../../components/controls.jsx";
+import { ErrorBox } from "../../components/page.jsx";
+import { toast } from "../../components/toasts.jsx";
 import { NAME_RE, NAME_RULE, objectHref } from "./names.js";
 
 /** An object name from a file name: the characters names may not hold become '_'. */
@@ -68,7 +70,7 @@ export async function startUpload(id) {
   const controller = new AbortController();
   patchUpload(id, { state: "uploading", controller, fraction: 0, loaded: 0, error: null });
   try {
-    const result = await upload(u.name, u.file, (fraction, loaded) => patchUpload(id, { fraction, loaded }), controller.signal);
+    const result = await uploadObject(u.name, u.file, (fraction, loaded) => patchUpload(id, { fraction, loaded }), controller.signal);
     patchUpload(id, { state: "done", fraction: 1, loaded: u.file.size, controller: null, result });
     toast(`Uploaded ${result.name} (version ${result.version})`);
     uploadsDone.set(uploadsDone.get() + 1);

@@ -3,7 +3,7 @@
 import { memo } from "preact/compat";
 import { useLayoutEffect, useRef } from "preact/hooks";
 import { createEditor } from "../../editor.js";
-import { Markdown, Outputs } from "../../outputs.jsx";
+import { Markdown, Outputs } from "../../components/outputs.jsx";
 import { Icon, IconButton } from "./icons.jsx";
 
 export const TYPES = [

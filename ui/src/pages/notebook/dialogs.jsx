@@ -1,100 +1,18 @@
 // The editor's dialogs and banners: run as a job (with the parameters cell's variables) and the
 // run's live status, keyboard shortcuts, and the save conflict.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { get, post } from "../../api.js";
+import { getRun, startRun } from "../../api/runs.js";
 import { ago } from "../../format.js";
 import { Link } from "../../router.jsx";
-import { Badge, Button, ErrorBox, Modal, toast } from "../../ui.jsx";
-import { parseValue, typeOf } from "../../params.js";
+import { Badge, Button } from "../../components/controls.jsx";
+import { ErrorBox } from "../../components/page.jsx";
+import { Modal } from "../../components/modal.jsx";
+import { toast } from "../../components/toasts.jsx";
+import { ParamRows } from "../../components/params.jsx";
+import { parameterDefaults, toParameters } from "../../params.js";
+import { usePoll } from "../../poll.js";
 
-const IDENT = /^[A-Za-z_]\w*$/;
 const DONE = new Set(["succeeded", "failed", "cancelled", "timed_out"]);
-
-/** The line without its comment (a `#` outside quotes), and the comment. */
-function splitComment(line) {
-  let quote = null;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quote) {
-      if (ch === "\\") i++;
-      else if (ch === quote) quote = null;
-    } else if (ch === "'" || ch === '"') quote = ch;
-    else if (ch === "#") return [line.slice(0, i), line.slice(i + 1).trim()];
-  }
-  return [line, ""];
-}
-
-/** The parameters cell's `name = value  # comment` lines (as papermill reads them), or null. */
-export function parameterDefaults(cells) {
-  const cell = cells.find((c) => c.cell_type === "code" && (c.metadata.tags || []).includes("parameters"));
-  if (!cell) return null;
-  const rows = [];
-  for (const line of cell.source.split("\n")) {
-    const [code, comment] = splitComment(line);
-    const m = code.match(/^([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)\s*(.*?)\s*$/);
-    if (m && !rows.some((r) => r.key === m[1])) rows.push({ key: m[1], value: "", fallback: m[2], comment, fixed: true });
-  }
-  return rows;
-}
-
-function ParamRows({ rows, onChange }) {
-  const set = (i, change) => onChange(rows.map((r, j) => (j === i ? { ...r, ...change } : r)));
-  return (
-    <div class="nb-params">
-      {rows.map((r, i) => (
-        <div class="nb-param" key={i}>
-          <input
-            class="mono"
-            aria-label="Parameter name"
-            placeholder="name"
-            value={r.key}
-            readOnly={r.fixed}
-            onInput={(e) => set(i, { key: e.target.value })}
-          />
-          <input
-            class="mono"
-            aria-label={r.key ? `Value of ${r.key}` : "Parameter value"}
-            placeholder={r.fixed ? `${r.fallback} (default)` : "value"}
-            value={r.value}
-            onInput={(e) => set(i, { value: e.target.value })}
-          />
-          <span class="nb-param-type" title="The type the value is passed as">
-            {typeOf(r.value)}
-          </span>
-          {r.fixed ? (
-            <span />
-          ) : (
-            <button
-              type="button"
-              class="icon-btn"
-              aria-label={`Remove parameter ${r.key}`}
-              onClick={() => onChange(rows.filter((_, j) => j !== i))}
-            >
-              ×
-            </button>
-          )}
-          {r.comment && <span class="nb-param-note">{r.comment}</span>}
-        </div>
-      ))}
-      <div class="row">
-        <Button small onClick={() => onChange([...rows, { key: "", value: "" }])}>
-          + Add parameter
-        </Button>
-      </div>
-    </div>
-  );
-}
-
-function toParameters(rows) {
-  const out = {};
-  for (const r of rows) {
-    const key = r.key.trim();
-    if (!key && r.value === "") continue;
-    if (!IDENT.test(key)) throw new Error(`“${key}” is not a valid parameter name (letters, digits and _, not starting with a digit).`);
-    if (r.value !== "") out[key] = parseValue(r.value);
-  }
-  return out;
-}
 
 export function RunJobDialog({ model, onClose, onStarted }) {
   const defaults = parameterDefaults(model.cells);
@@ -119,7 +37,7 @@ export function RunJobDialog({ model, onClose, onStarted }) {
     try {
       await model.save(true);
       if (model.conflict || model.saveError) throw model.conflict || model.saveError;
-      const run = await post(`/notebooks/${encodeURIComponent(model.info.id)}/runs`, { parameters });
+      const run = await startRun(model.info.id, { parameters });
       toast(`Run ${run.id.slice(0, 8)} started`);
       onStarted(run);
     } catch (err) {
@@ -163,28 +81,8 @@ export function RunJobDialog({ model, onClose, onStarted }) {
 
 /** A run started from the editor, with its status kept live until it ends. */
 export function JobStatus({ run: started, onClose }) {
-  const [run, setRun] = useState(started);
-  useEffect(() => {
-    setRun(started);
-    let timer = null;
-    let gone = false;
-    const poll = async () => {
-      try {
-        const next = await get(`/runs/${encodeURIComponent(started.id)}`);
-        if (gone) return;
-        setRun(next);
-        if (DONE.has(next.status)) return;
-      } catch {
-        if (gone) return;
-      }
-      timer = setTimeout(poll, 1000);
-    };
-    timer = setTimeout(poll, 500);
-    return () => {
-      gone = true;
-      clearTimeout(timer);
-    };
-  }, [started.id]);
+  const [polled] = usePoll(() => getRun(started.id), 0, [started.id], { fast: 1000, active: (r) => !DONE.has(r.status) });
+  const run = polled || started;
   const progress =
     run.status === "running" && run.cells_total ? `cell ${Math.min(run.cells_done + 1, run.cells_total)} of ${run.cells_total}` : "";
   return (

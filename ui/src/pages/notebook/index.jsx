@@ -4,9 +4,10 @@
 // notebook, the run queue and the kernel connection; the components draw it.
 import "./notebook.css";
 import { useEffect, useLayoutEffect, useMemo, useState } from "preact/hooks";
-import { API } from "../../api.js";
+import { notebookIpynbUrl } from "../../api/notebooks.js";
 import { Link } from "../../router.jsx";
-import { Button, ErrorBox, Loading } from "../../ui.jsx";
+import { Button } from "../../components/controls.jsx";
+import { ErrorBox, Loading } from "../../components/page.jsx";
 import { Cell } from "./cells.jsx";
 import { ConflictBanner, JobStatus, RunJobDialog, ShortcutsDialog } from "./dialogs.jsx";
 import { Icon } from "./icons.jsx";
@@ -93,12 +94,7 @@ export function NotebookEditor({ id }) {
         <div class="nb-head-side">
           <SaveStatus model={model} />
           {job && <JobStatus run={job} onClose={() => setJob(null)} />}
-          <a
-            class="btn btn-small"
-            href={`${API}/notebooks/${encodeURIComponent(model.info.id)}/ipynb`}
-            download={`${model.info.name}.ipynb`}
-            onClick={exportIpynb}
-          >
+          <a class="btn btn-small" href={notebookIpynbUrl(model.info.id)} download={`${model.info.name}.ipynb`} onClick={exportIpynb}>
             <Icon name="download" /> Export .ipynb
           </a>
           <Button small onClick={() => setDialog("run")}>

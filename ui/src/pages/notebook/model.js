@@ -1,8 +1,8 @@
 // The notebook as the editor holds it, outside Preact: its cells, autosave with revision checks
 // (and conflicts), selection and focus; the run queue and the kernel session come from Runner
 // (runner.js). Components subscribe to it (`listeners`) and draw it.
-import { API, cookie, get, put } from "../../api.js";
-import { joined } from "../../outputs.jsx";
+import { getNotebook, latestRevision, renameNotebook, saveNotebook, saveNotebookOnLeave } from "../../api/notebooks.js";
+import { joined } from "../../outputs.js";
 import { definedNames } from "./names.js";
 import { Runner } from "./runner.js";
 
@@ -91,7 +91,7 @@ export class Model extends Runner {
   // -- loading and saving ----------------------------------------------------------------------
   async open() {
     try {
-      this.apply(await get(`/notebooks/${encodeURIComponent(this.id)}`));
+      this.apply(await getNotebook(this.id));
       const first = this.cells[0];
       // A new notebook: the keyboard goes straight into its first cell.
       if (this.cells.length === 1 && !first.source && first.cell_type === "code") this.select(first.id, "edit");
@@ -145,7 +145,7 @@ export class Model extends Runner {
     clearTimeout(this.timer);
     this.dirty = false;
     const body = { notebook: this.content(), revision: this.info.revision };
-    this.saving = put(`/notebooks/${encodeURIComponent(this.info.id)}`, body);
+    this.saving = saveNotebook(this.info.id, body);
     this.emit();
     try {
       const saved = await this.saving;
@@ -154,8 +154,8 @@ export class Model extends Runner {
       this.dirty = true;
       if (e.status === 409) {
         this.conflict = { message: e.message, revision: null };
-        get(`/notebooks/${encodeURIComponent(this.info.id)}/revisions`, { limit: 1 })
-          .then((page) => this.conflict && ((this.conflict = { ...this.conflict, ...page.items[0] }), this.emit()))
+        latestRevision(this.info.id)
+          .then((latest) => this.conflict && ((this.conflict = { ...this.conflict, ...latest }), this.emit()))
           .catch(() => {});
       } else {
         this.saveError = e;
@@ -170,7 +170,7 @@ export class Model extends Runner {
 
   /** Throw away the local changes and load the latest revision. */
   async reload() {
-    const detail = await get(`/notebooks/${encodeURIComponent(this.info.id)}`);
+    const detail = await getNotebook(this.info.id);
     this.conflict = null;
     this.dirty = false;
     this.saveError = null;
@@ -181,7 +181,7 @@ export class Model extends Runner {
 
   /** Keep the local version: save it on top of the latest revision. */
   async overwrite() {
-    const latest = await get(`/notebooks/${encodeURIComponent(this.info.id)}`);
+    const latest = await getNotebook(this.info.id);
     this.info = { ...this.info, revision: latest.revision };
     this.conflict = null;
     this.dirty = true;
@@ -189,7 +189,7 @@ export class Model extends Runner {
   }
 
   async rename(name) {
-    const saved = await put(`/notebooks/${encodeURIComponent(this.info.id)}`, { name });
+    const saved = await renameNotebook(this.info.id, name);
     this.info = { ...this.info, name: saved.name };
     this.emit();
   }
@@ -336,13 +336,7 @@ export class Model extends Runner {
     if (this.dirty && this.info && !this.conflict) {
       clearTimeout(this.timer);
       if (unloading) {
-        fetch(`${API}/notebooks/${encodeURIComponent(this.info.id)}`, {
-          method: "PUT",
-          keepalive: true,
-          credentials: "same-origin",
-          headers: { "Content-Type": "application/json", "X-CSRF-Token": cookie("suricate_csrf") || "" },
-          body: JSON.stringify({ notebook: this.content(), revision: this.info.revision }),
-        }).catch(() => {});
+        saveNotebookOnLeave(this.info.id, { notebook: this.content(), revision: this.info.revision }).catch(() => {});
       } else this.save(true);
     }
     clearTimeout(this.timer);

@@ -2,29 +2,11 @@
 // leaving the page keeps it), its WebSocket, the run queue, and trial runs of a processing
 // notebook's handler. `Model` (model.js) extends it with the notebook itself; from it this uses
 // info, cells, cell(), index(), patch(), changed(), select() and insert().
-import { API, ApiError, del, get, post } from "../../api.js";
-import { appendOutput } from "../../outputs.jsx";
-import { toast } from "../../ui.jsx";
-
-export const TRIAL = "trial"; // the queue's name for a trial run (not a cell)
-export const TRIAL_MIME = "application/vnd.suricate.trial+json";
-
-/** Python that hands one message to the notebook's handler, as a processor would. */
-function trialCode(message) {
-  const raw = JSON.stringify(JSON.stringify(message)); // a JSON string is a Python string literal
-  return `def __suricate_try():
-    import json
-    from IPython import get_ipython
-    from IPython.display import display
-    from suricate import processing
-    ns = get_ipython().user_ns
-    if not callable(ns.get("on_message")) and not callable(ns.get("on_batch")):
-        raise NameError("on_message is not defined in the kernel: run the notebook's cells first")
-    out = processing.process([json.loads(${raw})], ns, False)
-    display({"${TRIAL_MIME}": out}, raw=True)
-__suricate_try()
-del __suricate_try`;
-}
+import { ApiError } from "../../api/client.js";
+import { interruptSession, listSessions, openSessionSocket, restartSession, startSession, stopSession } from "../../api/sessions.js";
+import { emptyOutputs, mergeOutput } from "../../outputs.js";
+import { TRIAL, TRIAL_MIME, trialCode } from "./handler.js";
+import { toast } from "../../components/toasts.jsx";
 
 export class Runner {
   constructor() {
@@ -38,6 +20,7 @@ export class Runner {
     this.session = null; // the session's id
     this.sessionInfo = null; // node, created_at
     this.ws = null;
+    this.merged = emptyOutputs(); // what ran last: its outputs so far, as mergeOutput keeps them
     this.trial = null; // the last trial run: { message, outputs, result, error }
     this.disposed = false;
   }
@@ -138,6 +121,7 @@ export class Runner {
       this.patch(id, { outputs: [], execution_count: null });
     }
     this.current = id;
+    this.merged = emptyOutputs();
     this.run[id] = "running";
     this.kernel = "busy";
     this.ws.send(JSON.stringify({ type: "execute", code, cell: id }));
@@ -164,11 +148,15 @@ export class Runner {
     if (id === TRIAL) {
       const result = output.data?.[TRIAL_MIME];
       if (result) this.trial = { ...this.trial, result };
-      else this.trial = { ...this.trial, outputs: appendOutput(this.trial.outputs, output) };
+      else {
+        this.merged = mergeOutput(this.merged, output);
+        this.trial = { ...this.trial, outputs: this.merged.outputs };
+      }
       return;
     }
     if (!this.cell(id)) return;
-    this.patch(id, { outputs: appendOutput(this.cell(id).outputs, output) });
+    this.merged = mergeOutput(this.merged, output);
+    this.patch(id, { outputs: this.merged.outputs });
     this.changed();
   }
 
@@ -241,7 +229,7 @@ export class Runner {
       this.kernel = "connecting";
       this.emit();
       try {
-        const { items } = await get("/sessions");
+        const items = await listSessions();
         const mine = items.filter((s) => s.notebook_id === this.info.id);
         const found = mine[mine.length - 1]; // the newest, should there be several
         if (found) this.useSession(found);
@@ -263,7 +251,7 @@ export class Runner {
     this.kernel = "starting";
     this.emit();
     try {
-      const session = await post("/sessions", { notebook_id: this.info.id });
+      const session = await startSession(this.info.id);
       this.useSession(session);
       if (this.disposed) return; // kept: the next visit reuses it
       await this.connect();
@@ -282,8 +270,7 @@ export class Runner {
   connect() {
     return new Promise((resolve, reject) => {
       if (this.disposed) return resolve();
-      const scheme = location.protocol === "https:" ? "wss" : "ws";
-      const ws = new WebSocket(`${scheme}://${location.host}${API}/sessions/${this.session}/ws`);
+      const ws = openSessionSocket(this.session);
       let opened = false;
       ws.onopen = () => {
         opened = true;
@@ -333,7 +320,7 @@ export class Runner {
     this.emit();
     if (!this.session) return;
     try {
-      await post(`/sessions/${this.session}/interrupt`);
+      await interruptSession(this.session);
     } catch (e) {
       toast("Interrupt failed: " + e.message, "bad");
     }
@@ -350,7 +337,7 @@ export class Runner {
     this.kernelError = null;
     this.emit();
     try {
-      await post(`/sessions/${this.session}/restart`);
+      await restartSession(this.session);
       this.kernel = "idle";
       toast("Kernel restarted");
     } catch (e) {
@@ -373,7 +360,7 @@ export class Runner {
     this.kernelError = null;
     this.emit();
     let stopped = true;
-    this.stopping = del(`/sessions/${id}`);
+    this.stopping = stopSession(id);
     try {
       await this.stopping;
     } catch (e) {

@@ -2,7 +2,9 @@
 // and the kernel status.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ago } from "../../format.js";
-import { Button, ErrorBox, toast } from "../../ui.jsx";
+import { Button } from "../../components/controls.jsx";
+import { ErrorBox } from "../../components/page.jsx";
+import { toast } from "../../components/toasts.jsx";
 import { TYPES } from "./cells.jsx";
 import { Icon } from "./icons.jsx";
 

@@ -1,10 +1,11 @@
 // A processing notebook's banner, and "Try on a message": hand a sample message to the handler in
-// this editor's kernel, the way a processor would (suricate.processing), and show what it did.
+// this editor's kernel, the way a processor would (suricate.kernel.handler), and show what it did.
 import { useState } from "preact/hooks";
-import { Outputs } from "../../outputs.jsx";
+import { Outputs } from "../../components/outputs.jsx";
 import { Link } from "../../router.jsx";
-import { Button, ErrorBox } from "../../ui.jsx";
-import { TRIAL } from "./runner.js";
+import { Button } from "../../components/controls.jsx";
+import { ErrorBox } from "../../components/page.jsx";
+import { TRIAL } from "./handler.js";
 
 const SAMPLE = '{"id": 1, "text": "hello"}';
 

@@ -29,8 +29,8 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import POSTGRES_URL, _postgres_reachable
 from tests.rabbit import Nodes, broker_url, cluster_with
+from tests.scenarios.test_processors_live import SLOW_HANDLER, Api, notebook, publish
 from tests.servers import Server, free_port, restart_server, start_server
-from tests.test_processors_live import SLOW_HANDLER, Api, notebook, publish
 
 __all__ = ["broker_url", "cluster_with", "start_server"]
 

@@ -13,7 +13,7 @@ from sqlalchemy import update
 from suricate.server.platform import Platform
 from suricate.settings import Settings
 from suricate.store.tables import Schedule, utcnow
-from tests.api.test_runs import create, notebook, wait
+from tests.domain.test_runs import create, notebook, wait
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from suricate.settings import Settings
-from tests.api.test_sessions import run, start
+from tests.domain.test_sessions import run, start
 
 GROUPBY = """
 import dask.dataframe as dd

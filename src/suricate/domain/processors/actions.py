@@ -1,0 +1,87 @@
+"""Actions: what processors (and anyone with the API) record, and the live feeds of them."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from suricate.domain.pagination import Page, keyset, page_of
+from suricate.domain.processors.base import ProcessorBase
+from suricate.domain.processors.records import (
+    ActionInfo,
+    _action,
+)
+from suricate.store.tables import Action, utcnow
+
+
+class Actions(ProcessorBase):
+    """Actions: what processors (and anyone with the API) record, and the live feeds of them."""
+
+    def create_action(
+        self, tenant_id: int, text: str, data: dict[str, Any], processor_id: str | None = None
+    ) -> ActionInfo:
+        if processor_id is not None:
+            self.get(tenant_id, processor_id)
+        row = Action(
+            tenant_id=tenant_id,
+            processor_id=processor_id,
+            text=text,
+            data=json.dumps(data),
+            created_at=utcnow(),
+        )
+        with self.db.session() as s:
+            s.add(row)
+            s.flush()
+            info = _action(row)
+        for t, wanted, queue in list(self._feeds):
+            if t == tenant_id and wanted in (None, processor_id):
+                with contextlib.suppress(asyncio.QueueFull):
+                    queue.put_nowait(info)
+        return info
+
+    def actions(
+        self,
+        tenant_id: int,
+        processor_id: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        newest_first: bool = False,
+    ) -> Page[ActionInfo]:
+        """Actions oldest first (or newest first); ``since`` keeps those created after it."""
+        if processor_id is not None:
+            self.get(tenant_id, processor_id)
+        with self.db.session() as s:
+            query = select(Action).where(Action.tenant_id == tenant_id)
+            if processor_id is not None:
+                query = query.where(Action.processor_id == processor_id)
+            if since is not None:
+                query = query.where(Action.created_at > since)
+            query, limit = keyset(query, Action.id, cursor, limit, descending=newest_first)
+            return page_of([_action(r) for r in s.scalars(query)], limit, lambda i: i.id)
+
+    def subscribe(
+        self, tenant_id: int, processor_id: str | None
+    ) -> tuple[asyncio.Queue[ActionInfo], Any]:
+        """A queue of new actions for a live feed, and the function that ends it."""
+        if processor_id is not None:
+            self.get(tenant_id, processor_id)
+        queue: asyncio.Queue[ActionInfo] = asyncio.Queue(maxsize=1000)
+        entry = (tenant_id, processor_id, queue)
+        self._feeds.add(entry)
+        return queue, lambda: self._feeds.discard(entry)
+
+    def _announce(
+        self, tenant_id: int, processor_id: str, actions: builtins.list[ActionInfo]
+    ) -> None:
+        feeds = [q for t, p, q in self._feeds if t == tenant_id and p in (None, processor_id)]
+        for info in actions:
+            for queue in feeds:
+                with contextlib.suppress(asyncio.QueueFull):
+                    queue.put_nowait(info)

@@ -1,0 +1,101 @@
+"""Dead letters: messages a processor gave up on, listed and handed back to it."""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from suricate.domain.pagination import Page, keyset, page_of
+from suricate.domain.processors.actions import Actions
+from suricate.domain.processors.records import (
+    RUNNING,
+    DeadLetterInfo,
+    _dead_letter,
+)
+from suricate.errors import (
+    Conflict,
+)
+from suricate.store.tables import DeadLetter
+from suricate.wire.messages import (
+    Done,
+    InjectMessages,
+)
+
+
+class DeadLetters(Actions):
+    """Dead letters: messages a processor gave up on, listed and handed back to it."""
+
+    def dead_letters(
+        self,
+        tenant_id: int,
+        processor_id: str,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[DeadLetterInfo]:
+        self.get(tenant_id, processor_id)
+        with self.db.session() as s:
+            query = select(DeadLetter).where(
+                DeadLetter.tenant_id == tenant_id, DeadLetter.processor_id == processor_id
+            )
+            query, limit = keyset(query, DeadLetter.created_at, cursor, limit, descending=True)
+            items = [_dead_letter(r) for r in s.scalars(query)]
+            return page_of(items, limit, lambda i: i.created_at)
+
+    async def replay_dead_letters(
+        self, tenant_id: int, processor_id: str, ids: builtins.list[str] | None = None
+    ) -> int:
+        """Hand dead letters back to the running processor; each is marked once handled."""
+        info = self.get(tenant_id, processor_id)
+        live = self._live.get(processor_id)
+        if info.status != RUNNING or live is None or 0 not in live.instances:
+            raise Conflict("the processor is not running; restart it first")
+        with self.db.session() as s:
+            query = select(DeadLetter).where(
+                DeadLetter.tenant_id == tenant_id,
+                DeadLetter.processor_id == processor_id,
+                DeadLetter.status != "replayed",
+            )
+            if ids is not None:
+                query = query.where(DeadLetter.id.in_(ids))
+            rows = list(s.scalars(query.order_by(DeadLetter.created_at)))
+            messages = [
+                {
+                    "id": r.message_id,
+                    "body": r.body,
+                    "body_b64": r.body_b64,
+                    "headers": json.loads(r.headers),
+                    "dead_letter_id": r.id,
+                }
+                for r in rows
+            ]
+            for r in rows:
+                r.status = "replaying"
+        if messages:
+            node = live.instances[0].node
+            reply = await self.bus.call(
+                live.tenant, InjectMessages(processor_id, messages), node=node
+            )
+            if not isinstance(reply, Done):
+                raise Conflict("the processor's node did not take the messages; try again")
+        return len(messages)
+
+    async def _deliver_local(self, stream_id: str, sample: dict[str, Any]) -> None:
+        """A message published to a replay stream goes to the processors running on it."""
+        message = {
+            "id": sample["id"],
+            "body": sample["body"] if sample["encoding"] == "utf-8" else None,
+            "body_b64": sample["body"] if sample["encoding"] == "base64" else None,
+            "headers": sample.get("headers") or {},
+        }
+        for processor_id, live in list(self._live.items()):
+            if live.stream_id == stream_id and 0 in live.instances:
+                with contextlib.suppress(Exception):
+                    await self.bus.call(
+                        live.tenant,
+                        InjectMessages(processor_id, [message]),
+                        node=live.instances[0].node,
+                    )

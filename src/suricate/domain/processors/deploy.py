@@ -1,0 +1,221 @@
+"""Deploy, stop and restart processors: placing their instances on execution nodes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from typing import Any
+
+from suricate.domain.auth import SDK_SCOPE, Principal
+from suricate.domain.processors.deadletters import DeadLetters
+from suricate.domain.processors.records import (
+    FAILED,
+    PLACEMENT_TRIES,
+    RUNNING,
+    STARTING,
+    STOPPED,
+    ProcessorInfo,
+    _Instance,
+    _Live,
+    _replace,
+    _StartFailed,
+)
+from suricate.errors import (
+    InvalidInput,
+)
+from suricate.store.tables import Processor, Stream, utcnow
+from suricate.wire.messages import (
+    Done,
+    Failed,
+    Message,
+    StartProcessor,
+    StopProcessor,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Deployment(DeadLetters):
+    """Deploy, stop and restart processors: placing their instances on execution nodes."""
+
+    async def deploy(
+        self,
+        principal: Principal,
+        notebook_id: str,
+        stream: str,
+        batch_size: int = 100,
+        batch_wait_ms: int = 20,
+        max_retries: int = 3,
+        replicas: int = 1,
+    ) -> ProcessorInfo:
+        """Record a processor and start its instances in the background (status ``starting``)."""
+        notebook = self.notebooks.find(principal.tenant_id, notebook_id)
+        stream_info = self.streams.get(principal.tenant_id, stream)
+        if stream_info.type == "replay" and replicas != 1:
+            raise InvalidInput("a processor on a replay stream runs as one instance (replicas=1)")
+        row = Processor(
+            id=uuid.uuid4().hex,
+            tenant_id=principal.tenant_id,
+            notebook_id=notebook.id,
+            stream_id=stream_info.id,
+            user_id=principal.user_id,
+            notebook_revision=notebook.revision,
+            batch_size=batch_size,
+            batch_wait_ms=batch_wait_ms,
+            max_retries=max_retries,
+            replicas=replicas,
+            status=STARTING,
+            nodes="{}",
+            created_at=utcnow(),
+        )
+        with self.db.session() as s:
+            s.add(row)
+        self._spawn(self._start(principal, row.id))
+        return self.get(principal.tenant_id, row.id)
+
+    async def _start(self, principal: Principal, processor_id: str) -> None:
+        """Start every instance; the processor runs once all have started."""
+        with self.db.session() as s:
+            row = s.get(Processor, processor_id)
+            if row is None or row.status != STARTING:
+                return
+            stream = s.get(Stream, row.stream_id)
+            assert stream is not None
+            spec = self.streams.spec(stream)
+            replicas, position = row.replicas, row.position
+        live = _Live(principal.tenant_id, principal.tenant_name, spec["id"], None, replicas)
+        self._live[processor_id] = live
+        async with live.busy:
+            try:
+                token, info = await asyncio.to_thread(
+                    self.tokens.create,
+                    principal.user_name,
+                    f"processor {processor_id[:8]}",
+                    None,
+                    principal.tenant_id,
+                    SDK_SCOPE,
+                )
+                live.token = token
+                self._update(processor_id, token_ref=str(info.id))
+                for instance in range(replicas):
+                    await self._start_instance(processor_id, live, instance, spec, position)
+            except _StartFailed as exc:
+                await self._fail(processor_id, exc.error)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.exception("processor %s did not start", processor_id)
+                await self._fail(processor_id, {"ename": type(exc).__name__, "evalue": str(exc)})
+                return
+        self._update(processor_id, status=RUNNING, started_at=utcnow(), error=None)
+
+    async def _start_instance(
+        self,
+        processor_id: str,
+        live: _Live,
+        instance: int,
+        spec: dict[str, Any],
+        position: int,
+    ) -> None:
+        with self.db.session() as s:
+            row = s.get(Processor, processor_id)
+            assert row is not None
+            notebook = self.notebooks.get(row.tenant_id, row.notebook_id, row.notebook_revision)
+            assert notebook.content is not None
+            cells = [
+                "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+                for c in notebook.content["cells"]
+                if c.get("cell_type") == "code"
+            ]
+            command = StartProcessor(
+                processor_id=processor_id,
+                instance=instance,
+                tenant=live.tenant,
+                token=live.token or "",
+                stream=spec,
+                cells=cells,
+                revision=row.notebook_revision,
+                batch_size=row.batch_size,
+                batch_wait_ms=row.batch_wait_ms,
+                max_retries=row.max_retries,
+                position=position,
+            )
+        for attempt in range(PLACEMENT_TRIES):
+            # Instances go to different nodes where there are several (the last try takes any).
+            spread = instance > 0 and attempt < PLACEMENT_TRIES - 1
+            reply = await self.bus.call(live.tenant, _replace(command, avoid_colocation=spread))
+            if isinstance(reply, Done):
+                live.instances[instance] = _Instance(reply.node)
+                self._record_nodes(processor_id, live)
+                return
+            if isinstance(reply, Failed) and reply.code == "colocated":
+                continue
+            raise _StartFailed(self._failure_of(processor_id, reply))
+        raise _StartFailed({"ename": "PlacementFailed", "evalue": "no node took the instance"})
+
+    def _failure_of(self, processor_id: str, reply: Message) -> dict[str, Any]:
+        with self.db.session() as s:
+            row = s.get(Processor, processor_id)
+            if row is not None and row.error:
+                return dict(json.loads(row.error))  # the node reported it in full
+        if isinstance(reply, Failed):
+            ename, _, evalue = reply.message.partition(": ")
+            return {"ename": ename if evalue else reply.code, "evalue": evalue or reply.message}
+        return {"ename": "BadReply", "evalue": reply.type}
+
+    def _record_nodes(self, processor_id: str, live: _Live) -> None:
+        nodes = {str(i): inst.node for i, inst in live.instances.items()}
+        self._update(processor_id, nodes=json.dumps(nodes))
+
+    async def _fail(self, processor_id: str, error: dict[str, Any]) -> None:
+        """Mark the processor failed and stop what still runs of it."""
+        self._update(processor_id, status=FAILED, error=json.dumps(error), stopped_at=utcnow())
+        await self._stop_instances(processor_id)
+
+    async def _stop_instances(self, processor_id: str) -> None:
+        live = self._live.pop(processor_id, None)
+        if live is not None:
+            for node in {i.node for i in live.instances.values()}:
+                with contextlib.suppress(Exception):
+                    await self.bus.call(live.tenant, StopProcessor(processor_id), node=node)
+        with self.db.session() as s:
+            row = s.get(Processor, processor_id)
+            token_ref = row.token_ref if row is not None else None
+            tenant_id = row.tenant_id if row is not None else None
+            nodes = json.loads(row.nodes) if row is not None else {}
+        if live is None and tenant_id is not None and nodes:
+            # Adopted nowhere yet (a restart): stop it wherever the record says it ran.
+            tenant = await asyncio.to_thread(self._tenant_name, tenant_id)
+            for node in set(nodes.values()):
+                with contextlib.suppress(Exception):
+                    await self.bus.call(tenant, StopProcessor(processor_id), node=node)
+        if token_ref:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.tokens.revoke, token_ref)
+        self._update(processor_id, nodes="{}", token_ref=None)
+
+    async def stop(self, tenant_id: int, processor_id: str) -> ProcessorInfo:
+        """Stop the processor; its record, actions and dead letters stay."""
+        self.get(tenant_id, processor_id)
+        self._update(processor_id, status=STOPPED, stopped_at=utcnow())
+        await self._stop_instances(processor_id)
+        return self.get(tenant_id, processor_id)
+
+    async def restart(self, principal: Principal, processor_id: str) -> ProcessorInfo:
+        """Stop it, take the notebook's current revision, and start it again."""
+        info = self.get(principal.tenant_id, processor_id)
+        await self._stop_instances(processor_id)
+        notebook = self.notebooks.find(principal.tenant_id, info.notebook_id)
+        self._update(
+            processor_id,
+            status=STARTING,
+            error=None,
+            notebook_revision=notebook.revision,
+            stopped_at=None,
+        )
+        self._spawn(self._start(principal, processor_id))
+        return self.get(principal.tenant_id, processor_id)

@@ -1,0 +1,143 @@
+"""What the processor service keeps: statuses, live state, and the records it answers with."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from suricate.store.tables import Action, DeadLetter, utcnow
+from suricate.wire.messages import (
+    StartProcessor,
+)
+
+STARTING, RUNNING, FAILED, STOPPED = "starting", "running", "failed", "stopped"
+SUPERVISE_SECONDS = 2.0
+# An instance that has not reported for this long is asked whether it still runs.
+SILENT_SECONDS = 20.0
+HISTORY = 120  # throughput samples kept for the sparkline (one a second at most)
+PLACEMENT_TRIES = 4
+
+
+@dataclass
+class _Instance:
+    node: str
+    last_report: float = field(default_factory=time.monotonic)
+    rate: float = 0.0
+    lag: int | None = None
+    latency_ms: float | None = None
+
+
+@dataclass
+class _Live:
+    """What the frontend knows of a processor it runs, beyond its record."""
+
+    tenant_id: int
+    tenant: str
+    stream_id: str
+    token: str | None  # None when adopted after a frontend restart (a new one is issued)
+    replicas: int = 1
+    instances: dict[int, _Instance] = field(default_factory=dict)
+    history: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    logs: deque[str] = field(default_factory=lambda: deque(maxlen=200))
+    busy: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+@dataclass(frozen=True)
+class ProcessorInfo:
+    id: str
+    notebook_id: str
+    notebook_revision: int
+    stream: str
+    status: str
+    error: dict[str, Any] | None
+    batch_size: int
+    batch_wait_ms: int
+    max_retries: int
+    replicas: int
+    received: int
+    processed: int
+    failed: int
+    dead_lettered: int
+    redelivered: int
+    position: int
+    restarts: int
+    throughput: float
+    lag: int | None
+    latency_ms: float | None
+    nodes: list[str]
+    throughput_history: list[tuple[float, float]]
+    logs: list[str]
+    created_at: datetime
+    started_at: datetime | None
+    stopped_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ActionInfo:
+    id: int
+    processor_id: str | None
+    text: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DeadLetterInfo:
+    id: str
+    processor_id: str
+    message_id: str
+    body: str | None
+    body_b64: str | None
+    headers: dict[str, Any]
+    error: str
+    traceback: str
+    attempts: int
+    notebook_revision: int
+    status: str
+    created_at: datetime
+    replayed_at: datetime | None
+
+
+def _action(row: Action) -> ActionInfo:
+    return ActionInfo(row.id, row.processor_id, row.text, json.loads(row.data), row.created_at)
+
+
+def _dead_letter(row: DeadLetter) -> DeadLetterInfo:
+    return DeadLetterInfo(
+        id=row.id,
+        processor_id=row.processor_id,
+        message_id=row.message_id,
+        body=row.body,
+        body_b64=row.body_b64,
+        headers=json.loads(row.headers),
+        error=row.error,
+        traceback=row.traceback,
+        attempts=row.attempts,
+        notebook_revision=row.notebook_revision,
+        status=row.status,
+        created_at=row.created_at,
+        replayed_at=row.replayed_at,
+    )
+
+
+def _at(value: Any) -> datetime:
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    return utcnow()
+
+
+class _StartFailed(Exception):
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(error.get("evalue"))
+        self.error = error
+
+
+def _replace(command: StartProcessor, **changes: Any) -> StartProcessor:
+    from dataclasses import replace
+
+    return replace(command, **changes)

@@ -1,0 +1,58 @@
+"""The processor service: all its parts, started and closed as one."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from suricate.domain.auth import TokenService
+from suricate.domain.notebooks import NotebookService
+from suricate.domain.processors.records import (
+    ActionInfo,
+    _Live,
+)
+from suricate.domain.processors.supervision import Supervision
+from suricate.domain.streams import StreamService
+from suricate.store.db import Database
+from suricate.wire.bus import Bus
+
+
+class ProcessorService(Supervision):
+    """Deploy, follow, stop and restart processors; record their actions and dead letters."""
+
+    def __init__(
+        self,
+        db: Database,
+        bus: Bus,
+        notebooks: NotebookService,
+        streams: StreamService,
+        tokens: TokenService,
+        principal_of: Any,
+    ) -> None:
+        self.db = db
+        self.bus = bus
+        self.notebooks = notebooks
+        self.streams = streams
+        self.tokens = tokens
+        self.principal_of = principal_of
+        self._live: dict[str, _Live] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._supervisor: asyncio.Task[None] | None = None
+        self._feeds: set[tuple[int, str | None, asyncio.Queue[ActionInfo]]] = set()
+        streams.deliver_local = self._deliver_local
+
+    async def start(self) -> None:
+        await self._recover()
+        self._supervisor = asyncio.create_task(self._supervise_forever())
+
+    async def close(self) -> None:
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(BaseException):
+                await self._supervisor
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(BaseException):
+                await task
