@@ -16,7 +16,7 @@ from suricate.domain.notebooks import NotebookService
 from suricate.domain.objects import ObjectService
 from suricate.domain.tenants import TenantService
 from suricate.domain.throttle import LoginThrottle
-from suricate.node.gateway import serve_unix, stop
+from suricate.node.gateway import sdk_only, serve_unix, stop
 from suricate.settings import Settings
 from suricate.store.blobs import LocalObjectStore, object_store
 from suricate.store.db import Database
@@ -96,7 +96,8 @@ class Platform:
             # Short path: Unix socket paths are limited to ~100 bytes.
             self._sdk_dir = Path(tempfile.mkdtemp(prefix="suricate-api-"))
             socket_path = self._sdk_dir / "api.sock"
-            self._sdk_server = await serve_unix(app, socket_path)
+            # Kernels reach the app itself, but only the SDK's data routes.
+            self._sdk_server = await serve_unix(sdk_only(app), socket_path)
             self.node = build_node(s, socket_path)
             await self.node.start()
             bus = InProcessBus(self.node.handle)

@@ -149,7 +149,7 @@ async def session_socket(
             return
         secret, tenant = cookie, tenant or websocket.cookies.get(TENANT_COOKIE)
     try:
-        principal = await authenticate(platform, secret, tenant)
+        principal = await authenticate(platform, secret, tenant, "WEBSOCKET", websocket.url.path)
         session = platform.sessions.get(principal, session_id)
     except SuricateError as exc:
         await websocket.close(
