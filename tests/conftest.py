@@ -1,67 +1,70 @@
-"""Shared fixtures: a real database (SQLite, and PostgreSQL when reachable), the app, users."""
+"""Shared fixtures: a real database (SQLite, and PostgreSQL when reachable), the app, users.
+
+Settings: every test that uses the database runs on SQLite and on PostgreSQL, with the default
+settings. A module, class or test changes that with markers:
+
+    pytestmark = [pytest.mark.sqlite_only("kernels do not touch the database"),
+                  pytest.mark.settings(kernel_pool_size=1)]
+
+(closer markers win), or, for settings that depend on another fixture, by overriding `settings`
+with `make_settings(**values)`. Real server processes and RabbitMQ come from tests/support.
+"""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from suricate.server.app import create_app
 from suricate.server.platform import Platform
 from suricate.settings import Settings
 from suricate.store.tables import Base
-from tests.servers import LOOPBACK_ALLOWED
+from tests.support import LOOPBACK_ALLOWED, PASSWORD
+from tests.support.services import scratch_postgres
 
-POSTGRES_URL = os.environ.get(
-    "SURICATE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-PASSWORD = "correct horse battery"
+pytest_plugins = ["tests.support.servers", "tests.support.rabbit"]
+
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
-def _postgres_reachable() -> bool:
-    try:
-        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-        with engine.connect():
-            pass
-        engine.dispose()
-        return True
-    except Exception:
-        return False
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only(why): run on SQLite alone, not once per database"
+    )
+    config.addinivalue_line(
+        "markers", "settings(**values): settings of the test's platform other than the defaults"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run each test that uses the database once per database, unless marked sqlite_only."""
+    if "database_url" in metafunc.fixturenames and not metafunc.definition.get_closest_marker(
+        "sqlite_only"
+    ):
+        metafunc.parametrize("database_url", DATABASES, indirect=True)
 
 
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
     """Create a scratch PostgreSQL database for this test session, migrated once."""
-    if not _postgres_reachable():
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL}; CI must test it")
-        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL}")
-    name = f"suricate_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    from suricate.store.db import Database
+    with scratch_postgres("suricate_test") as url:
+        from suricate.store.db import Database
 
-    db = Database(url)
-    db.upgrade()
-    db.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+        db = Database(url)
+        db.upgrade()
+        db.dispose()
+        yield url
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Give each test an empty, migrated database of each kind."""
-    if request.param == "sqlite":
+    if getattr(request, "param", "sqlite") == "sqlite":
         yield f"sqlite:///{tmp_path / 'suricate.db'}"
         return
     url = request.getfixturevalue("postgres_database")
@@ -74,18 +77,24 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def overrides() -> dict[str, object]:
-    """Settings a test module changes (define a fixture of this name there)."""
-    return {}
+def make_settings(tmp_path: Path, database_url: str) -> Callable[..., Settings]:
+    """Settings on the test's data dir and database, with the values given."""
+
+    def make(**values: Any) -> Settings:
+        # Tests run their brokers and webhook receivers on loopback, which the outbound guard
+        # refuses unless allowed: the tests allow 127.0.0.1 explicitly, as an operator would.
+        values = {"outbound_allowed_hosts": LOOPBACK_ALLOWED, **values}
+        return Settings(data_dir=tmp_path / "data", database_url=database_url, **values)
+
+    return make
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str, overrides: dict[str, object]) -> Settings:
-    # Tests run their brokers and webhook receivers on loopback, which the outbound guard
-    # refuses unless allowed: the tests allow 127.0.0.1 explicitly, as an operator would.
-    values: dict[str, object] = {"outbound_allowed_hosts": LOOPBACK_ALLOWED}
-    values.update(overrides)
-    return Settings(data_dir=tmp_path / "data", database_url=database_url, **values)
+def settings(request: pytest.FixtureRequest, make_settings: Callable[..., Settings]) -> Settings:
+    values: dict[str, Any] = {}
+    for marker in reversed(list(request.node.iter_markers("settings"))):  # the closest last
+        values |= marker.kwargs
+    return make_settings(**values)
 
 
 @pytest.fixture

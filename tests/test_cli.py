@@ -10,6 +10,7 @@ from click.testing import CliRunner, Result
 from suricate.cli import main
 from suricate.server.platform import Platform
 from suricate.settings import Settings
+from tests.support import PASSWORD
 
 
 @pytest.fixture
@@ -18,7 +19,7 @@ def run(settings: Settings, platform: Platform):
     env = {
         "SURICATE_DATA_DIR": str(settings.data_dir),
         "SURICATE_DATABASE_URL": settings.resolved_database_url,
-        "SURICATE_PASSWORD": "correct horse battery",
+        "SURICATE_PASSWORD": PASSWORD,
     }
 
     def invoke(*args: str, **extra_env: str) -> Result:
@@ -33,7 +34,7 @@ def test_user_create_makes_the_owner_of_a_new_tenant(run, platform: Platform) ->
     assert "owner of acme" in result.output
     user = platform.tenants.get_user("alice")
     assert [(t.name, t.role.value) for t in user.tenants] == [("acme", "owner")]
-    assert platform.tenants.authenticate("alice", "correct horse battery") is not None
+    assert platform.tenants.authenticate("alice", PASSWORD) is not None
     assert platform.tenants.authenticate("alice", "wrong password") is None
 
 

@@ -30,12 +30,9 @@ import pytest
 import yaml
 
 from suricate.settings import Settings
-from tests.rabbit import broker_url
-from tests.servers import Server, free_port, start_server
+from tests.support import ROOT
+from tests.support.servers import Server, clean_env, free_port
 
-__all__ = ["broker_url", "start_server"]
-
-ROOT = Path(__file__).parent.parent
 DEPLOY = ROOT / "deploy"
 KUBERNETES = DEPLOY / "kubernetes"
 SYSTEMD = DEPLOY / "systemd"
@@ -834,11 +831,6 @@ def test_systemd_env_files_hold_real_settings_and_no_secret() -> None:
 # --- The image's entrypoint, run ----------------------------------------------------------------
 
 
-def _clean_env(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SURICATE_")}
-    return env | {"SURICATE_DATA_DIR": str(data_dir)}
-
-
 def _run_check(command: list[str], port_from: int, port_to: int) -> None:
     """Run a container health check here: python is this interpreter, the port a free one."""
     argv = [sys.executable if a == "python" else a for a in command]
@@ -886,7 +878,7 @@ def test_the_image_command_serves_the_probes_and_metrics(tmp_path: Path) -> None
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(SURICATE), *command],
-            env=_clean_env(tmp_path / "data"),
+            env=clean_env(tmp_path / "data"),
             cwd=tmp_path,  # the image's WORKDIR is its data dir
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -917,7 +909,7 @@ def test_the_node_command_serves_its_probes(start_server, broker_url: str, tmp_p
     service = _services()["execnode"]
     compose_port = int(_environment(service)["SURICATE_NODE_HEALTH_PORT"])
     port = free_port()
-    env = _clean_env(tmp_path / "node") | {
+    env = clean_env(tmp_path / "node") | {
         "SURICATE_BROKER_URL": broker_url,
         "SURICATE_URL": server.url,
         "SURICATE_NODE_HEALTH_PORT": str(port),
@@ -961,4 +953,5 @@ def test_the_deploy_doc_names_every_file_and_setting_and_says_what_was_not_run()
     )
     for name in used:
         assert f"`{name}`" in text, name
-    assert "tests/test_deploy.py" in text and "no Docker engine" in text
+    this = Path(__file__).resolve().relative_to(ROOT).as_posix()  # tests/test_deploy.py
+    assert this in text and "no Docker engine" in text

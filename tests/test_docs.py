@@ -9,9 +9,10 @@ import click
 from suricate.cli import main
 from suricate.server.app import create_app
 from suricate.settings import Settings
+from tests.support import ROOT
 
-DOCS = Path(__file__).parent.parent / "docs"
-README = Path(__file__).parent.parent / "README.md"
+DOCS = ROOT / "docs"
+README = ROOT / "README.md"
 
 
 def _commands(group: click.Group, prefix: str) -> list[str]:

@@ -9,31 +9,41 @@
     │   ├── SessionNotFound(session_id)
     │   ├── RunNotFound(run_id)
     │   ├── ScheduleNotFound(schedule_id)
+    │   ├── StreamNotFound(name)
+    │   ├── ProcessorNotFound(processor_id)
     │   ├── TenantNotFound(name)
     │   ├── UserNotFound(name)
     │   └── TokenNotFound(ref)
     ├── InvalidInput              the request is well formed but its content is not acceptable (422)
     │   ├── InvalidName(kind, name, reason)
-    │   └── MalformedData(name, problem)
+    │   ├── MalformedData(name, problem)
+    │   ├── ChecksumMismatch(expected, actual)
+    │   └── InvalidStream(reason, detail)
     ├── BadRequest                the request itself is wrong (400)
     │   ├── InvalidCursor(cursor)
     │   └── UploadIncomplete(expected, received)
-    ├── ChecksumMismatch(expected, actual)   (422)
-    ├── Conflict                  the thing already exists (409)
-    │   └── AlreadyExists(kind, name)
+    ├── Conflict                  the request conflicts with the current state (409)
+    │   ├── AlreadyExists(kind, name)
+    │   └── InUse
     ├── Unauthenticated           no or bad credentials (401)
     ├── PermissionDenied          authenticated, allowed in the tenant, but not for this (403)
+    │   └── CsrfFailed
     ├── ExecutionNodeError(reason, detail)  no node could do it (503)
     ├── StoreLocked(path)         another server owns this data dir (a start-up error)
-    ├── ObjectStoreUnavailable    the S3 store refused or failed a call (503)
+    ├── ObjectStoreUnavailable(url, reason)  the S3 store refused or failed a call (503)
     ├── TooLarge                  a request body past its limit (413)
     │   ├── UploadTooLarge(limit)
-    │   └── BodyTooLarge(limit)
-    └── TooManyAttempts(retry_after)   throttled, e.g. logins (429)
+    │   └── BodyTooLarge(limit, setting)
+    ├── TooManyAttempts(retry_after)   throttled, e.g. logins (429)
+    ├── MalformedMessage(problem) a message between processes is not what its type says
+    └── NodeError                 raised on an execution node, answered to the frontend as a reply
+        ├── StreamError(code, message)  a stream cannot be reached or read
+        ├── KernelDied(exit_code)       the kernel process ended while in use
+        └── SetupFailed(ename, evalue)  a processor's notebook cells raised before handling
 
 Errors carry data, never HTTP: the web layer (``suricate.server.api.errors``) is the one place
-that turns
-them into responses. Another tenant's things are always ``NotFound``, never ``PermissionDenied``.
+that turns them into responses. Another tenant's things are always ``NotFound``, never
+``PermissionDenied``.
 """
 
 from __future__ import annotations
@@ -280,3 +290,54 @@ class TooManyAttempts(SuricateError):
     def __init__(self, retry_after: int, message: str) -> None:
         self.retry_after = retry_after
         super().__init__(message)
+
+
+class MalformedMessage(SuricateError):
+    """A message between processes does not decode to its type: a bug or a foreign sender."""
+
+    code = "malformed_message"
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(f"malformed message: {problem}")
+
+
+class NodeError(SuricateError):
+    """Raised on an execution node; the node answers the frontend with it as a reply."""
+
+    code = "node_error"
+
+
+class StreamError(NodeError):
+    """A stream cannot be reached or read: a clear message for the user."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class KernelDied(NodeError):
+    """The kernel process ended while it was being used."""
+
+    code = "kernel_died"
+
+    def __init__(self, exit_code: int | None) -> None:
+        self.exit_code = exit_code
+        how = "was killed" if exit_code is not None and exit_code < 0 else "exited"
+        detail = f" (exit code {exit_code})" if exit_code is not None else ""
+        super().__init__(
+            f"the kernel {how}{detail}, e.g. out of memory or os._exit(); it was restarted "
+            "and its variables are lost"
+        )
+
+
+class SetupFailed(NodeError):
+    """A processor's notebook cells raised before it could handle a message."""
+
+    code = "setup_failed"
+
+    def __init__(
+        self, ename: str, evalue: str, traceback: str = "", cell: int | None = None
+    ) -> None:
+        self.ename, self.evalue, self.traceback, self.cell = ename, evalue, traceback, cell
+        super().__init__(f"{ename}: {evalue}")

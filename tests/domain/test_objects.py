@@ -6,15 +6,14 @@ import gzip
 import hashlib
 import io
 import json
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from fastapi.testclient import TestClient
 
 from suricate.server.platform import Platform
+from tests.support import FILES
 
-FILES = Path(__file__).parent.parent / "files"
 CSV = b"team,down,yards\nDEN,1,12\nBAL,3,-2\nDEN,2,7\n"
 
 

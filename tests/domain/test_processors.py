@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
 from fastapi.testclient import TestClient
 
-from suricate.settings import Settings
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'suricate.db'}"
-
-
-@pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url, kernel_pool_size=1)
+pytestmark = [
+    pytest.mark.sqlite_only("kernels do the work here: one database keeps these tests quick"),
+    pytest.mark.settings(kernel_pool_size=1),
+]
 
 
 def notebook(*cells: str) -> dict[str, Any]:

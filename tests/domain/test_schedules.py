@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from suricate.server.platform import Platform
-from suricate.settings import Settings
 from suricate.store.tables import Schedule, utcnow
 from tests.domain.test_runs import create, notebook, wait
 
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'suricate.db'}"
-
-
-@pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url, kernel_pool_size=1)
+pytestmark = [
+    pytest.mark.sqlite_only("kernels do the work here: one database keeps these tests quick"),
+    pytest.mark.settings(kernel_pool_size=1),
+]
 
 
 def make_due(platform: Platform, schedule_id: str) -> None:

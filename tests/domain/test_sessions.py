@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import threading
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,22 +11,16 @@ from starlette.websockets import WebSocketDisconnect
 
 from suricate.node.sandbox import bwrap_path
 from suricate.server.platform import Platform
-from suricate.settings import Settings
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD
 
 CSV = "x,y\n" + "".join(f"{i},{(i * 7) % 10}\n" for i in range(40))
 needs_bwrap = pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap is not installed")
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    # Kernels do not touch the database; SQLite alone keeps these tests quick.
-    return f"sqlite:///{tmp_path / 'suricate.db'}"
-
-
-@pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url, kernel_pool_size=0)
+pytestmark = [
+    pytest.mark.sqlite_only("kernels do not touch the database; SQLite alone keeps these quick"),
+    pytest.mark.settings(kernel_pool_size=0),
+]
 
 
 def start(client: TestClient) -> str:
@@ -249,17 +242,9 @@ def test_a_teammate_does_not_see_or_use_my_session(alice: TestClient, make_user)
     assert r.json()["error"]["code"] == "session_not_found"
 
 
+@pytest.mark.settings(kernel_pool_size=1, kernel_idle_timeout=1.5)
 class TestPoolAndCulling:
     """With a warm pool and a short idle timeout."""
-
-    @pytest.fixture
-    def settings(self, tmp_path: Path, database_url: str) -> Settings:
-        return Settings(
-            data_dir=tmp_path / "data",
-            database_url=database_url,
-            kernel_pool_size=1,
-            kernel_idle_timeout=1.5,
-        )
 
     def test_a_warm_kernel_has_the_usual_imports_loaded(
         self, alice: TestClient, platform: Platform

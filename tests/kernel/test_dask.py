@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from suricate.demo import football
 from suricate.settings import Settings
 from tests.domain.test_sessions import run, start
 
@@ -28,10 +29,9 @@ print(client.scheduler.address, sdk.dask() is client, by_pandas["sum"].to_dict()
 """
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    """SQLite only: nothing here touches the database beyond what every other test covers."""
-    return f"sqlite:///{tmp_path / 'suricate.db'}"
+pytestmark = pytest.mark.sqlite_only(
+    "nothing here touches the database beyond what every other test covers"
+)
 
 
 def printed(result: dict) -> str:
@@ -62,13 +62,9 @@ class TestOnAScheduler:
     """With SURICATE_DASK_SCHEDULER set, kernels use that cluster (here one in the test)."""
 
     @pytest.fixture
-    def settings(self, tmp_path: Path, database_url: str, scheduler: str) -> Settings:
-        return Settings(
-            data_dir=tmp_path / "data",
-            database_url=database_url,
-            dask_scheduler=scheduler,
-            kernel_network="host",  # the kernel must reach the scheduler
-        )
+    def settings(self, make_settings: Callable[..., Settings], scheduler: str) -> Settings:
+        # The kernel must reach the scheduler: host network.
+        return make_settings(dask_scheduler=scheduler, kernel_network="host")
 
     def test_kernel_client_uses_the_scheduler(self, alice: TestClient, scheduler: str) -> None:
         result = run(alice, start(alice), GROUPBY)
@@ -87,7 +83,7 @@ def test_the_football_dask_notebook_agrees_with_pandas(alice: TestClient) -> Non
     )
     buffer = plays.to_parquet()
     alice.put("/api/v1/objects/nfl-plays.parquet", content=buffer).raise_for_status()
-    path = Path(__file__).parents[2] / "src/suricate/demo/football/07-dask-yards.ipynb"
+    path = Path(football.__file__).parent / "07-dask-yards.ipynb"
     created = alice.post(
         "/api/v1/notebooks/import", params={"name": "07-dask-yards"}, content=path.read_bytes()
     )

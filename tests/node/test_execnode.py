@@ -9,10 +9,7 @@ import time
 
 import httpx
 
-from tests.rabbit import broker_url, cluster, cluster_with
-from tests.servers import Server, start_server
-
-__all__ = ["broker_url", "cluster", "cluster_with", "start_server"]
+from tests.support.servers import Server
 
 
 def execute(server: Server, session: str, code: str) -> httpx.Response:

@@ -25,14 +25,11 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from tests.conftest import POSTGRES_URL, _postgres_reachable
-from tests.rabbit import Nodes, broker_url, cluster_with
 from tests.scenarios.test_processors_live import SLOW_HANDLER, Api, notebook, publish
-from tests.servers import Server, free_port, restart_server, start_server
-
-__all__ = ["broker_url", "cluster_with", "start_server"]
+from tests.support.rabbit import Nodes
+from tests.support.servers import Server, free_port, restart_server
+from tests.support.services import scratch_postgres
 
 pytestmark = pytest.mark.slow
 
@@ -59,18 +56,8 @@ def report(capsys: pytest.CaptureFixture[str]) -> Callable[[str], None]:
 @pytest.fixture
 def database() -> Iterator[str]:
     """A PostgreSQL database of this test's own (the frontend migrates it)."""
-    if not _postgres_reachable():
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL}; CI must test it")
-        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL}")
-    name = f"suricate_fault_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_postgres("suricate_fault") as url:
+        yield url
 
 
 class Site:

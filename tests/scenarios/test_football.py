@@ -25,10 +25,6 @@ from suricate.demo.football.gamecenter import (
     plays_of_game,
 )
 from suricate.demo.football.tendencies import advise, build_model, select_games
-from suricate.settings import Settings
-from tests.rabbit import broker_url
-
-__all__ = ["broker_url"]  # a fixture
 
 FOOTBALL = Path(feed.__file__).parent
 DATA = FOOTBALL / "data"
@@ -46,14 +42,10 @@ NEW_GAME = "2013091200"  # week 2, NYJ at NE: the "new plays" of the retrain job
 MANNING = "00-0010346"
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'suricate.db'}"
-
-
-@pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url, kernel_pool_size=1)
+pytestmark = [
+    pytest.mark.sqlite_only("kernels do the work here: one database keeps these tests quick"),
+    pytest.mark.settings(kernel_pool_size=1),
+]
 
 
 def raw_game(eid: str) -> dict[str, Any]:

@@ -8,7 +8,6 @@ may be recorded twice.
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from collections import Counter
@@ -21,10 +20,8 @@ import pika
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.rabbit import broker_url, cluster, cluster_with
-from tests.servers import Server, restart_server, start_server
-
-__all__ = ["broker_url", "cluster", "cluster_with", "start_server"]
+from tests.support.servers import Server, restart_server
+from tests.support.services import MQTT, mqtt_reachable, require
 
 
 def notebook(*cells: str) -> dict[str, Any]:
@@ -255,14 +252,8 @@ def test_replicas_share_a_stream_across_nodes(cluster: Any, remote: Any, replica
     assert set(counts) == set(range(1000)) and max(counts.values()) == 1
 
 
-MQTT = os.environ.get("SURICATE_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
-
-
 def test_an_mqtt_stream_feeds_a_processor(alice: TestClient) -> None:
-    if not _mqtt_reachable():
-        if os.environ.get("CI"):
-            pytest.fail(f"Mosquitto is not reachable at {MQTT}; CI must test it")
-        pytest.skip(f"Mosquitto is not reachable at {MQTT}")
+    require(mqtt_reachable(), f"Mosquitto is not reachable at {MQTT}")
     api = Api(alice)
     topic = f"suricate/test/{uuid.uuid4().hex[:6]}"
     api.call("POST", "/streams", json={"name": "m", "type": "mqtt", "uri": MQTT, "topic": topic})
@@ -279,16 +270,6 @@ def test_an_mqtt_stream_feeds_a_processor(alice: TestClient) -> None:
         json={"name": "bad", "type": "mqtt", "uri": "mqtt://127.0.0.1:1", "topic": "t"},
     )
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_stream"
-
-
-def _mqtt_reachable() -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", 1883), timeout=3):
-            return True
-    except OSError:
-        return False
 
 
 def test_a_broker_side_connection_close_loses_no_message(

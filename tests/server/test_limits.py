@@ -11,9 +11,10 @@ from fastapi.testclient import TestClient
 NOTEBOOK_LIMIT = 200_000
 
 
-@pytest.fixture
-def overrides() -> dict[str, object]:
-    return {"max_notebook_bytes": NOTEBOOK_LIMIT}
+pytestmark = [
+    pytest.mark.settings(max_notebook_bytes=NOTEBOOK_LIMIT),
+    pytest.mark.sqlite_only("limits are checked before the database"),
+]
 
 
 def _assert_413(response: object, setting: str) -> None:

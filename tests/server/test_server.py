@@ -17,9 +17,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.servers import Server, free_port, restart_server, server_up, start_server
-
-__all__ = ["start_server"]
+from tests.support.servers import Server, free_port, restart_server, server_up
 
 
 def _wait_until(predicate: Callable[[], bool], what: str) -> None:

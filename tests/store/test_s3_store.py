@@ -20,8 +20,8 @@ from suricate.server.app import create_app
 from suricate.server.platform import Platform
 from suricate.settings import Settings
 from suricate.store.blobs import S3ObjectStore
-from tests.conftest import PASSWORD
-from tests.servers import free_port
+from tests.support import PASSWORD
+from tests.support.servers import free_port
 
 CSV = b"team,down,yards\nDEN,1,12\nBAL,3,-2\n"
 

@@ -8,21 +8,19 @@ so a person can look at them.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.servers import PASSWORD, Server, _run, free_port, server_up
+from tests.support import PASSWORD, ROOT
+from tests.support.servers import Server, clean_env, free_port, serve, suricate
+from tests.support.services import require
 
 CHROMIUM = os.environ.get("SURICATE_TEST_CHROMIUM", "/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
-ASSETS = ROOT / "src" / "suricate" / "web" / "assets" / "app.js"
+ASSETS = ROOT / "src" / "suricate" / "server" / "web" / "assets" / "app.js"
 
 pytestmark = pytest.mark.browser
 
@@ -39,48 +37,25 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _require(condition: bool, why: str) -> None:
-    if not condition:
-        if os.environ.get("CI"):
-            pytest.fail(why)
-        pytest.skip(why)
-
-
 @pytest.fixture(scope="module")
 def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server with user alice in tenants acme and beta (for the tenant switcher)."""
-    _require(ASSETS.is_file(), "the web UI is not built: run `make ui`")
+    require(ASSETS.is_file(), "the web UI is not built: run `make ui`")
     tmp = tmp_path_factory.mktemp("ui")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SURICATE_")}
-    env |= {"SURICATE_DATA_DIR": str(tmp / "data"), "SURICATE_PASSWORD": PASSWORD}
-    _run(env, "user", "create", "alice", "--tenant", "acme")
-    _run(env, "tenant", "create", "beta")
-    _run(env, "tenant", "add-member", "beta", "alice", "--role", "owner")
-    token = _run(env, "token", "create", "alice")
-    port = free_port()
-    log = (tmp / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "suricate", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(400):
-        if server_up(url):
-            break
-        time.sleep(0.05)
-    else:
-        raise RuntimeError("server did not start: " + (tmp / "server.log").read_text()[-2000:])
+    env = clean_env(tmp / "data") | {"SURICATE_PASSWORD": PASSWORD}
+    suricate(env, "user", "create", "alice", "--tenant", "acme")
+    suricate(env, "tenant", "create", "beta")
+    suricate(env, "tenant", "add-member", "beta", "alice", "--role", "owner")
+    token = suricate(env, "token", "create", "alice")
+    process, url = serve(env, free_port(), tmp / "server.log", timeout=20)
     yield Server(url, token, tmp / "data", env, process)
     process.terminate()
     process.wait(timeout=20)
-    log.close()
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    _require(Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: apt-get install chromium")
+    require(Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

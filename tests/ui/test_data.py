@@ -7,7 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.servers import Server
+from tests.support.servers import Server
 from tests.ui.conftest import api, shot
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.servers import Server
+from tests.support.servers import Server
 from tests.ui.conftest import api, shot
 
 # A few plays of a game, as a data scientist would upload them.

@@ -8,7 +8,7 @@ import re
 import nbformat
 from playwright.sync_api import expect
 
-from tests.servers import Server
+from tests.support.servers import Server
 from tests.ui.conftest import api, shot
 
 START_TIMEOUT = 60_000

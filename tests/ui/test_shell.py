@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.servers import PASSWORD, Server
+from tests.support import PASSWORD
+from tests.support.servers import Server
 from tests.ui.conftest import api, shot
 
 

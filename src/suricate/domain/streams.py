@@ -9,7 +9,6 @@ the data dir.
 
 from __future__ import annotations
 
-import base64
 import builtins
 import json
 import secrets
@@ -34,15 +33,17 @@ from suricate.errors import (
     InUse,
     InvalidStream,
     ObjectNotFound,
+    StreamError,
     StreamNotFound,
 )
 from suricate.keys import kept_secret
 from suricate.names import check_name
-from suricate.node.sources import StreamError, check_uri
 from suricate.store.db import Database
 from suricate.store.tables import Processor, Stream, utcnow
+from suricate.wire.body import Body
 from suricate.wire.bus import Bus
-from suricate.wire.messages import CheckStream, Done, Failed, PublishStream
+from suricate.wire.messages import CheckStream, Done, Failed, PublishStream, StreamMessage
+from suricate.wire.streams import StreamSpec, StreamType, check_uri
 
 TYPES = ("amqp", "mqtt", "replay")
 TAIL_KEEP = 200
@@ -134,9 +135,9 @@ class StreamService:
         self._fernet = Fernet(key)
         self.allowed_hosts = allowed_hosts
         self._object_exists = object_exists
-        self._tails: dict[str, deque[dict[str, Any]]] = {}
+        self._tails: dict[str, deque[StreamMessage]] = {}
         # Set by the processors: hands a message published to a replay stream to its processors.
-        self.deliver_local: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
+        self.deliver_local: Callable[[str, StreamMessage], Awaitable[None]] | None = None
 
     # Definitions
 
@@ -161,7 +162,7 @@ class StreamService:
                 raise InvalidStream("bad_field", "an mqtt stream needs a topic")
             if kind == "amqp" and not (config.get("queue") or config.get("exchange")):
                 raise InvalidStream("bad_field", "an amqp stream needs a queue or an exchange")
-            spec = {"type": kind, "name": name, **config}
+            spec = StreamSpec(type=kind, name=name, **config)
             check = CheckStream(principal.tenant_name, spec)
             reply = await self.bus.call(principal.tenant_name, check)
             if isinstance(reply, Failed):
@@ -225,15 +226,16 @@ class StreamService:
             raise StreamNotFound(name)
         return row
 
-    def spec(self, row: Stream) -> dict[str, Any]:
+    def spec(self, row: Stream) -> StreamSpec:
         """The full definition an execution node needs, password included."""
         config = json.loads(row.config)
         if row.secret and config.get("uri"):
             password = self._fernet.decrypt(row.secret.encode()).decode()
             config["uri"] = join_password(config["uri"], password)
-        return {"id": row.id, "name": row.name, "type": row.type, **config}
+        kind: StreamType = row.type  # type: ignore[assignment]  # checked when made
+        return StreamSpec(id=row.id, name=row.name, type=kind, **config)
 
-    def spec_by_id(self, stream_id: str) -> dict[str, Any]:
+    def spec_by_id(self, stream_id: str) -> StreamSpec:
         with self.db.session() as s:
             row = s.get(Stream, stream_id)
             if row is None:
@@ -242,14 +244,14 @@ class StreamService:
 
     # Messages
 
-    def note(self, stream_id: str, samples: builtins.list[dict[str, Any]]) -> None:
+    def note(self, stream_id: str, samples: builtins.list[StreamMessage]) -> None:
         """Keep messages seen on a stream (received by a processor, or published); a message
         published here and then received by a processor is kept once."""
         tail = self._tails.setdefault(stream_id, deque(maxlen=TAIL_KEEP))
-        known = {sample.get("id") for sample in tail}
-        tail.extend(sample for sample in samples if sample.get("id") not in known)
+        known = {sample.id for sample in tail}
+        tail.extend(sample for sample in samples if sample.id not in known)
 
-    def tail(self, tenant_id: int, name: str, n: int) -> builtins.list[dict[str, Any]]:
+    def tail(self, tenant_id: int, name: str, n: int) -> builtins.list[StreamMessage]:
         """The latest ``n`` messages seen on the stream, oldest first."""
         with self.db.session() as s:
             row = self._row(s, tenant_id, name)
@@ -269,18 +271,13 @@ class StreamService:
         with self.db.session() as s:
             row = self._row(s, principal.tenant_id, name)
             spec = self.spec(row)
-        try:
-            text, encoding = body.decode(), "utf-8"
-        except UnicodeDecodeError:
-            text, encoding = base64.b64encode(body).decode(), "base64"
-        message_id = secrets.token_hex(8)
-        sample = {
-            "id": message_id,
-            "body": text,
-            "encoding": encoding,
-            "headers": headers,
-            "at": time.time(),
-        }
+        sample = StreamMessage(
+            id=secrets.token_hex(8),
+            body=Body.of(body),
+            headers=headers,
+            stream=name,
+            at=time.time(),
+        )
         if row.type == "replay":
             if self.deliver_local is not None:
                 await self.deliver_local(row.id, sample)
@@ -290,14 +287,14 @@ class StreamService:
                 PublishStream(
                     principal.tenant_name,
                     spec,
-                    base64.b64encode(body).decode(),
+                    sample.body,
                     headers,
                     content_type,
-                    message_id,
+                    sample.id,
                 ),
             )
             if isinstance(reply, Failed):
                 raise ExecutionNodeError(reply.code, reply.message)
             assert isinstance(reply, Done)
         self.note(row.id, [sample])
-        return {"stream": name, "id": sample["id"], "published": True}
+        return {"stream": name, "id": sample.id, "published": True}

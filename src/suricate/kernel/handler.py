@@ -10,13 +10,14 @@ the type ``application/vnd.suricate.chunk+json``.
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from suricate.wire.body import Body
 
 CHUNK_MIME = "application/vnd.suricate.chunk+json"
 _collecting: list[list[dict[str, Any]]] = []
@@ -50,7 +51,7 @@ def record_action(text: str, data: dict[str, Any]) -> None:
 
 
 def _message(raw: dict[str, Any]) -> Msg:
-    data = base64.b64decode(raw["b64"]) if "b64" in raw else raw["text"].encode()
+    data = Body.from_json(raw.get("body")).raw()
     body: Any
     try:
         body = json.loads(data)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from suricate.errors import KernelDied
 from suricate.node.sandbox import Limits, kernel_command, sandboxed
 
 log = logging.getLogger(__name__)
@@ -66,19 +67,6 @@ class ExecResult:
     ename: str | None = None
     evalue: str | None = None
     traceback: list[str] = field(default_factory=list)
-
-
-class KernelDied(Exception):
-    """The kernel process ended while it was being used."""
-
-    def __init__(self, exit_code: int | None) -> None:
-        self.exit_code = exit_code
-        how = "was killed" if exit_code is not None and exit_code < 0 else "exited"
-        detail = f" (exit code {exit_code})" if exit_code is not None else ""
-        super().__init__(
-            f"the kernel {how}{detail}, e.g. out of memory or os._exit(); it was restarted "
-            "and its variables are lost"
-        )
 
 
 class Kernel:

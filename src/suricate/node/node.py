@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import logging
 import socket
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from suricate.node.kernels import Kernel, KernelConfig, KernelDied, KernelPool
-from suricate.node.processor import ProcessorRunner, SetupFailed
+from suricate.errors import KernelDied, SetupFailed, StreamError
+from suricate.node.kernels import Kernel, KernelConfig, KernelPool
+from suricate.node.processor import ProcessorRunner
 from suricate.node.sources import (
     AmqpSource,
     Delivery,
@@ -22,9 +21,7 @@ from suricate.node.sources import (
     Publishers,
     ReplaySource,
     Source,
-    StreamError,
     check_stream,
-    check_uri,
     records_from,
 )
 from suricate.settings import Settings
@@ -37,6 +34,8 @@ from suricate.wire.messages import (
     Failed,
     InjectMessages,
     Interrupt,
+    JsonObject,
+    KernelError,
     Message,
     Output,
     ProcessorReport,
@@ -48,6 +47,7 @@ from suricate.wire.messages import (
     StopProcessor,
     StopSession,
 )
+from suricate.wire.streams import StreamSpec, check_spec
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +144,8 @@ class ExecNode:
         return Failed("unknown_command", f"no handler for {command.type}")
 
     async def _execute(self, command: Execute, session: _Session, emit: EventHook) -> Message:
-        async def on_output(output: dict[str, object]) -> None:
-            await emit(Output(command.session_id, dict(output)))
+        async def on_output(output: JsonObject) -> None:
+            await emit(Output(command.session_id, output))
 
         kernel = session.kernel
         try:
@@ -182,7 +182,7 @@ class ExecNode:
                 self._check_host(command.stream)
                 await self.publishers.publish(
                     command.stream,
-                    base64.b64decode(command.body),
+                    command.body.raw(),
                     command.headers,
                     command.content_type,
                     command.message_id,
@@ -200,18 +200,15 @@ class ExecNode:
                 if not runners:
                     return Failed("processor_gone", "the processor does not run on this node")
                 first = runners[min(runners)]
-                first.inject([_injected(m) for m in command.messages])
+                first.inject([Delivery.of(m) for m in command.messages])
             else:
                 return None
         except StreamError as exc:
             return Failed(exc.code, exc.message)
         return Done(self.id)
 
-    def _check_host(self, spec: dict[str, object]) -> None:
-        if spec.get("type") == "amqp":
-            check_uri(str(spec["uri"]), ("amqp", "amqps"), self.allowed_hosts)
-        elif spec.get("type") == "mqtt":
-            check_uri(str(spec["uri"]), ("mqtt", "mqtts"), self.allowed_hosts)
+    def _check_host(self, spec: StreamSpec) -> None:
+        check_spec(spec, self.allowed_hosts)
 
     async def _start_processor(self, command: StartProcessor) -> Message:
         here = self._processors.setdefault(command.processor_id, {})
@@ -234,17 +231,15 @@ class ExecNode:
         except (SetupFailed, StreamError) as exc:
             here.pop(command.instance, None)
             if isinstance(exc, SetupFailed):
-                error = exc.error
-                code = "setup_failed"
+                error = KernelError(exc.ename, exc.evalue, exc.traceback, exc.cell)
             else:
-                error = {"ename": "StreamError", "evalue": exc.message}
-                code = exc.code
+                error = KernelError("StreamError", exc.message)
             await self.report(
                 ProcessorReport(
                     command.processor_id, self.id, command.instance, status="failed", error=error
                 )
             )
-            return Failed(code, f"{error.get('ename')}: {error.get('evalue')}")
+            return Failed(exc.code, f"{error.ename}: {error.evalue}")
         except BaseException:
             here.pop(command.instance, None)
             raise
@@ -263,14 +258,14 @@ class ExecNode:
 
     def _source(self, command: StartProcessor) -> Source:
         spec = command.stream
-        if spec["type"] == "amqp":
+        if spec.type == "amqp":
             return AmqpSource(spec, command.processor_id, max(2 * command.batch_size, 1000))
-        if spec["type"] == "mqtt":
+        if spec.type == "mqtt":
             return MqttSource(spec, f"suricate-{command.processor_id}-{command.instance}")
 
         async def load() -> list[object]:
             return await asyncio.to_thread(
-                _load_records, self.pool.config.sdk_socket, command.token, spec["object"]
+                _load_records, self.pool.config.sdk_socket, command.token, spec.object or ""
             )
 
         return ReplaySource(spec, load, command.position)
@@ -288,19 +283,6 @@ class ExecNode:
             await asyncio.sleep(min(60.0, self.idle_timeout / 2))
             with contextlib.suppress(Exception):
                 await self.pool.cull_idle_tenants(self.idle_timeout)
-
-
-def _injected(raw: dict[str, object]) -> Delivery:
-    body = raw.get("body")
-    data = base64.b64decode(str(raw["body_b64"])) if raw.get("body_b64") else str(body).encode()
-    headers = raw.get("headers")
-    return Delivery(
-        id=str(raw.get("id", "")),
-        body=data,
-        headers=dict(headers) if isinstance(headers, dict) else {},
-        timestamp=time.time(),
-        dead_letter_id=str(raw["dead_letter_id"]) if raw.get("dead_letter_id") else None,
-    )
 
 
 def _load_records(sdk_socket: Path | None, token: str, name: str) -> list[object]:

@@ -20,13 +20,22 @@ import statistics
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from suricate.errors import KernelDied, SetupFailed, StreamError
 from suricate.kernel.handler import CHUNK_MIME
-from suricate.node.kernels import Kernel, KernelDied
-from suricate.node.sources import Delivery, Source, StreamError
+from suricate.node.kernels import Kernel
+from suricate.node.sources import Delivery, Source
 from suricate.wire.bus import ReportHook
-from suricate.wire.messages import ProcessorReport, StartProcessor
+from suricate.wire.messages import (
+    ActionRecord,
+    DeadLetterRecord,
+    KernelError,
+    ProcessorReport,
+    StartProcessor,
+    StreamMessage,
+)
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 2.0
@@ -37,10 +46,12 @@ MESSAGE_WAIT = 0.005  # seconds to let a chunk fill: fewer, fuller kernel calls 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
-class SetupFailed(Exception):
-    def __init__(self, error: dict[str, Any]) -> None:
-        super().__init__(f"{error.get('ename')}: {error.get('evalue')}")
-        self.error = error
+@dataclass(frozen=True)
+class Failure:
+    """Why a handler failed on one message."""
+
+    error: str
+    traceback: str = ""
 
 
 def plain(lines: list[str]) -> str:
@@ -64,7 +75,7 @@ class ProcessorRunner:
         self.source = source
         self.report_hook = report
         self.exec_timeout = exec_timeout
-        self.stream_name = str(command.stream.get("name", ""))
+        self.stream_name = command.stream.name
         self.kernel: Kernel | None = None
         self._batching = False  # the notebook defines on_batch
         self._retry: deque[Delivery] = deque()
@@ -77,7 +88,7 @@ class ProcessorRunner:
             ("received", "processed", "failed", "dead_lettered", "redelivered"), 0
         )
         self._logs: list[str] = []
-        self._samples: deque[dict[str, Any]] = deque(maxlen=SAMPLES_PER_REPORT)
+        self._samples: deque[StreamMessage] = deque(maxlen=SAMPLES_PER_REPORT)
         self._done: deque[tuple[float, int]] = deque()
         self._processed_total = 0
         self._latency: float | None = None
@@ -108,12 +119,10 @@ class ProcessorRunner:
             self._keep_logs(result.outputs)
             if result.status != "ok":
                 raise SetupFailed(
-                    {
-                        "ename": result.ename,
-                        "evalue": result.evalue,
-                        "cell": index,
-                        "traceback": plain(result.traceback),
-                    }
+                    result.ename or "Error",
+                    result.evalue or "",
+                    traceback=plain(result.traceback),
+                    cell=index,
                 )
         result = await kernel.execute(
             "from suricate.kernel.handler import check_handlers,"
@@ -122,7 +131,7 @@ class ProcessorRunner:
             store_history=False,
         )
         if result.status != "ok":
-            raise SetupFailed({"ename": result.ename, "evalue": result.evalue})
+            raise SetupFailed(result.ename or "Error", result.evalue or "")
         found: dict[str, bool] = next(
             (o["data"][CHUNK_MIME] for o in result.outputs if CHUNK_MIME in o.get("data", {})),
             {},
@@ -175,12 +184,12 @@ class ProcessorRunner:
                     await asyncio.wait_for(asyncio.shield(finishing), 10)
             raise
         except StreamError as exc:
-            await self._fail({"ename": "StreamError", "evalue": exc.message})
+            await self._fail(KernelError("StreamError", exc.message))
         except Exception as exc:
             log.exception("processor %s stopped", self.command.processor_id)
-            await self._fail({"ename": type(exc).__name__, "evalue": str(exc)})
+            await self._fail(KernelError(type(exc).__name__, str(exc)))
 
-    async def _fail(self, error: dict[str, Any]) -> None:
+    async def _fail(self, error: KernelError) -> None:
         with contextlib.suppress(Exception):
             await self._flush(status="failed", error=error)
 
@@ -218,9 +227,11 @@ class ProcessorRunner:
         now = time.time()
         if stamps:
             self._latency = statistics.median(now - s for s in stamps) * 1000
-        ok, dead, dead_letters = [], [], []
+        ok: list[Delivery] = []
+        dead: list[Delivery] = []
+        dead_letters: list[DeadLetterRecord] = []
         for delivery, result in zip(chunk, results, strict=True):
-            if result.get("ok"):
+            if result is None:
                 ok.append(delivery)
                 continue
             self._counts["failed"] += 1
@@ -235,15 +246,15 @@ class ProcessorRunner:
         self._processed_total += len(ok)
         self._done.append((time.monotonic(), self._processed_total))
         for d in fresh[-SAMPLES_PER_REPORT:]:
-            self._samples.append(_sample(d, self.stream_name))
+            self._samples.append(d.message(self.stream_name))
         replayed = [d.dead_letter_id for d in ok if d.dead_letter_id is not None]
         return ok + dead, actions, dead_letters, replayed
 
     async def _finish(
         self,
         settled: list[Delivery],
-        actions: list[dict[str, Any]],
-        dead_letters: list[dict[str, Any]],
+        actions: list[ActionRecord],
+        dead_letters: list[DeadLetterRecord],
         replayed: list[str],
     ) -> None:
         """Report what a chunk did, then settle its messages."""
@@ -259,12 +270,15 @@ class ProcessorRunner:
 
     async def _run_in_kernel(
         self, chunk: list[Delivery]
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    ) -> tuple[list[Failure | None], list[ActionRecord]]:
         """Run the chunk through the handlers; a chunk-wide failure fails every message."""
         assert self.kernel is not None
         use_batch = len(chunk) > 1
         payload = json.dumps(
-            {"messages": [d.wire(self.stream_name) for d in chunk], "batch": use_batch},
+            {
+                "messages": [asdict(d.message(self.stream_name)) for d in chunk],
+                "batch": use_batch,
+            },
             separators=(",", ":"),
         )
         # Handed over as a file in the kernel's own runtime dir (bound into its sandbox).
@@ -284,8 +298,8 @@ class ProcessorRunner:
             await self.kernel.shutdown()
             self.kernel = await self.new_kernel()
             await self._setup(self.kernel)
-            failure = {"ok": False, "error": f"KernelDied: {died}", "traceback": str(died)}
-            return [dict(failure) for _ in chunk], []
+            died_of: Failure | None = Failure(f"KernelDied: {died}", str(died))
+            return [died_of for _ in chunk], []
         out = None
         for output in result.outputs:
             data = output.get("data", {})
@@ -294,33 +308,21 @@ class ProcessorRunner:
             elif output.get("output_type") == "stream":
                 self._keep_logs([output])
         if result.status != "ok" or out is None:
-            error = f"{result.ename}: {result.evalue}"
-            failure = {"ok": False, "error": error, "traceback": plain(result.traceback)}
-            return [dict(failure) for _ in chunk], []
-        actions = [
-            {"text": a["text"], "data": a.get("data") or {}, "at": a.get("at")}
-            for a in out.get("actions", [])
-        ]
-        failures = out.get("failures", {})
-        results = [
-            {"ok": False, **failures[str(i)]} if str(i) in failures else {"ok": True}
-            for i in range(len(chunk))
-        ]
-        return results, actions
+            failed: Failure | None = Failure(
+                f"{result.ename}: {result.evalue}", plain(result.traceback)
+            )
+            return [failed for _ in chunk], []
+        return _chunk_outcome(out, len(chunk))
 
-    def _dead_letter(self, delivery: Delivery, result: dict[str, Any]) -> dict[str, Any]:
-        wire = delivery.wire(self.stream_name)
-        return {
-            "id": delivery.dead_letter_id,
-            "message_id": delivery.id,
-            "body": wire.get("text"),
-            "body_b64": wire.get("b64"),
-            "headers": delivery.headers,
-            "error": result.get("error", ""),
-            "traceback": result.get("traceback", ""),
-            "attempts": delivery.attempts,
-            "revision": self.command.revision,
-        }
+    def _dead_letter(self, delivery: Delivery, failure: Failure) -> DeadLetterRecord:
+        return DeadLetterRecord(
+            message=delivery.message(self.stream_name),
+            error=failure.error,
+            traceback=failure.traceback,
+            attempts=delivery.attempts,
+            revision=self.command.revision,
+            id=delivery.dead_letter_id,
+        )
 
     def _keep_logs(self, outputs: list[dict[str, Any]]) -> None:
         for output in outputs:
@@ -353,11 +355,11 @@ class ProcessorRunner:
 
     async def _flush(
         self,
-        actions: list[dict[str, Any]] | None = None,
-        dead_letters: list[dict[str, Any]] | None = None,
+        actions: list[ActionRecord] | None = None,
+        dead_letters: list[DeadLetterRecord] | None = None,
         replayed: list[str] | None = None,
         status: str = "running",
-        error: dict[str, Any] | None = None,
+        error: KernelError | None = None,
     ) -> None:
         """Send a report of what happened since the last; retried until it is taken."""
         async with self._lock:
@@ -399,12 +401,29 @@ class ProcessorRunner:
             self._last_report = time.monotonic()
 
 
-def _sample(delivery: Delivery, stream: str) -> dict[str, Any]:
-    wire = delivery.wire(stream)
-    return {
-        "id": delivery.id,
-        "body": wire.get("text", wire.get("b64")),
-        "encoding": "utf-8" if "text" in wire else "base64",
-        "headers": delivery.headers,
-        "at": delivery.timestamp or time.time(),
-    }
+def _chunk_outcome(out: Any, n: int) -> tuple[list[Failure | None], list[ActionRecord]]:
+    """Read what the kernel's handler runtime answered for a chunk of ``n`` messages."""
+    if not isinstance(out, dict):
+        broken: Failure | None = Failure("the handler runtime answered something unreadable")
+        return [broken for _ in range(n)], []
+    actions: list[ActionRecord] = []
+    for a in out.get("actions", []):
+        if isinstance(a, dict):
+            data = a.get("data")
+            at = a.get("at")
+            actions.append(
+                ActionRecord(
+                    str(a.get("text", "")),
+                    data if isinstance(data, dict) else {},
+                    float(at) if isinstance(at, int | float) else None,
+                )
+            )
+    failures = out.get("failures", {})
+    results: list[Failure | None] = []
+    for i in range(n):
+        failed = failures.get(str(i)) if isinstance(failures, dict) else None
+        if isinstance(failed, dict):
+            results.append(Failure(str(failed.get("error", "")), str(failed.get("traceback", ""))))
+        else:
+            results.append(None)
+    return results, actions

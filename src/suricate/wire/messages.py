@@ -1,19 +1,33 @@
 """Typed messages between the frontend and execution nodes, with one JSON encoding.
 
 Commands go to a node; a node answers each with exactly one reply and, meanwhile, any number of
-events (outputs as they come). Every message is a frozen dataclass tagged by ``type``.
+events (outputs as they come). Every message is a frozen dataclass tagged by ``type``, and so is
+every value inside one: a stream's definition (``StreamSpec``), a message on a stream
+(``StreamMessage``, its body one ``Body``), an action, a dead letter, a kernel's error. Only
+what is JSON by nature (a notebook output, a message's headers, an action's data) is typed as
+JSON. ``decode`` checks every field and raises ``MalformedMessage``, never a bare error.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
+
+from pydantic import ConfigDict, JsonValue, TypeAdapter, ValidationError
+
+from suricate.errors import MalformedMessage
+from suricate.wire.body import Body
+from suricate.wire.streams import StreamSpec
+
+JsonObject = dict[str, JsonValue]
+_STRICT = ConfigDict(extra="forbid")
 
 
 @dataclass(frozen=True)
 class Message:
     type: ClassVar[str] = ""
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
 
     def encode(self) -> bytes:
         """Return the JSON form, tagged with the message type."""
@@ -29,17 +43,90 @@ def message(cls: type[Message]) -> type[Message]:
     return cls
 
 
+_ADAPTERS: dict[str, TypeAdapter[Any]] = {}
+
+
+def _adapter(cls: type[Message]) -> TypeAdapter[Any]:
+    adapter = _ADAPTERS.get(cls.type)
+    if adapter is None:
+        adapter = _ADAPTERS[cls.type] = TypeAdapter(cls)
+    return adapter
+
+
 def decode(data: bytes | str) -> Message:
-    """Rebuild a message from its JSON form; unknown types and fields are errors."""
-    raw = json.loads(data)
+    """Rebuild a message from its JSON form; unknown types, fields and bad values are errors."""
+    try:
+        raw = json.loads(data)
+    except ValueError as exc:
+        raise MalformedMessage(f"not JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise MalformedMessage(f"not a JSON object: {str(data)[:80]!r}")
     cls = _TYPES.get(raw.pop("type", None))
     if cls is None:
-        raise ValueError(f"unknown message type in {str(data)[:80]!r}")
-    known = {f.name for f in fields(cls)}
-    unknown = set(raw) - known
-    if unknown:
-        raise ValueError(f"unknown fields {sorted(unknown)} for {cls.type}")
-    return cls(**raw)
+        raise MalformedMessage(f"unknown message type in {str(data)[:80]!r}")
+    try:
+        decoded: Message = _adapter(cls).validate_python(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
+        )
+        raise MalformedMessage(f"bad {cls.type}: {problems}") from None
+    return decoded
+
+
+# Values inside messages
+
+
+@dataclass(frozen=True)
+class StreamMessage:
+    """One message on a stream, as a node hands it to a processor or reports it."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+
+    id: str
+    body: Body
+    headers: JsonObject = field(default_factory=dict)
+    stream: str = ""
+    redelivered: bool = False
+    dead_letter_id: str | None = None  # set when the message is a dead letter handed back
+    at: float | None = None  # when it was published (epoch seconds), when known
+
+
+@dataclass(frozen=True)
+class KernelError:
+    """An error raised in a kernel (or a processor's setup), as Jupyter names its parts."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+
+    ename: str
+    evalue: str
+    traceback: str = ""  # plain text, colours removed
+    cell: int | None = None  # the notebook cell that raised, for a processor's setup
+
+
+@dataclass(frozen=True)
+class ActionRecord:
+    """An action a processor's handler recorded, with when (epoch seconds)."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+
+    text: str
+    data: JsonObject = field(default_factory=dict)
+    at: float | None = None
+
+
+@dataclass(frozen=True)
+class DeadLetterRecord:
+    """A message a processor gave up on, with the error of its last attempt."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+
+    message: StreamMessage
+    error: str
+    traceback: str
+    attempts: int
+    revision: int
+    id: str | None = None  # the dead letter's id when it failed again after a replay
 
 
 # Commands (frontend -> node)
@@ -92,7 +179,7 @@ class StopSession(Message):
 class Output(Message):
     type: ClassVar[str] = "output"
     session_id: str
-    output: dict[str, Any]
+    output: JsonObject  # an nbformat output (or a clear_output / update_display_data event)
 
 
 # Replies (node -> frontend, one per command)
@@ -110,7 +197,7 @@ class Done(Message):
 class Executed(Message):
     type: ClassVar[str] = "executed"
     status: str
-    outputs: list[dict[str, Any]]
+    outputs: list[JsonObject]
     execution_count: int | None = None
     ename: str | None = None
     evalue: str | None = None
@@ -136,7 +223,7 @@ class CheckStream(Message):
 
     type: ClassVar[str] = "check_stream"
     tenant: str
-    stream: dict[str, Any]
+    stream: StreamSpec
 
 
 @message
@@ -146,9 +233,9 @@ class PublishStream(Message):
 
     type: ClassVar[str] = "publish_stream"
     tenant: str
-    stream: dict[str, Any]
-    body: str  # base64
-    headers: dict[str, Any] = field(default_factory=dict)
+    stream: StreamSpec
+    body: Body
+    headers: JsonObject = field(default_factory=dict)
     content_type: str | None = None
     message_id: str | None = None  # AMQP's message-id: a tail shows the message once
 
@@ -164,7 +251,7 @@ class StartProcessor(Message):
     instance: int
     tenant: str
     token: str
-    stream: dict[str, Any]
+    stream: StreamSpec
     cells: list[str]
     revision: int
     batch_size: int
@@ -197,7 +284,7 @@ class InjectMessages(Message):
 
     type: ClassVar[str] = "inject_messages"
     processor_id: str
-    messages: list[dict[str, Any]]
+    messages: list[StreamMessage]
 
 
 # Reports (node -> frontend, outside any command)
@@ -217,16 +304,16 @@ class ProcessorReport(Message):
     node: str
     instance: int
     status: str = "running"
-    error: dict[str, Any] | None = None
+    error: KernelError | None = None
     received: int = 0
     processed: int = 0
     failed: int = 0
     dead_lettered: int = 0
     redelivered: int = 0
-    actions: list[dict[str, Any]] = field(default_factory=list)
-    dead_letters: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[ActionRecord] = field(default_factory=list)
+    dead_letters: list[DeadLetterRecord] = field(default_factory=list)
     replayed: list[str] = field(default_factory=list)
-    samples: list[dict[str, Any]] = field(default_factory=list)
+    samples: list[StreamMessage] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
     position: int | None = None
     rate: float = 0.0

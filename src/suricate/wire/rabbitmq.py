@@ -19,7 +19,7 @@ import logging
 import uuid
 from typing import Any
 
-from suricate.errors import ExecutionNodeError
+from suricate.errors import ExecutionNodeError, MalformedMessage
 from suricate.wire.bus import EventHook, Handler, ReportHook
 from suricate.wire.messages import Execute, Failed, Message, decode
 
@@ -119,7 +119,7 @@ class RabbitBus:
             async for incoming in reports:
                 try:
                     message = decode(incoming.body)
-                except ValueError:
+                except MalformedMessage:
                     log.exception("undecodable report dropped")
                     await incoming.reject(requeue=False)
                     continue
@@ -140,7 +140,7 @@ class RabbitBus:
         future, on_event = entry
         try:
             message = decode(incoming.body)
-        except ValueError:
+        except MalformedMessage:
             log.exception("undecodable message on the reply queue")
             return
         if incoming.type == EVENT:
@@ -309,7 +309,7 @@ class RabbitNodeServer:
 
         try:
             command = decode(incoming.body)
-        except ValueError as exc:
+        except MalformedMessage as exc:
             await send(Failed("bad_command", str(exc)), REPLY)
             await incoming.reject(requeue=False)
             return

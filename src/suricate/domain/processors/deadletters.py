@@ -5,7 +5,6 @@ from __future__ import annotations
 import builtins
 import contextlib
 import json
-from typing import Any
 
 from sqlalchemy import select
 
@@ -20,9 +19,11 @@ from suricate.errors import (
     Conflict,
 )
 from suricate.store.tables import DeadLetter
+from suricate.wire.body import Body
 from suricate.wire.messages import (
     Done,
     InjectMessages,
+    StreamMessage,
 )
 
 
@@ -63,13 +64,12 @@ class DeadLetters(Actions):
                 query = query.where(DeadLetter.id.in_(ids))
             rows = list(s.scalars(query.order_by(DeadLetter.created_at)))
             messages = [
-                {
-                    "id": r.message_id,
-                    "body": r.body,
-                    "body_b64": r.body_b64,
-                    "headers": json.loads(r.headers),
-                    "dead_letter_id": r.id,
-                }
+                StreamMessage(
+                    id=r.message_id,
+                    body=Body(text=r.body, b64=None if r.body is not None else r.body_b64 or ""),
+                    headers=json.loads(r.headers),
+                    dead_letter_id=r.id,
+                )
                 for r in rows
             ]
             for r in rows:
@@ -83,14 +83,8 @@ class DeadLetters(Actions):
                 raise Conflict("the processor's node did not take the messages; try again")
         return len(messages)
 
-    async def _deliver_local(self, stream_id: str, sample: dict[str, Any]) -> None:
+    async def _deliver_local(self, stream_id: str, message: StreamMessage) -> None:
         """A message published to a replay stream goes to the processors running on it."""
-        message = {
-            "id": sample["id"],
-            "body": sample["body"] if sample["encoding"] == "utf-8" else None,
-            "body_b64": sample["body"] if sample["encoding"] == "base64" else None,
-            "headers": sample.get("headers") or {},
-        }
         for processor_id, live in list(self._live.items()):
             if live.stream_id == stream_id and 0 in live.instances:
                 with contextlib.suppress(Exception):

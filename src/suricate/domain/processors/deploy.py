@@ -7,7 +7,6 @@ import contextlib
 import json
 import logging
 import uuid
-from typing import Any
 
 from suricate.domain.auth import SDK_SCOPE, Principal
 from suricate.domain.processors.deadletters import DeadLetters
@@ -22,6 +21,8 @@ from suricate.domain.processors.records import (
     _Live,
     _replace,
     _StartFailed,
+    error_json,
+    error_of,
 )
 from suricate.errors import (
     InvalidInput,
@@ -30,10 +31,12 @@ from suricate.store.tables import Processor, Stream, utcnow
 from suricate.wire.messages import (
     Done,
     Failed,
+    KernelError,
     Message,
     StartProcessor,
     StopProcessor,
 )
+from suricate.wire.streams import StreamSpec
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +89,7 @@ class Deployment(DeadLetters):
             assert stream is not None
             spec = self.streams.spec(stream)
             replicas, position = row.replicas, row.position
-        live = _Live(principal.tenant_id, principal.tenant_name, spec["id"], None, replicas)
+        live = _Live(principal.tenant_id, principal.tenant_name, spec.id, None, replicas)
         self._live[processor_id] = live
         async with live.busy:
             try:
@@ -109,7 +112,7 @@ class Deployment(DeadLetters):
                 raise
             except Exception as exc:
                 log.exception("processor %s did not start", processor_id)
-                await self._fail(processor_id, {"ename": type(exc).__name__, "evalue": str(exc)})
+                await self._fail(processor_id, KernelError(type(exc).__name__, str(exc)))
                 return
         self._update(processor_id, status=RUNNING, started_at=utcnow(), error=None)
 
@@ -118,7 +121,7 @@ class Deployment(DeadLetters):
         processor_id: str,
         live: _Live,
         instance: int,
-        spec: dict[str, Any],
+        spec: StreamSpec,
         position: int,
     ) -> None:
         with self.db.session() as s:
@@ -155,25 +158,25 @@ class Deployment(DeadLetters):
             if isinstance(reply, Failed) and reply.code == "colocated":
                 continue
             raise _StartFailed(self._failure_of(processor_id, reply))
-        raise _StartFailed({"ename": "PlacementFailed", "evalue": "no node took the instance"})
+        raise _StartFailed(KernelError("PlacementFailed", "no node took the instance"))
 
-    def _failure_of(self, processor_id: str, reply: Message) -> dict[str, Any]:
+    def _failure_of(self, processor_id: str, reply: Message) -> KernelError:
         with self.db.session() as s:
             row = s.get(Processor, processor_id)
             if row is not None and row.error:
-                return dict(json.loads(row.error))  # the node reported it in full
+                return error_of(row.error)  # the node reported it in full
         if isinstance(reply, Failed):
             ename, _, evalue = reply.message.partition(": ")
-            return {"ename": ename if evalue else reply.code, "evalue": evalue or reply.message}
-        return {"ename": "BadReply", "evalue": reply.type}
+            return KernelError(ename if evalue else reply.code, evalue or reply.message)
+        return KernelError("BadReply", reply.type)
 
     def _record_nodes(self, processor_id: str, live: _Live) -> None:
         nodes = {str(i): inst.node for i, inst in live.instances.items()}
         self._update(processor_id, nodes=json.dumps(nodes))
 
-    async def _fail(self, processor_id: str, error: dict[str, Any]) -> None:
+    async def _fail(self, processor_id: str, error: KernelError) -> None:
         """Mark the processor failed and stop what still runs of it."""
-        self._update(processor_id, status=FAILED, error=json.dumps(error), stopped_at=utcnow())
+        self._update(processor_id, status=FAILED, error=error_json(error), stopped_at=utcnow())
         await self._stop_instances(processor_id)
 
     async def _stop_instances(self, processor_id: str) -> None:

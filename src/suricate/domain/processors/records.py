@@ -6,12 +6,13 @@ import asyncio
 import json
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from suricate.store.tables import Action, DeadLetter, utcnow
 from suricate.wire.messages import (
+    KernelError,
     StartProcessor,
 )
 
@@ -132,9 +133,26 @@ def _at(value: Any) -> datetime:
 
 
 class _StartFailed(Exception):
-    def __init__(self, error: dict[str, Any]) -> None:
-        super().__init__(error.get("evalue"))
+    def __init__(self, error: KernelError) -> None:
+        super().__init__(error.evalue)
         self.error = error
+
+
+def error_json(error: KernelError) -> str:
+    """A processor's error as its record keeps it: the parts that say something."""
+    return json.dumps({k: v for k, v in asdict(error).items() if v not in (None, "")})
+
+
+def error_of(stored: str) -> KernelError:
+    """Read back an error a record keeps."""
+    raw = json.loads(stored)
+    cell = raw.get("cell")
+    return KernelError(
+        str(raw.get("ename", "")),
+        str(raw.get("evalue", "")),
+        str(raw.get("traceback", "")),
+        cell if isinstance(cell, int) else None,
+    )
 
 
 def _replace(command: StartProcessor, **changes: Any) -> StartProcessor:

@@ -8,6 +8,7 @@ import json
 import logging
 import time
 import uuid
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import insert, update
@@ -21,6 +22,7 @@ from suricate.domain.processors.records import (
 )
 from suricate.store.tables import Action, DeadLetter, Processor, utcnow
 from suricate.wire.messages import (
+    DeadLetterRecord,
     Message,
     ProcessorReport,
 )
@@ -77,15 +79,15 @@ class Reports(Deployment):
             if report.position is not None and report.instance == 0:
                 values["position"] = report.position
             if report.status == FAILED and report.error is not None:
-                values["error"] = json.dumps(report.error)
+                values["error"] = json.dumps(asdict(report.error))
             s.execute(update(Processor).where(Processor.id == row.id).values(**values))
             rows = [
                 {
                     "tenant_id": tenant_id,
                     "processor_id": row.id,
-                    "text": a["text"],
-                    "data": json.dumps(a.get("data") or {}),
-                    "created_at": _at(a.get("at")),
+                    "text": a.text,
+                    "data": json.dumps(a.data),
+                    "created_at": _at(a.at),
                 }
                 for a in report.actions
             ]
@@ -107,15 +109,15 @@ class Reports(Deployment):
             return tenant_id, [_action(a) for a in actions] if self._feeds else []
 
     @staticmethod
-    def _record_dead_letter(s: Any, row: Processor, letter: dict[str, Any]) -> None:
+    def _record_dead_letter(s: Any, row: Processor, letter: DeadLetterRecord) -> None:
         values = {
-            "error": letter.get("error", ""),
-            "traceback": letter.get("traceback", ""),
-            "attempts": int(letter.get("attempts", 0)),
-            "notebook_revision": int(letter.get("revision", row.notebook_revision)),
+            "error": letter.error,
+            "traceback": letter.traceback,
+            "attempts": letter.attempts,
+            "notebook_revision": letter.revision,
             "status": "dead",
         }
-        existing = s.get(DeadLetter, letter["id"]) if letter.get("id") else None
+        existing = s.get(DeadLetter, letter.id) if letter.id else None
         if existing is not None and existing.processor_id == row.id:
             for key, value in values.items():
                 setattr(existing, key, value)  # replayed and failed again
@@ -125,10 +127,10 @@ class Reports(Deployment):
                 id=uuid.uuid4().hex,
                 tenant_id=row.tenant_id,
                 processor_id=row.id,
-                message_id=str(letter.get("message_id", ""))[:255],
-                body=letter.get("body"),
-                body_b64=letter.get("body_b64"),
-                headers=json.dumps(letter.get("headers") or {}),
+                message_id=letter.message.id[:255],
+                body=letter.message.body.text,
+                body_b64=letter.message.body.b64,
+                headers=json.dumps(letter.message.headers),
                 created_at=utcnow(),
                 **values,
             )

@@ -30,6 +30,7 @@ from suricate.errors import (
 from suricate.store.tables import Processor
 from suricate.wire.messages import (
     Done,
+    KernelError,
     QueryProcessor,
 )
 
@@ -135,7 +136,7 @@ class Supervision(Reports):
         for processor_id, tenant_id, user_id, stream_id, nodes in wanted:
             principal = await asyncio.to_thread(self.principal_of, user_id, tenant_id)
             if principal is None:
-                await self._fail(processor_id, {"ename": "UserGone", "evalue": "user removed"})
+                await self._fail(processor_id, KernelError("UserGone", "user removed"))
                 continue
             live = _Live(tenant_id, principal.tenant_name, stream_id, None)
             for instance, node in nodes.items():

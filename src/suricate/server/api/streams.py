@@ -130,7 +130,19 @@ def tail_stream(
 ) -> Tail:
     """The latest messages seen on the stream: received by its processors or published here."""
     items = platform.streams.tail(principal.tenant_id, name, n)
-    return Tail(stream=name, items=[TailMessage.model_validate(i) for i in items])
+    return Tail(
+        stream=name,
+        items=[
+            TailMessage(
+                id=m.id,
+                body=m.body.value,
+                encoding="utf-8" if m.body.text is not None else "base64",
+                headers=m.headers,
+                at=m.at or 0.0,
+            )
+            for m in items
+        ],
+    )
 
 
 @router.post(

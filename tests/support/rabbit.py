@@ -2,47 +2,26 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.servers import Server
-
-RABBITMQ = os.environ.get("SURICATE_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672")
-
-
-def _reachable(url: str) -> bool:
-    import asyncio
-
-    import aio_pika
-
-    async def probe() -> None:
-        connection = await aio_pika.connect(url, timeout=3)
-        await connection.close()
-
-    try:
-        asyncio.run(probe())
-        return True
-    except Exception:
-        return False
+from tests.support.servers import Server
+from tests.support.services import RABBITMQ, rabbitmq_reachable, require
+from tests.support.wait import wait_until
 
 
 @pytest.fixture
 def broker_url() -> Iterator[str]:
     """A RabbitMQ vhost of this test's own, so no other node can take its commands."""
-    if not _reachable(RABBITMQ + "/"):
-        if os.environ.get("CI"):
-            pytest.fail(f"RabbitMQ is not reachable at {RABBITMQ}; CI must test it")
-        pytest.skip(f"RabbitMQ is not reachable at {RABBITMQ}")
+    require(rabbitmq_reachable(RABBITMQ + "/"), f"RabbitMQ is not reachable at {RABBITMQ}")
     ctl = shutil.which("rabbitmqctl")
     if ctl is None:
         yield RABBITMQ + "/"
@@ -67,7 +46,6 @@ def cluster_with(
 ) -> Iterator[Callable[..., tuple[Server, Nodes]]]:
     """Start a server on the test's vhost (with any extra settings) and say how to add nodes."""
     nodes: list[subprocess.Popen[bytes]] = []
-    logs = []
 
     def make(**settings: str) -> tuple[Server, Nodes]:
         server = start_server(
@@ -75,24 +53,26 @@ def cluster_with(
         )
 
         def start_node(*tenants: str, **env: str) -> subprocess.Popen[bytes]:
-            log = (tmp_path / f"node{len(nodes)}.log").open("wb")
-            logs.append(log)
+            log = tmp_path / f"node{len(nodes)}.log"
             args = [a for t in tenants for a in ("--tenant", t)]
-            node = subprocess.Popen(
-                [sys.executable, "-m", "suricate", "execnode", *args],
-                env=server.env | {"SURICATE_URL": server.url, "SURICATE_LOG_LEVEL": "info"} | env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+            with log.open("wb") as output:  # the child keeps its own copy of the descriptor
+                node = subprocess.Popen(
+                    [sys.executable, "-m", "suricate", "execnode", *args],
+                    env=server.env
+                    | {"SURICATE_URL": server.url, "SURICATE_LOG_LEVEL": "info"}
+                    | env,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                )
             nodes.append(node)
-            log_path = Path(log.name)
-            for _ in range(400):
-                found = re.search(rb"execution node (\S+) serving", log_path.read_bytes())
-                if found:
-                    node.node_id = found.group(1).decode()  # type: ignore[attr-defined]
-                    return node
-                time.sleep(0.05)
-            raise RuntimeError(f"node did not start: {log_path.read_text()}")
+            serving = wait_until(
+                lambda: re.search(rb"execution node (\S+) serving", log.read_bytes()),
+                timeout=20,
+                interval=0.05,
+                message=lambda: f"node did not start: {log.read_text()}",
+            )
+            node.node_id = serving.group(1).decode()  # type: ignore[attr-defined]
+            return node
 
         return server, start_node
 
@@ -101,8 +81,6 @@ def cluster_with(
         if node.poll() is None:
             node.send_signal(signal.SIGTERM)
             node.wait(timeout=20)
-    for log in logs:
-        log.close()
 
 
 @pytest.fixture

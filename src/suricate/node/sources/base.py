@@ -1,0 +1,99 @@
+"""What every stream source hands out (``Delivery``) and promises (``Source``)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import JsonValue
+
+from suricate.wire.body import Body
+from suricate.wire.messages import StreamMessage
+
+CONNECT_TIMEOUT = 10.0
+
+
+@dataclass
+class Delivery:
+    id: str
+    body: bytes
+    headers: dict[str, JsonValue] = field(default_factory=dict)
+    redelivered: bool = False
+    timestamp: float | None = None  # when it was published (epoch s), when known
+    handle: Any = None  # the source's own reference, for settling
+    attempts: int = 0
+    dead_letter_id: str | None = None
+
+    @classmethod
+    def of(cls, message: StreamMessage) -> Delivery:
+        """A message handed to a processor (a dead letter to replay, or one published to a
+        replay stream) as a delivery of its own."""
+        return cls(
+            id=message.id,
+            body=message.body.raw(),
+            headers=dict(message.headers),
+            timestamp=time.time(),
+            dead_letter_id=message.dead_letter_id,
+        )
+
+    def message(self, stream: str) -> StreamMessage:
+        """The typed form a processor's kernel and the frontend take."""
+        return StreamMessage(
+            id=self.id,
+            body=Body.of(self.body),
+            headers=self.headers,
+            stream=stream,
+            redelivered=self.redelivered or self.attempts > 0,
+            dead_letter_id=self.dead_letter_id,
+            at=self.timestamp,
+        )
+
+
+class Source(Protocol):
+    position: int | None
+    local_ack: bool  # True when acks settle nothing outside (a replay keeps its own position)
+
+    async def start(self) -> None: ...
+
+    async def take(self, max_n: int, wait_s: float) -> list[Delivery]: ...
+
+    async def ack(self, deliveries: list[Delivery]) -> None: ...
+
+    async def release(self, deliveries: list[Delivery]) -> None: ...
+
+    async def lag(self) -> int | None: ...
+
+    async def close(self) -> None: ...
+
+
+def headers_of(raw: dict[str, Any] | None) -> dict[str, JsonValue]:
+    """A broker's message headers as JSON values (bytes decoded, other types as text)."""
+    out: dict[str, Any] = {}
+    for key, value in (raw or {}).items():
+        out[key] = value.decode(errors="replace") if isinstance(value, bytes) else value
+        if not isinstance(out[key], str | int | float | bool | type(None) | list | dict):
+            out[key] = str(out[key])
+    return out
+
+
+async def gather(
+    buffer: asyncio.Queue[Any], max_n: int, wait_s: float, convert: Callable[[Any], Delivery]
+) -> list[Delivery]:
+    """Wait for one item, then take up to ``max_n``, waiting at most ``wait_s`` for more."""
+    out = [convert(await buffer.get())]
+    deadline = time.monotonic() + wait_s
+    while len(out) < max_n:
+        if not buffer.empty():
+            out.append(convert(buffer.get_nowait()))
+            continue
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            out.append(convert(await asyncio.wait_for(buffer.get(), left)))
+        except TimeoutError:
+            break
+    return out
