@@ -109,7 +109,11 @@ class ScheduleService:
         webhook_url: str | None = None,
     ) -> ScheduleInfo:
         check(cron, timezone)
-        check_url(webhook_url)
+        webhooks = getattr(self.runs, "webhooks", None)
+        if webhooks is not None:
+            webhooks.check_url(webhook_url)
+        else:
+            check_url(webhook_url)
         notebook = self.notebooks.find(principal.tenant_id, notebook_id)
         now = utcnow()
         row = Schedule(

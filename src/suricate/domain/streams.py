@@ -38,6 +38,7 @@ from suricate.errors import (
 )
 from suricate.keys import kept_secret
 from suricate.names import check_name
+from suricate.outbound import Outbound, OutboundRefused
 from suricate.store.db import Database
 from suricate.store.tables import Processor, Stream, utcnow
 from suricate.wire.body import Body
@@ -127,6 +128,7 @@ class StreamService:
         key: bytes,
         allowed_hosts: list[str],
         object_exists: Callable[[int, str], None],
+        outbound: Outbound | None = None,
     ) -> None:
         from cryptography.fernet import Fernet
 
@@ -134,6 +136,9 @@ class StreamService:
         self.bus = bus
         self._fernet = Fernet(key)
         self.allowed_hosts = allowed_hosts
+        # Literal loopback/private/metadata hosts are refused here at once; the node checks
+        # what a name resolves to when it connects.
+        self.outbound = outbound or Outbound()
         self._object_exists = object_exists
         self._tails: dict[str, deque[StreamMessage]] = {}
         # Set by the processors: hands a message published to a replay stream to its processors.
@@ -156,7 +161,10 @@ class StreamService:
             uri = str(config.get("uri") or "")
             try:
                 check_uri(uri, (kind, kind + "s"), self.allowed_hosts)
+                self.outbound.check_host(urlsplit(uri).hostname or "")
             except StreamError as exc:
+                raise InvalidStream(exc.code, exc.message) from None
+            except OutboundRefused as exc:
                 raise InvalidStream(exc.code, exc.message) from None
             if kind == "mqtt" and not config.get("topic"):
                 raise InvalidStream("bad_field", "an mqtt stream needs a topic")

@@ -24,6 +24,7 @@ from suricate.node.sources import (
     check_stream,
     records_from,
 )
+from suricate.outbound import Outbound
 from suricate.settings import Settings
 from suricate.wire.bus import EventHook, ReportHook
 from suricate.wire.messages import (
@@ -72,6 +73,7 @@ class ExecNode:
         warm_per_tenant: int,
         idle_timeout: float,
         allowed_hosts: list[str] | None = None,
+        outbound: Outbound | None = None,
     ) -> None:
         self.id = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self.pool = KernelPool(config, warm_per_tenant)
@@ -79,7 +81,9 @@ class ExecNode:
         self.allowed_hosts = allowed_hosts or ["*"]
         # Where processor reports go: set by whoever carries them to the frontend.
         self.report: ReportHook = _no_report
-        self.publishers = Publishers()
+        # Where streams may connect: public addresses, and what the operator allows.
+        self.outbound = outbound or Outbound()
+        self.publishers = Publishers(self.outbound)
         self._sessions: dict[str, _Session] = {}
         self._processors: dict[str, dict[int, ProcessorRunner]] = {}
         self._culler: asyncio.Task[None] | None = None
@@ -177,7 +181,7 @@ class ExecNode:
         try:
             if isinstance(command, CheckStream):
                 self._check_host(command.stream)
-                await check_stream(command.stream)
+                await check_stream(command.stream, self.outbound)
             elif isinstance(command, PublishStream):
                 self._check_host(command.stream)
                 await self.publishers.publish(
@@ -259,9 +263,13 @@ class ExecNode:
     def _source(self, command: StartProcessor) -> Source:
         spec = command.stream
         if spec.type == "amqp":
-            return AmqpSource(spec, command.processor_id, max(2 * command.batch_size, 1000))
+            return AmqpSource(
+                spec, command.processor_id, max(2 * command.batch_size, 1000), self.outbound
+            )
         if spec.type == "mqtt":
-            return MqttSource(spec, f"suricate-{command.processor_id}-{command.instance}")
+            return MqttSource(
+                spec, f"suricate-{command.processor_id}-{command.instance}", self.outbound
+            )
 
         async def load() -> list[object]:
             return await asyncio.to_thread(
@@ -325,6 +333,7 @@ def build_node(settings: Settings, sdk_socket: Path) -> ExecNode:
         settings.kernel_pool_size,
         settings.kernel_idle_timeout,
         settings.stream_allowed_hosts_list,
+        Outbound(settings.outbound_allowed_list),
     )
 
 

@@ -17,6 +17,7 @@ from suricate.domain.objects import ObjectService
 from suricate.domain.tenants import TenantService
 from suricate.domain.throttle import LoginThrottle
 from suricate.node.gateway import sdk_only, serve_unix, stop
+from suricate.outbound import Outbound
 from suricate.settings import Settings
 from suricate.store.blobs import LocalObjectStore, object_store
 from suricate.store.db import Database
@@ -105,8 +106,9 @@ class Platform:
         self._bus = bus
         principal_for_ids = functools.partial(principal_of, self.db)
         key = load_key(s.secret_key.get_secret_value() if s.secret_key else None, s.data_dir)
+        outbound = Outbound(s.outbound_allowed_list)
         self.streams = StreamService(
-            self.db, bus, key, s.stream_allowed_hosts_list, self._object_exists
+            self.db, bus, key, s.stream_allowed_hosts_list, self._object_exists, outbound
         )
         self.processors = ProcessorService(
             self.db, bus, self.notebooks, self.streams, self.tokens, principal_for_ids
@@ -118,7 +120,9 @@ class Platform:
         secret = load_secret(
             s.webhook_secret.get_secret_value() if s.webhook_secret else None, s.data_dir
         )
-        self.runs = RunService(self.db, self.notebooks, self.sessions, WebhookSender(secret))
+        self.runs = RunService(
+            self.db, self.notebooks, self.sessions, WebhookSender(secret, outbound)
+        )
         await self.runs.recover(principal_for_ids)
         self.schedules = ScheduleService(self.db, self.notebooks, self.runs, principal_for_ids)
         await self.schedules.start()
