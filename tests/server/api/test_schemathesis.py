@@ -1,0 +1,92 @@
+"""Schemathesis against a real server on loopback, as two tenants: no 5xx, and every answer is
+one the OpenAPI document lists, in the shape it gives.
+
+Bounded: about a minute of fuzzing per tenant. Operations that start kernels (sessions, runs,
+schedules, processors) are left out: they cost seconds each and are covered by their own tests.
+Streams may only name 127.0.0.1, so no generated host is ever looked up.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.support.servers import Server, suricate
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+    ]
+)
+LEFT_OUT = [
+    "/api/v1/sessions",
+    "/api/v1/notebooks/{notebook_id}/runs",
+    "/api/v1/notebooks/{notebook_id}/schedules",
+    "/api/v1/processors",
+    "/api/v1/processors/{processor_id}/restart",
+    "/api/v1/processors/{processor_id}/dead-letters/replay",
+]
+
+
+def _fuzz(url: str, token: str, report: Path) -> dict[str, object]:
+    st = shutil.which("st", path=str(Path(sys.executable).parent))
+    assert st, "schemathesis is a dev dependency: pip install -c constraints.txt -e '.[dev]'"
+    command = [
+        st,
+        "run",
+        f"{url}/api/v1/openapi.json",
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        CHECKS,
+        "--phases",
+        "fuzzing",
+        "--max-examples",
+        "5",
+        "--max-time",
+        "60",
+        "--workers",
+        "2",
+        "--request-timeout",
+        "30",
+        "--seed",
+        "14",
+        "--no-color",
+        "--report",
+        "json",
+        "--report-json-path",
+        str(report),
+    ]
+    for path in LEFT_OUT:
+        command += ["--exclude-path", path]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert report.exists(), run.stdout[-3000:] + run.stderr[-3000:]
+    result: dict[str, object] = json.loads(report.read_text())
+    result["output"] = run.stdout[-6000:]
+    return result
+
+
+def test_schemathesis_finds_no_5xx_and_no_answer_off_the_schema(
+    start_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    server = start_server(SURICATE_KERNEL_POOL_SIZE="0", SURICATE_STREAM_ALLOWED_HOSTS="127.0.0.1")
+    suricate(server.env, "user", "create", "bob", "--tenant", "globex")
+    tokens = {"alice": server.token, "bob": suricate(server.env, "token", "create", "bob")}
+    for user, token in tokens.items():
+        result = _fuzz(server.url, token, tmp_path / f"{user}.json")
+        assert result["failures"] == [], result["output"]
+        cases = result["test_cases"]
+        assert isinstance(cases, dict) and cases["generated"] > 100, result["output"]
+        assert cases["with_failures"] == 0, result["output"]
+    assert server.process.poll() is None  # still serving
