@@ -62,6 +62,14 @@ class Settings(BaseSettings):
         gt=0,
         description="Longest a preview may take, in seconds, before it gives up (422).",
     )
+    replay_max_bytes: int = Field(
+        default=64 * 1024**2,
+        gt=0,
+        description=(
+            "Most bytes (unpacked) of the object a replay stream reads on an execution node; a "
+            "larger one fails the processor with bad_object."
+        ),
+    )
     max_json_bytes: int = Field(
         default=1024**2,
         gt=0,

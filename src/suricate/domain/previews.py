@@ -402,6 +402,8 @@ def parse_json(data: bytes | str, name: str) -> Any:
         raise MalformedData(
             name, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from exc
+    except RecursionError:
+        raise MalformedData(name, "not valid JSON: nested too deeply") from None
 
 
 def _records_frame(pd: Any, records: list[Any], name: str) -> Any:

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ from suricate.wire.streams import StreamSpec, StreamType, check_uri
 
 TYPES = ("amqp", "mqtt", "replay")
 TAIL_KEEP = 200
+TAIL_BODY_CHARS = 8192
 MAX_MESSAGE_BYTES = 1024 * 1024
 _FIELDS = {
     "amqp": {"uri", "queue", "exchange", "routing_key"},
@@ -116,6 +117,22 @@ def join_password(masked: str, password: str | None) -> str:
     if password is None:
         return masked
     return masked.replace(":***@", f":{quote(password, safe='')}@", 1)
+
+
+def _kept(sample: StreamMessage) -> StreamMessage:
+    """A message as a tail keeps it: a long body or many headers cut, so a tail's memory is
+    bounded (``TAIL_KEEP`` messages of at most about ``TAIL_BODY_CHARS`` each)."""
+    body, headers = sample.body, sample.headers
+    if len(body.value) > TAIL_BODY_CHARS:
+        if body.text is not None:
+            body = Body(text=body.text[: TAIL_BODY_CHARS - 1] + "…")
+        else:
+            body = Body(b64=(body.b64 or "")[: TAIL_BODY_CHARS - TAIL_BODY_CHARS % 4])
+    if len(json.dumps(headers, default=str)) > TAIL_BODY_CHARS:
+        headers = {"truncated": True}
+    if body is sample.body and headers is sample.headers:
+        return sample
+    return replace(sample, body=body, headers=headers)
 
 
 class StreamService:
@@ -257,7 +274,7 @@ class StreamService:
         published here and then received by a processor is kept once."""
         tail = self._tails.setdefault(stream_id, deque(maxlen=TAIL_KEEP))
         known = {sample.id for sample in tail}
-        tail.extend(sample for sample in samples if sample.id not in known)
+        tail.extend(_kept(sample) for sample in samples if sample.id not in known)
 
     def tail(self, tenant_id: int, name: str, n: int) -> builtins.list[StreamMessage]:
         """The latest ``n`` messages seen on the stream, oldest first."""
