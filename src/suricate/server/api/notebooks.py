@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -171,7 +172,7 @@ def export_notebook(
     return Response(
         to_ipynb(info),
         media_type="application/x-ipynb+json",
-        headers={"Content-Disposition": f'attachment; filename="{info.name}.ipynb"'},
+        headers={"Content-Disposition": f'attachment; filename="{_filename(info.name)}.ipynb"'},
     )
 
 
@@ -191,3 +192,8 @@ def list_revisions(
         items=[RevisionOut(revision=r.revision, created_at=r.created_at) for r in page.items],
         next=page.next,
     )
+
+
+def _filename(name: str) -> str:
+    # Names are checked whole today; one stored before could still break the header.
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -153,7 +154,10 @@ def get_content(
         return response
     handle = platform.objects.open(principal.tenant_id, info)
     headers["Content-Length"] = str(info.size)
-    headers["Content-Disposition"] = f'attachment; filename="{info.name}"'
+    safe = re.sub(
+        r"[^A-Za-z0-9._-]", "_", info.name
+    )  # a name stored before names were checked whole
+    headers["Content-Disposition"] = f'attachment; filename="{safe}"'
     return StreamingResponse(_chunks(handle), media_type=info.content_type, headers=headers)
 
 
