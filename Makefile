@@ -15,11 +15,14 @@ setup: $(STAMP) $(UI_STAMP)
 ui: $(UI_STAMP)
 
 $(UI_STAMP): ui/package.json ui/package-lock.json ui/build.mjs $(UI_SOURCES)
+	@echo "== set-up: building the web UI (npm packages, then esbuild; about 30 s the first time)"
 	cd ui && npm ci --no-audit --no-fund --loglevel=error
 	cd ui && npm run build --silent
 	touch $(UI_STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
+	@echo "== set-up, once: Debian packages (bubblewrap...), a Python venv in $(VENV) and the pinned"
+	@echo "   dependencies (about 2-3 minutes on 2 cores; later runs skip it)"
 	scripts/system-packages.sh
 	command -v npm >/dev/null || { echo "Node.js and npm are needed to build the web UI" >&2; exit 1; }
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -28,8 +31,10 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 ## Run the server with the football demo, on embedded defaults (./suricate-data).
+## `make serve PORT=8899` (or SURICATE_PORT=8899) listens on another port.
 serve: setup
-	$(VENV)/bin/suricate demo
+	@echo "== starting the demo server: the login is printed first, then the demo loads behind it"
+	$(if $(PORT),SURICATE_PORT=$(PORT) )$(VENV)/bin/suricate demo
 
 ## The whole suite: SQLite, and PostgreSQL when reachable (required when CI is set).
 test: setup

@@ -140,3 +140,62 @@ def test_client_commands_need_a_token(run, tmp_path: Path) -> None:
     result = run("upload", str(tmp_path / "f.csv"))
     assert result.exit_code == 1
     assert "SURICATE_TOKEN" in result.output
+
+
+def test_admin_commands_find_the_data_dir_the_last_server_noted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from suricate.discovery import note_server
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    server_dir = tmp_path / "server-data"
+    server_dir.mkdir()
+    note_server(server_dir, "http://127.0.0.1:8899")
+    env = {"SURICATE_PASSWORD": PASSWORD, "SURICATE_DATA_DIR": "", "SURICATE_DATABASE_URL": ""}
+    runner = CliRunner()
+    created = runner.invoke(main, ["user", "create", "bob", "--tenant", "acme"], env=env)
+    assert created.exit_code == 0, created.output
+    assert str(server_dir) in created.output and "http://127.0.0.1:8899" in created.output
+    token = runner.invoke(main, ["token", "create", "bob"], env=env)
+    assert token.exit_code == 0, token.output
+    assert not (elsewhere / "suricate-data").exists()
+
+
+def test_a_new_data_dir_is_made_only_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    env = {"SURICATE_PASSWORD": PASSWORD, "SURICATE_DATA_DIR": "", "SURICATE_DATABASE_URL": ""}
+    result = CliRunner().invoke(main, ["user", "create", "carol", "--tenant", "acme"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "warning" in result.output and "NEW" in result.output
+    assert (tmp_path / "suricate-data").is_dir()
+
+
+def test_client_commands_say_which_server_they_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from suricate.discovery import note_server
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    note_server(tmp_path, "http://127.0.0.1:9")  # nothing listens on port 9 here
+    (tmp_path / "f.csv").write_text("a\n1\n")
+    env = {"SURICATE_TOKEN": "sur_x", "SURICATE_URL": ""}
+    result = CliRunner().invoke(main, ["upload", str(tmp_path / "f.csv"), "-q"], env=env)
+    assert result.exit_code == 1
+    assert "(server http://127.0.0.1:9 (the server last started here))" in result.output
+    assert "cannot reach the server at http://127.0.0.1:9" in result.output
+
+
+def test_serve_listens_on_suricate_port_unless_a_flag_says_otherwise() -> None:
+    from suricate.cli import _address
+
+    settings = Settings(port=8899, host="127.0.0.2")
+    assert _address(settings, None, None) == ("127.0.0.2", 8899)
+    assert _address(settings, "127.0.0.1", 8900) == ("127.0.0.1", 8900)
+    with pytest.raises(Exception, match="not a TCP port"):
+        _address(settings, None, 70000)

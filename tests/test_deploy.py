@@ -17,7 +17,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from configparser import ConfigParser
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ import yaml
 from suricate.settings import Settings
 from tests.support import ROOT
 from tests.support.servers import Server, clean_env, free_port
+from tests.support.wait import wait_until
 
 DEPLOY = ROOT / "deploy"
 KUBERNETES = DEPLOY / "kubernetes"
@@ -840,15 +840,19 @@ def _run_check(command: list[str], port_from: int, port_to: int) -> None:
 
 
 def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    for _ in range(600):
+    def answered() -> bool:
         assert process.poll() is None, log.read_text()
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
+            return httpx.get(url, timeout=2).status_code == 200
         except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"{url} never answered 200: {log.read_text()}")
+            return False
+
+    wait_until(
+        answered,
+        timeout=30,
+        interval=0.05,
+        message=lambda: f"{url} never answered 200: {log.read_text()}",
+    )
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

@@ -11,12 +11,8 @@ import ipaddress
 
 import pytest
 
-from suricate.outbound import (
-    Outbound,
-    OutboundRefused,
-    OutboundUnreachable,
-    is_public,
-)
+from suricate.errors import OutboundRefused, OutboundUnreachable
+from suricate.outbound import Outbound, is_public
 
 NOT_PUBLIC = [
     "127.0.0.1",

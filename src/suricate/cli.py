@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from suricate import __version__
+from suricate.discovery import choose_data_dir, choose_url, note_server
 from suricate.errors import SuricateError
 from suricate.server.observability import configure_logging
 from suricate.settings import Settings
@@ -21,11 +23,11 @@ from suricate.settings import Settings
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _settings() -> Settings:
+def _settings(**overrides: Any) -> Settings:
     from pydantic import ValidationError
 
     try:
-        return Settings()
+        return Settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
             f"SURICATE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
@@ -37,12 +39,31 @@ def _settings() -> Settings:
 def _platform() -> Any:
     from suricate.server.platform import Platform
 
-    settings = _settings()
-    click.echo(f"(database {_safe_url(settings.resolved_database_url)})", err=True)
+    choice = choose_data_dir()
+    settings = _settings() if choice.data_dir is None else _settings(data_dir=choice.data_dir)
+    click.echo(
+        f"({'warning: ' if choice.warning else ''}data dir {settings.data_dir.resolve()}, "
+        f"{choice.why}; database {_safe_url(settings.resolved_database_url)})",
+        err=True,
+    )
     platform = Platform.from_settings(settings)
     click.get_current_context().call_on_close(platform.close)
     platform.start()
     return platform
+
+
+def _address(settings: Settings, host: str | None, port: int | None) -> tuple[str, int]:
+    """Where to listen: the flags, else SURICATE_HOST and SURICATE_PORT."""
+    port = settings.port if port is None else port
+    if not 0 < port < 65536:
+        raise click.BadParameter(f"{port} is not a TCP port", param_hint="--port")
+    return host or settings.host, port
+
+
+def _url(host: str, port: int) -> str:
+    """The address a browser on this machine reaches the server at."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
 
 
 class _Group(click.Group):
@@ -62,17 +83,20 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8888, show_default=True, type=int, help="Port to listen on.")
-def serve(host: str, port: int) -> None:
+@click.option(
+    "--host", default=None, help="Address to listen on [default: SURICATE_HOST, 127.0.0.1]."
+)
+@click.option(
+    "--port", default=None, type=int, help="Port to listen on [default: SURICATE_PORT, 8888]."
+)
+def serve(host: str | None, port: int | None) -> None:
     """Run the Suricate server (web app, REST API, stores)."""
     import uvicorn
 
     from suricate.server.app import create_app
 
     settings = _settings()
-    if not 0 < port < 65536:
-        raise click.BadParameter(f"{port} is not a TCP port", param_hint="--port")
+    host, port = _address(settings, host, port)
     configure_logging(settings.log_level, settings.log_format)
     click.echo(
         f"Suricate {__version__}: data in {settings.data_dir.resolve()}, "
@@ -83,8 +107,9 @@ def serve(host: str, port: int) -> None:
 
     platform = Platform.from_settings(settings)
     platform.start_serving()  # fails here, in one line, if another server owns the data dir
+    note_server(settings.data_dir, _url(host, port))
     click.echo(
-        f"web UI and REST API at http://{host}:{port} (log in with a user from "
+        f"web UI and REST API at {_url(host, port)} (log in with a user from "
         "`suricate user create`)",
         err=True,
     )
@@ -98,8 +123,12 @@ def serve(host: str, port: int) -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8888, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--host", default=None, help="Address to listen on [default: SURICATE_HOST, 127.0.0.1]."
+)
+@click.option(
+    "--port", default=None, type=int, help="Port to listen on [default: SURICATE_PORT, 8888]."
+)
 @click.option(
     "--game",
     default="2013090500",
@@ -107,7 +136,7 @@ def serve(host: str, port: int) -> None:
     help="Game whose plays the processor's replay stream plays (DEN-BAL, week 1 of 2013).",
 )
 @click.option("--rate", default=1.0, show_default=True, help="Plays per second of the replay.")
-def demo(host: str, port: int, game: str, rate: float) -> None:
+def demo(host: str | None, port: int | None, game: str, rate: float) -> None:
     """Run the server with the football demo: NFL 2013 data, notebooks, runs, a processor."""
     import threading
 
@@ -122,12 +151,14 @@ def demo(host: str, port: int, game: str, rate: float) -> None:
     if not settings.outbound_allowed_hosts:
         # The demo runs on one machine: its streams (a local RabbitMQ) are on loopback.
         settings = settings.model_copy(update={"outbound_allowed_hosts": DEMO_OUTBOUND})
+    host, port = _address(settings, host, port)
     configure_logging(settings.log_level, settings.log_format)
     logging.getLogger("suricate.access").setLevel(logging.WARNING)  # keep the banner readable
     platform = Platform.from_settings(settings)
     platform.start_serving()
     login = ensure_login(platform)
-    url = f"http://{host}:{port}"
+    url = _url(host, port)
+    note_server(settings.data_dir, url)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(platform=platform),
@@ -141,22 +172,35 @@ def demo(host: str, port: int, game: str, rate: float) -> None:
     def say(line: str) -> None:
         click.echo(f"demo: {line}", err=True)
 
+    def progress(text: str, done: int | None, total: int | None) -> None:
+        platform.notices.set("demo", text, done, total)
+
     def setup() -> None:
         while not server.started and not server.should_exit:
             time.sleep(0.1)
         if server.should_exit:
             return
+        # The login first: the server answers from now on, while the demo loads behind it.
+        click.echo(
+            f"\nSuricate is up: open {url} in a browser\n"
+            f"  log in as {login.user}, password {login.password}\n"
+            f"  API token: {login.token} (this run's; the previous one is revoked)\n"
+            "The demo loads now (a banner in the web UI shows how far it is): the season's "
+            "games, the notebooks and their runs, then the live processor.\n",
+            err=True,
+        )
+        progress("loading the demo", None, None)
         try:
             with Client(url, login.token, tenant="demo", timeout=300) as client:
-                set_up(client, game, rate, say)
+                set_up(client, game, rate, say, progress)
         except Exception as exc:
             say(f"set-up stopped: {exc}")
+            platform.notices.set("demo", f"the demo's set-up stopped: {exc}")
             return
+        platform.notices.clear("demo")
         click.echo(
-            f"\nSuricate demo ready: open {url} in a browser\n"
-            f"  log in as {login.user}, password {login.password}\n"
+            f"\nSuricate demo ready: {url}  (user {login.user}, password {login.password})\n"
             f"  live processor: {url}/processing   notebooks: {url}/notebooks\n"
-            f"  API token: {login.token} (this run's; the previous one is revoked)\n"
             f"  try: curl -H 'Authorization: Bearer {login.token}' "
             f"'{url}/api/v1/actions?newest_first=true&limit=5'\n"
             "Ctrl-C stops the server; `suricate demo` again reuses everything.",
@@ -382,7 +426,14 @@ def _client() -> Any:
     settings = _settings()
     if settings.token is None:
         raise click.ClickException("no API token: set SURICATE_TOKEN (see `suricate token create`)")
-    return Client(settings.url, settings.token.get_secret_value())
+    url = _server_url()
+    noted = "" if os.environ.get("SURICATE_URL") else " (the server last started here)"
+    click.echo(f"(server {url}{noted})", err=True)
+    return Client(url, settings.token.get_secret_value())
+
+
+def _server_url() -> str:
+    return choose_url() or _settings().url
 
 
 def _client_command(fn: F) -> F:
@@ -397,7 +448,7 @@ def _client_command(fn: F) -> F:
             return fn(*args, **kwargs)
         except httpx.TransportError as exc:
             raise click.ClickException(
-                f"cannot reach the server at {_settings().url}: {exc}"
+                f"cannot reach the server at {_server_url()}: {exc}"
             ) from exc
         except OSError as exc:
             raise click.ClickException(str(exc)) from exc

@@ -17,6 +17,8 @@
     ├── InvalidInput              the request is well formed but its content is not acceptable (422)
     │   ├── InvalidName(kind, name, reason)
     │   ├── MalformedData(name, problem)
+    │   ├── OutboundRefused(host)  a webhook or broker address the outbound guard refuses
+    │   ├── OutboundUnreachable(host, port)
     │   ├── ChecksumMismatch(expected, actual)
     │   └── InvalidStream(reason, detail)
     ├── BadRequest                the request itself is wrong (400)
@@ -162,6 +164,30 @@ class MalformedData(InvalidInput):
     def __init__(self, name: str, problem: str) -> None:
         self.name, self.problem = name, problem
         super().__init__(f"{name}: {problem}")
+
+
+class OutboundRefused(InvalidInput):
+    """A destination the outbound guard does not allow (webhooks, stream brokers)."""
+
+    code = "host_not_allowed"
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+        super().__init__(
+            f"{host!r} is not an allowed destination: loopback, private, link-local and "
+            "metadata addresses are refused unless SURICATE_OUTBOUND_ALLOWED_HOSTS allows them"
+        )
+
+
+class OutboundUnreachable(InvalidInput):
+    """A destination that could not be resolved or reached (the same whatever the reason)."""
+
+    code = "unreachable"
+
+    def __init__(self, host: str, port: int | None) -> None:
+        self.host, self.port = host, port
+        where = f"{host}:{port}" if port else host
+        super().__init__(f"cannot reach {where}")
 
 
 class ChecksumMismatch(InvalidInput):

@@ -21,7 +21,7 @@ import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Iterable
 
-from suricate.errors import InvalidInput
+from suricate.errors import OutboundRefused, OutboundUnreachable
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -38,30 +38,6 @@ _NEVER_PUBLIC = [
 ]
 # Names that are loopback whatever a resolver says.
 _LOCAL_NAMES = ("localhost", "*.localhost", "localhost.localdomain")
-
-
-class OutboundRefused(InvalidInput):
-    """A destination the outbound guard does not allow."""
-
-    code = "host_not_allowed"
-
-    def __init__(self, host: str) -> None:
-        self.host = host
-        super().__init__(
-            f"{host!r} is not an allowed destination: loopback, private, link-local and "
-            "metadata addresses are refused unless SURICATE_OUTBOUND_ALLOWED_HOSTS allows them"
-        )
-
-
-class OutboundUnreachable(InvalidInput):
-    """A destination that could not be resolved or reached (the same whatever the reason)."""
-
-    code = "unreachable"
-
-    def __init__(self, host: str, port: int | None) -> None:
-        self.host, self.port = host, port
-        where = f"{host}:{port}" if port else host
-        super().__init__(f"cannot reach {where}")
 
 
 def is_public(ip: IPAddress) -> bool:

@@ -20,6 +20,16 @@ class Settings(BaseSettings):
         default=Path("./suricate-data"),
         description="Directory of the embedded defaults: the SQLite database and the object store.",
     )
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address `suricate serve` and `suricate demo` listen on (--host wins).",
+    )
+    port: int = Field(
+        default=8888,
+        gt=0,
+        lt=65536,
+        description="TCP port `suricate serve` and `suricate demo` listen on (--port wins).",
+    )
     database_url: str | None = Field(
         default=None,
         description=(
@@ -108,6 +118,14 @@ class Settings(BaseSettings):
         default=3600.0,
         gt=0,
         description="Seconds a session's kernel may stay idle before it is shut down (culled).",
+    )
+    kernel_detached_grace: float = Field(
+        default=300.0,
+        gt=0,
+        description=(
+            "Seconds an idle session's kernel lives on once the last page showing it (the "
+            "notebook editor) has closed; sessions used only through the API keep IDLE_TIMEOUT."
+        ),
     )
     kernel_pool_size: int = Field(
         default=1,

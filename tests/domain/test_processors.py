@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import nbformat
 import pytest
 from fastapi.testclient import TestClient
+
+from tests.support.api import finished_run
+from tests.support.wait import wait_until
 
 pytestmark = [
     pytest.mark.sqlite_only("kernels do the work here: one database keeps these tests quick"),
@@ -36,14 +38,12 @@ def upload(client: TestClient, name: str, data: bytes) -> None:
 
 
 def wait_for(client: TestClient, pid: str, check: Any, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        proc = client.get(f"/api/v1/processors/{pid}").json()
-        if check(proc):
-            return dict(proc)
-        if time.monotonic() > deadline:
-            raise AssertionError(f"processor never got there: {proc}")
-        time.sleep(0.1)
+    return wait_until(
+        lambda: dict(client.get(f"/api/v1/processors/{pid}").json()),
+        until=check,
+        timeout=timeout,
+        message="processor never got there",
+    )
 
 
 def all_actions(client: TestClient, pid: str) -> list[dict[str, Any]]:
@@ -164,12 +164,12 @@ def test_a_poison_message_is_dead_lettered_and_replayed_after_a_fix(alice: TestC
     wait_for(alice, pid, lambda p: p["status"] == "running")
     r = alice.post(f"/api/v1/processors/{pid}/dead-letters/replay")
     assert r.status_code == 202 and r.json() == {"replaying": 1}
-    deadline = time.monotonic() + 30
-    while alice.get(f"/api/v1/processors/{pid}/dead-letters").json()["items"][0]["status"] != (
-        "replayed"
-    ):
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_until(
+        lambda: alice.get(f"/api/v1/processors/{pid}/dead-letters").json()["items"][0]["status"],
+        until=lambda status: status == "replayed",
+        timeout=30,
+        message="dead letter never replayed",
+    )
     texts = [a["text"] for a in all_actions(alice, pid)]
     assert texts.count("fixed") == 1
 
@@ -341,12 +341,7 @@ def test_a_processor_emits_to_another_stream_and_a_run_records_actions(
 
     # Outside a processor, sdk.action records at once (here from a run).
     nb = create_notebook(alice, "from suricate import sdk\nsdk.action('from a run', n=1)", name="r")
-    run = alice.post(f"/api/v1/notebooks/{nb}/runs").json()
-    for _ in range(600):
-        run = alice.get(f"/api/v1/runs/{run['id']}").json()
-        if run["status"] not in ("queued", "running"):
-            break
-        time.sleep(0.1)
+    run = finished_run(alice, alice.post(f"/api/v1/notebooks/{nb}/runs").json()["id"])
     assert run["status"] == "succeeded", run
     recorded = alice.get("/api/v1/actions").json()["items"]
     assert [a["data"] for a in recorded if a["text"] == "from a run"] == [{"n": 1}]

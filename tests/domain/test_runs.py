@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import time
+from pathlib import Path
 
 import nbformat
 import pytest
 from fastapi.testclient import TestClient
+
+from tests.support.api import finished_run
+from tests.support.wait import wait_until
 
 pytestmark = [
     pytest.mark.sqlite_only("kernels do the work here: one database keeps these tests quick"),
@@ -30,21 +33,12 @@ def create(client: TestClient, nb: dict, name: str = "job") -> str:
     return r.json()["id"]
 
 
-def wait(client: TestClient, run_id: str) -> dict:
-    for _ in range(600):
-        run = client.get(f"/api/v1/runs/{run_id}").json()
-        if run["status"] not in ("queued", "running"):
-            return run
-        time.sleep(0.1)
-    raise AssertionError(f"run never finished: {run}")
-
-
 def test_a_run_injects_parameters_and_records_every_output(alice: TestClient) -> None:
     nb_id = create(alice, notebook("print(n * 2)", "n + 1", parameters="n = 1"))
     r = alice.post(f"/api/v1/notebooks/{nb_id}/runs", json={"parameters": {"n": 21}})
     assert r.status_code == 202
     assert r.json()["status"] == "queued"
-    run = wait(alice, r.json()["id"])
+    run = finished_run(alice, r.json()["id"])
     assert run["status"] == "succeeded", run
     assert run["parameters"] == {"n": 21}
     assert run["notebook_revision"] == 1
@@ -61,7 +55,7 @@ def test_a_run_injects_parameters_and_records_every_output(alice: TestClient) ->
 
 def test_a_failing_cell_fails_the_run_naming_the_cell(alice: TestClient) -> None:
     nb_id = create(alice, notebook("x = 1", "1 / 0", "print('never')"))
-    run = wait(alice, alice.post(f"/api/v1/notebooks/{nb_id}/runs").json()["id"])
+    run = finished_run(alice, alice.post(f"/api/v1/notebooks/{nb_id}/runs").json()["id"])
     assert run["status"] == "failed"
     assert run["error"] == {"ename": "ZeroDivisionError", "evalue": "division by zero", "cell": 1}
     executed = alice.get(f"/api/v1/runs/{run['id']}/notebook").json()
@@ -72,7 +66,7 @@ def test_a_failing_cell_fails_the_run_naming_the_cell(alice: TestClient) -> None
 def test_a_run_past_its_timeout_is_timed_out(alice: TestClient) -> None:
     nb_id = create(alice, notebook("import time\ntime.sleep(60)"))
     r = alice.post(f"/api/v1/notebooks/{nb_id}/runs", json={"timeout_s": 1})
-    run = wait(alice, r.json()["id"])
+    run = finished_run(alice, r.json()["id"])
     assert run["status"] == "timed_out"
     assert run["error"]["cell"] == 0
 
@@ -88,10 +82,7 @@ def test_cancel_stops_a_running_run_and_keeps_what_it_printed(alice: TestClient)
         return "".join(o.get("text", "") for c in cells[:1] for o in c.get("outputs", []))
 
     # The running cell's output shows while it runs, not only once it is done.
-    for _ in range(100):
-        if "warming up" in printed():
-            break
-        time.sleep(0.1)
+    wait_until(lambda: "warming up" in printed(), timeout=15, message="nothing printed yet")
     assert printed() == "warming up\n"
     r = alice.post(f"/api/v1/runs/{run_id}/cancel")
     assert r.status_code == 200
@@ -103,7 +94,7 @@ def test_history_is_newest_first_and_paged(alice: TestClient) -> None:
     nb_id = create(alice, notebook("1"))
     ids = [alice.post(f"/api/v1/notebooks/{nb_id}/runs").json()["id"] for _ in range(3)]
     for run_id in ids:
-        wait(alice, run_id)
+        finished_run(alice, run_id)
     page = alice.get("/api/v1/runs", params={"notebook_id": nb_id, "limit": 2}).json()
     rest = alice.get("/api/v1/runs", params={"notebook_id": nb_id, "cursor": page["next"]}).json()
     assert [r["id"] for r in page["items"] + rest["items"]] == ids[::-1]
@@ -123,7 +114,7 @@ def test_other_tenant_gets_404_on_every_run_route(alice: TestClient, bob: TestCl
         assert r.status_code == 404, (method, path)
         assert r.json()["error"]["code"] == "run_not_found"
     assert bob.get("/api/v1/runs").json()["items"] == []
-    wait(alice, run_id)
+    finished_run(alice, run_id)
 
 
 def test_a_finished_run_is_posted_to_its_webhook_signed(alice: TestClient, platform) -> None:
@@ -152,11 +143,8 @@ def test_a_finished_run_is_posted_to_its_webhook_signed(alice: TestClient, platf
         url = f"http://127.0.0.1:{server.server_port}/hook"
         nb_id = create(alice, notebook("1"))
         r = alice.post(f"/api/v1/notebooks/{nb_id}/runs", json={"webhook_url": url})
-        wait(alice, r.json()["id"])
-        for _ in range(100):
-            if received:
-                break
-            time.sleep(0.05)
+        finished_run(alice, r.json()["id"])
+        wait_until(lambda: received, timeout=5, interval=0.05, message="no webhook call came")
     finally:
         server.shutdown()
         server.server_close()
@@ -170,3 +158,17 @@ def test_a_finished_run_is_posted_to_its_webhook_signed(alice: TestClient, platf
     assert payload["run"]["status"] == "succeeded"
     bad = alice.post(f"/api/v1/notebooks/{nb_id}/runs", json={"webhook_url": "ftp://x"})
     assert bad.status_code == 422
+
+
+def test_a_run_keeps_the_outputs_nbclient_keeps(alice: TestClient) -> None:
+    import nbclient
+
+    golden = Path(__file__).parents[1] / "files" / "notebooks" / "outputs.ipynb"
+    expected = nbformat.read(golden, 4)
+    nbclient.NotebookClient(expected, timeout=60).execute()
+    nb_id = create(alice, nbformat.read(golden, 4), name="outputs")
+    run = finished_run(alice, alice.post(f"/api/v1/notebooks/{nb_id}/runs").json()["id"])
+    assert run["status"] == "succeeded", run
+    executed = nbformat.reads(alice.get(f"/api/v1/runs/{run['id']}/notebook").text, 4)
+    nbformat.validate(executed)
+    assert [c.outputs for c in executed.cells] == [c.outputs for c in expected.cells]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -11,7 +10,9 @@ from sqlalchemy import update
 
 from suricate.server.platform import Platform
 from suricate.store.tables import Schedule, utcnow
-from tests.domain.test_runs import create, notebook, wait
+from tests.domain.test_runs import create, notebook
+from tests.support.api import finished_run
+from tests.support.wait import wait_until
 
 pytestmark = [
     pytest.mark.sqlite_only("kernels do the work here: one database keeps these tests quick"),
@@ -48,7 +49,7 @@ def test_a_due_schedule_starts_a_run_with_its_parameters(
     after = alice.get(f"/api/v1/schedules/{schedule['id']}").json()
     assert after["runs_started"] == 1
     assert after["next_at"] > schedule["created_at"]
-    run = wait(alice, after["last_run_id"])
+    run = finished_run(alice, after["last_run_id"])
     assert run["status"] == "succeeded"
     assert run["parameters"] == {"n": 7}
     listed = alice.get(f"/api/v1/notebooks/{nb_id}/schedules").json()["items"]
@@ -112,8 +113,9 @@ def test_the_scheduler_loop_runs_every_minute_schedules(
     nb_id = create(alice, notebook("1"))
     schedule = alice.post(f"/api/v1/notebooks/{nb_id}/schedules", json={"cron": "* * * * *"}).json()
     make_due(platform, schedule["id"])
-    for _ in range(100):  # the loop ticks every second
-        if alice.get(f"/api/v1/schedules/{schedule['id']}").json()["runs_started"]:
-            break
-        time.sleep(0.1)
+    wait_until(  # the loop ticks every second
+        lambda: alice.get(f"/api/v1/schedules/{schedule['id']}").json()["runs_started"],
+        timeout=10,
+        message="the scheduler loop started no run",
+    )
     assert alice.get(f"/api/v1/schedules/{schedule['id']}").json()["runs_started"] == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import threading
 
 import pytest
@@ -12,6 +13,7 @@ from starlette.websockets import WebSocketDisconnect
 from suricate.node.sandbox import bwrap_path
 from suricate.server.platform import Platform
 from tests.support import PASSWORD
+from tests.support.wait import wait_until
 
 CSV = "x,y\n" + "".join(f"{i},{(i * 7) % 10}\n" for i in range(40))
 needs_bwrap = pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap is not installed")
@@ -73,6 +75,16 @@ def test_sdk_reads_a_csv_fits_kmeans_and_saves_it(alice: TestClient) -> None:
     summary = alice.get("/api/v1/objects/summary.json/content").json()
     assert summary["rows"] == 40
     assert len(summary["centers"]) == 3
+
+
+def test_an_sdk_error_shows_the_users_line_not_the_sdks_frames(alice: TestClient) -> None:
+    s = start(alice)
+    result = run(alice, s, "from suricate import sdk\nx = 1\nsdk.read_csv('no-such.csv')")
+    assert result["status"] == "error" and result["ename"] == "ApiError"
+    assert "no-such.csv" in result["evalue"]
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(result["traceback"]))
+    assert "sdk.read_csv('no-such.csv')" in shown
+    assert "client.py" not in shown and "httpx" not in shown
 
 
 @needs_bwrap
@@ -149,10 +161,12 @@ def test_interrupt_stops_a_running_cell(alice: TestClient) -> None:
         target=lambda: results.append(run(alice, s, "import time\ntime.sleep(60)"))
     )
     worker.start()
-    for _ in range(100):
-        if alice.get(f"/api/v1/sessions/{s}").json()["execution_state"] == "busy":
-            break
-        threading.Event().wait(0.05)
+    wait_until(
+        lambda: alice.get(f"/api/v1/sessions/{s}").json()["execution_state"] == "busy",
+        timeout=10,
+        interval=0.05,
+        message="the cell never ran",
+    )
     threading.Event().wait(0.3)
     assert alice.post(f"/api/v1/sessions/{s}/interrupt").status_code == 204
     worker.join(30)
@@ -179,6 +193,23 @@ def test_websocket_streams_outputs_as_they_come(alice: TestClient) -> None:
     assert "".join(outputs) == "0\n1\n2\n"
     assert events[0] == {"type": "status", "execution_state": "busy", "cell": None}
     assert events[-1]["status"] == "ok"
+
+
+@pytest.mark.settings(kernel_pool_size=0, kernel_detached_grace=1.0)
+def test_a_kernel_whose_page_closed_is_culled_after_the_grace_time(alice: TestClient) -> None:
+    shown, api_only = start(alice), start(alice)
+    token = alice.headers["Authorization"].split()[1]
+    with alice.websocket_connect(f"/api/v1/sessions/{shown}/ws?token={token}") as ws:
+        assert ws.receive_json()["type"] == "status"
+        listed = {s["id"]: s for s in alice.get("/api/v1/sessions").json()["items"]}
+        assert listed[shown]["viewers"] == 1 and listed[api_only]["viewers"] == 0
+        assert listed[shown]["idle_s"] >= 0
+    wait_until(
+        lambda: alice.get(f"/api/v1/sessions/{shown}").status_code == 404,
+        timeout=30,
+        message="the session of a closed page lived on",
+    )
+    assert alice.get(f"/api/v1/sessions/{api_only}").status_code == 200
 
 
 def test_websocket_takes_a_same_origin_browser_session_and_tags_cells(
@@ -251,10 +282,12 @@ class TestPoolAndCulling:
     ) -> None:
         first = start(alice)
         run(alice, first, "1")
-        for _ in range(300):  # the pool refills in the background after the first start
-            if platform.node.pool._warm.get("acme"):
-                break
-            threading.Event().wait(0.05)
+        wait_until(  # the pool refills in the background after the first start
+            lambda: platform.node.pool._warm.get("acme"),
+            timeout=20,
+            interval=0.05,
+            message="the pool never refilled",
+        )
         second = start(alice)
         result = run(alice, second, "import sys\n'pandas' in sys.modules")
         assert result["outputs"][0]["data"]["text/plain"] == "True"
@@ -262,8 +295,10 @@ class TestPoolAndCulling:
     def test_an_idle_session_is_culled(self, alice: TestClient) -> None:
         s = start(alice)
         run(alice, s, "1")
-        for _ in range(200):
-            if alice.get(f"/api/v1/sessions/{s}").status_code == 404:
-                break
-            threading.Event().wait(0.05)
+        wait_until(
+            lambda: alice.get(f"/api/v1/sessions/{s}").status_code == 404,
+            timeout=15,
+            interval=0.05,
+            message="the idle session lives on",
+        )
         assert alice.get(f"/api/v1/sessions/{s}").status_code == 404

@@ -16,7 +16,6 @@ import os
 import random
 import shutil
 import subprocess
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ from tests.scenarios.test_processors_live import SLOW_HANDLER, Api, notebook, pu
 from tests.support.rabbit import Nodes
 from tests.support.servers import Server, free_port, restart_server
 from tests.support.services import scratch_postgres
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -110,20 +110,19 @@ class Site:
         return dict(self.api.call("GET", f"/runs/{run_id}"))
 
     def wait_run(self, run_id: str, check: Callable[[dict[str, Any]], bool], timeout: float) -> Any:
-        deadline = time.monotonic() + timeout
-        while not check(record := self.run(run_id)):
-            assert time.monotonic() < deadline, f"timed out: {record}"
-            time.sleep(0.1)
-        return record
+        return wait_until(
+            lambda: self.run(run_id), until=check, timeout=timeout, message="timed out"
+        )
 
     def session_node(self) -> str:
         """The node holding the (one) kernel session, i.e. the run's."""
-        for _ in range(300):
-            items = self.api.call("GET", "/sessions")["items"]
-            if items:
-                return str(items[0]["node"])
-            time.sleep(0.05)
-        raise AssertionError("no session appeared")
+        items = wait_until(
+            lambda: self.api.call("GET", "/sessions")["items"],
+            timeout=30,
+            interval=0.05,
+            message="no session appeared",
+        )
+        return str(items[0]["node"])
 
     def all_handled(
         self, pid: str, sent: int, timeout: float = 180
@@ -133,16 +132,14 @@ class Site:
         self.api.wait(
             pid, lambda p: len({a["data"]["n"] for a in self.api.actions(pid)}) >= sent, timeout
         )
-        deadline = time.monotonic() + 30
-        while True:
-            done = self.api.processor(pid)
-            actions = self.api.actions(pid)
-            if done["processed"] == len(actions):
-                return done, Counter(a["data"]["n"] for a in actions)
-            assert time.monotonic() < deadline, (
-                f"processed counter {done['processed']} != {len(actions)} actions recorded"
-            )
-            time.sleep(0.5)
+        done, actions = wait_until(
+            lambda: (self.api.processor(pid), self.api.actions(pid)),
+            until=lambda seen: seen[0]["processed"] == len(seen[1]),
+            timeout=30,
+            interval=0.5,
+            message="the processed counter never agreed with the actions recorded",
+        )
+        return done, Counter(a["data"]["n"] for a in actions)
 
     def figures(self, sent: int, done: dict[str, Any], counts: Counter[int]) -> str:
         return (
@@ -188,10 +185,13 @@ class Site:
             engine.dispose()
 
     def ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while httpx.get(f"{self.url}/api/v1/ready").status_code != 200:
-            assert time.monotonic() < deadline, httpx.get(f"{self.url}/api/v1/ready").text
-            time.sleep(0.2)
+        wait_until(
+            lambda: httpx.get(f"{self.url}/api/v1/ready"),
+            until=lambda answer: answer.status_code == 200,
+            timeout=timeout,
+            interval=0.2,
+            message=lambda: httpx.get(f"{self.url}/api/v1/ready").text,
+        )
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -25,6 +24,8 @@ from suricate.demo.football.gamecenter import (
     plays_of_game,
 )
 from suricate.demo.football.tendencies import advise, build_model, select_games
+from tests.support.api import finished_run
+from tests.support.wait import wait_until
 
 FOOTBALL = Path(feed.__file__).parent
 DATA = FOOTBALL / "data"
@@ -88,12 +89,7 @@ def run(client: TestClient, nb_id: str, **parameters: Any) -> nbformat.NotebookN
     r = client.post(f"/api/v1/notebooks/{nb_id}/runs", json={"parameters": parameters})
     assert r.status_code == 202, r.text
     run_id = r.json()["id"]
-    deadline = time.monotonic() + 120
-    record = client.get(f"/api/v1/runs/{run_id}").json()
-    while record["status"] in ("queued", "running"):
-        assert time.monotonic() < deadline, f"run never finished: {record}"
-        time.sleep(0.2)
-        record = client.get(f"/api/v1/runs/{run_id}").json()
+    record = finished_run(client, run_id, timeout=120, interval=0.2)
     executed = nbformat.reads(client.get(f"/api/v1/runs/{run_id}/notebook").text, 4)
     if record["status"] != "succeeded":
         errors = [
@@ -305,6 +301,23 @@ def all_actions(client: TestClient, processor_id: str) -> list[dict[str, Any]]:
         params["cursor"] = page["next"]
 
 
+def all_processed(client: TestClient, processor_id: str, count: int) -> None:
+    """Wait until the processor has handled `count` messages, none failing."""
+
+    def record() -> dict[str, Any]:
+        proc = client.get(f"/api/v1/processors/{processor_id}").json()
+        assert proc["failed"] == 0, proc
+        return dict(proc)
+
+    wait_until(
+        record,
+        until=lambda proc: proc["processed"] >= count,
+        timeout=90,
+        interval=0.2,
+        message="not every play was processed",
+    )
+
+
 def test_the_live_notebook_advises_the_defense_before_each_snap(alice: TestClient) -> None:
     table = pd.DataFrame([row for eid in GAMES for row in rows_of(eid)], columns=COLUMNS)
     model = json.loads(json.dumps(build_model(*select_games(table))))
@@ -328,10 +341,7 @@ def test_the_live_notebook_advises_the_defense_before_each_snap(alice: TestClien
     r = alice.post("/api/v1/processors", json={"notebook_id": nb_id, "stream": "live"})
     assert r.status_code == 201, r.text
     pid = r.json()["id"]
-    deadline = time.monotonic() + 90
-    while (proc := alice.get(f"/api/v1/processors/{pid}").json())["processed"] < len(plays):
-        assert proc["failed"] == 0 and time.monotonic() < deadline, proc
-        time.sleep(0.2)
+    all_processed(alice, pid, len(plays))
     actions = all_actions(alice, pid)
     expected = [a for a in (advise(model, json.loads(json.dumps(p))) for p in plays) if a]
     assert 100 < len(expected) < len(plays)  # no advice on kickoffs, extra points, timeouts
@@ -364,17 +374,18 @@ def test_the_live_notebook_runs_on_a_game_fed_over_rabbitmq(
     pid = alice.post(
         "/api/v1/processors", json={"notebook_id": nb_id, "stream": "nfl-amqp"}
     ).json()["id"]
-    deadline = time.monotonic() + 90
-    while alice.get(f"/api/v1/processors/{pid}").json()["status"] != "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    wait_until(
+        lambda: alice.get(f"/api/v1/processors/{pid}").json(),
+        until=lambda proc: proc["status"] == "running",
+        timeout=90,
+        interval=0.2,
+        message="the processor never ran",
+    )
     # The feed script, as a user runs it: the game's plays in order, onto the broker.
     path = str(DATA / "2013090500.json.gz")
     assert feed.main(["--url", broker_url, "--queue", queue, "--file", path, "--speed", "0"]) == 0
     plays = rows_of("2013090500")
-    while (proc := alice.get(f"/api/v1/processors/{pid}").json())["processed"] < len(plays):
-        assert proc["failed"] == 0 and time.monotonic() < deadline, proc
-        time.sleep(0.2)
+    all_processed(alice, pid, len(plays))
     expected = [a for a in (advise(model, json.loads(json.dumps(p))) for p in plays) if a]
     actions = all_actions(alice, pid)
     assert [a["text"] for a in actions] == [a["text"] for a in expected], "in game order"

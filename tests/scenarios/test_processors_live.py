@@ -8,7 +8,6 @@ may be recorded twice.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -20,8 +19,10 @@ import pika
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.support.api import finished_run
 from tests.support.servers import Server, restart_server
 from tests.support.services import MQTT, mqtt_reachable, require
+from tests.support.wait import wait_until
 
 
 def notebook(*cells: str) -> dict[str, Any]:
@@ -76,16 +77,20 @@ class Api:
         return dict(self.call("GET", f"/processors/{pid}"))
 
     def wait(self, pid: str, check: Callable[[dict[str, Any]], bool], timeout: float) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
+        """Wait until the processor's record passes `check`; fail at once if it stops."""
+
+        def poll() -> tuple[dict[str, Any], bool]:
             proc = self.processor(pid)
-            if check(proc):
-                return proc
-            assert proc["status"] in ("starting", "running"), (
+            held = bool(check(proc))
+            assert held or proc["status"] in ("starting", "running"), (
                 f"{proc['status']}: {proc['error']} (restarts {proc['restarts']})"
             )
-            assert time.monotonic() < deadline, f"timed out: {proc}"
-            time.sleep(0.2)
+            return proc, held
+
+        proc, _ = wait_until(
+            poll, until=lambda seen: seen[1], timeout=timeout, interval=0.2, message="timed out"
+        )
+        return proc
 
     def actions(self, pid: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -125,12 +130,7 @@ def test_5000_messages_from_pika_give_5000_actions_and_a_poison_is_dead_lettered
     api = Api(alice)
     # The model comes from an analytics notebook, run as a run.
     nb = api.notebook("fit", MODEL_NOTEBOOK)
-    run = api.call("POST", f"/notebooks/{nb}/runs")
-    for _ in range(600):
-        run = api.call("GET", f"/runs/{run['id']}")
-        if run["status"] not in ("queued", "running"):
-            break
-        time.sleep(0.1)
+    run = finished_run(alice, api.call("POST", f"/notebooks/{nb}/runs")["id"])
     assert run["status"] == "succeeded", run
 
     queue = f"plays-{uuid.uuid4().hex[:6]}"

@@ -6,6 +6,7 @@ import io
 import json
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -87,7 +88,10 @@ class _OpenSessions:
 def test_protected_metrics_are_per_tenant_and_open_ones_are_sums(platform: Platform) -> None:
     from prometheus_client import generate_latest
 
-    platform.sessions = _OpenSessions()
+    # The figures come from the running services; these two stand in for them.
+    platform.compute = SimpleNamespace(  # type: ignore[assignment]
+        sessions=_OpenSessions(), processors=SimpleNamespace(live_infos=list)
+    )
     open_text = generate_latest(Metrics(platform, per_tenant=False).registry).decode()
     assert "suricate_kernels_open 3.0" in open_text and "acme" not in open_text
     named = generate_latest(Metrics(platform, per_tenant=True).registry).decode()

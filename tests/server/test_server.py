@@ -18,14 +18,7 @@ import psutil
 import pytest
 
 from tests.support.servers import Server, free_port, restart_server, server_up
-
-
-def _wait_until(predicate: Callable[[], bool], what: str) -> None:
-    for _ in range(100):
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"never happened: {what}")
+from tests.support.wait import wait_until
 
 
 def test_cli_upload_and_download_round_trip(start_server: Callable[..., Server], tmp_path: Path):
@@ -80,7 +73,7 @@ def test_oversized_upload_is_413_and_leaves_nothing(start_server: Callable[..., 
     streamed = httpx.put(url, content=chunks(), headers=server.headers())
     assert streamed.status_code == 413
     assert httpx.get(url, headers=server.headers()).status_code == 404
-    _wait_until(lambda: not server.staged_files(), "staging emptied")
+    wait_until(lambda: not server.staged_files(), timeout=5, interval=0.05, message="staging kept")
     assert server.blobs() == []
     ok = httpx.put(url, content=b"z" * 100_000, headers=server.headers())
     assert ok.status_code == 201
@@ -96,8 +89,8 @@ def test_upload_cut_off_midway_leaves_nothing(start_server: Callable[..., Server
             + b"Content-Length: 10000000\r\n\r\n"
             + b"x" * 3_000_000
         )
-        _wait_until(lambda: bool(server.staged_files()), "upload staged")
-    _wait_until(lambda: not server.staged_files(), "staging emptied after the cut")
+        wait_until(server.staged_files, timeout=5, interval=0.05, message="nothing staged")
+    wait_until(lambda: not server.staged_files(), timeout=5, interval=0.05, message="staging kept")
     r = httpx.get(f"{server.url}/api/v1/objects/cut.bin", headers=server.headers())
     assert r.status_code == 404
     assert server.blobs() == []
@@ -310,14 +303,12 @@ def test_a_run_cut_off_by_a_server_crash_is_marked_failed_after_restart(
     server = start_server()
     nb_id = _notebook(server, "slow", "import time\ntime.sleep(120)")
     run = httpx.post(f"{server.url}/api/v1/notebooks/{nb_id}/runs", headers=server.headers()).json()
-    _wait_until(
-        lambda: (
-            httpx.get(f"{server.url}/api/v1/runs/{run['id']}", headers=server.headers()).json()[
-                "status"
-            ]
-            == "running"
-        ),
-        "run started",
+    wait_until(
+        lambda: httpx.get(f"{server.url}/api/v1/runs/{run['id']}", headers=server.headers()).json(),
+        until=lambda record: record["status"] == "running",
+        timeout=10,
+        interval=0.05,
+        message="run never started",
     )
     server.process.kill()
     server.process.wait()

@@ -67,7 +67,7 @@ def cluster_with(
             nodes.append(node)
             serving = wait_until(
                 lambda: re.search(rb"execution node (\S+) serving", log.read_bytes()),
-                timeout=20,
+                timeout=60,
                 interval=0.05,
                 message=lambda: f"node did not start: {log.read_text()}",
             )

@@ -84,9 +84,12 @@ def server_up(url: str) -> bool:
 
 
 def serve(
-    env: dict[str, str], port: int, log: Path | None = None, timeout: float = 10
+    env: dict[str, str], port: int, log: Path | None = None, timeout: float = 30
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Start `suricate serve` on `port` (its output to `log`) and wait until it answers."""
+    """Start `suricate serve` on `port` (its output to `log`) and wait until it answers.
+
+    The timeout is generous: on a busy machine a cold start (imports, migrations) takes seconds.
+    """
     output = log.open("wb") if log else None
     try:  # the child keeps its own copy of the log's descriptor
         process = subprocess.Popen(

@@ -47,7 +47,7 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     suricate(env, "tenant", "create", "beta")
     suricate(env, "tenant", "add-member", "beta", "alice", "--role", "owner")
     token = suricate(env, "token", "create", "alice")
-    process, url = serve(env, free_port(), tmp / "server.log", timeout=20)
+    process, url = serve(env, free_port(), tmp / "server.log")
     yield Server(url, token, tmp / "data", env, process)
     process.terminate()
     process.wait(timeout=20)

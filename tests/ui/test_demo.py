@@ -3,23 +3,21 @@ first time, everything it set up is looked at in the web UI, in Chromium."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.servers import free_port
+from tests.support.servers import clean_env, free_port
+from tests.support.wait import wait_until
 from tests.ui.conftest import shot
 
 
 def _demo(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SURICATE_")}
-    env |= {"SURICATE_DATA_DIR": str(data_dir), "SURICATE_KERNEL_POOL_SIZE": "1"}
+    env = clean_env(data_dir) | {"SURICATE_KERNEL_POOL_SIZE": "1"}
     with log.open("wb") as out:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
             [sys.executable, "-m", "suricate", "demo", "--port", str(port), "--rate", "20"],
@@ -29,17 +27,23 @@ def _demo(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def _ready(process: subprocess.Popen[bytes], log: Path, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def _token(process: subprocess.Popen[bytes], log: Path, timeout: float, ready: bool) -> str:
+    """The API token the demo prints first; with ``ready``, once its set-up has finished."""
+
+    def token() -> str | None:
         text = log.read_text(errors="replace")
         found = re.search(r"API token: (\S+)", text)
-        if found:
+        if found and (not ready or "Suricate demo ready" in text):
             return found.group(1)
         assert "set-up stopped" not in text, text
         assert process.poll() is None, text
-        time.sleep(0.5)
-    raise AssertionError(log.read_text())
+        return None
+
+    return wait_until(token, timeout=timeout, interval=0.5, message=log.read_text)
+
+
+def _ready(process: subprocess.Popen[bytes], log: Path, timeout: float) -> str:
+    return _token(process, log, timeout, ready=True)
 
 
 def _look_in_the_browser(browser: object, site: str, password: str) -> None:
@@ -98,9 +102,20 @@ def test_demo_sets_up_the_football_story_and_a_second_run_reuses_it(
     first_log = tmp_path / "first.log"
     process = _demo(tmp_path / "data", port, first_log)
     try:
+        early = _token(process, first_log, 60, ready=False)
+        # The login comes first, and the web UI tells how far the set-up is meanwhile.
+        notices = httpx.get(f"{url}/notices", headers={"Authorization": f"Bearer {early}"})
+        assert notices.status_code == 200
+        assert "Suricate demo ready" in first_log.read_text() or any(
+            n["text"].startswith("loading the demo") for n in notices.json()["items"]
+        ), notices.text
         token = _ready(process, first_log, 300)
+        assert token == early
         text = first_log.read_text()
-        assert "log in as demo" in text
+        assert text.index("log in as demo") < text.index("uploading")
+        assert httpx.get(f"{url}/notices", headers={"Authorization": f"Bearer {token}"}).json() == {
+            "items": []
+        }
         password = re.search(r"log in as demo, password (\S+)", text).group(1)  # type: ignore[union-attr]
         first_token = token
         http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"})
@@ -108,10 +123,12 @@ def test_demo_sets_up_the_football_story_and_a_second_run_reuses_it(
         assert len(games) == 332
         runs = http.get("/runs", params={"limit": 100}).json()["items"]
         assert len(runs) == 4 and {r["status"] for r in runs} == {"succeeded"}
-        deadline = time.monotonic() + 60
-        while not (actions := http.get("/actions").json()["items"]):
-            assert time.monotonic() < deadline
-            time.sleep(0.5)
+        actions = wait_until(
+            lambda: http.get("/actions").json()["items"],
+            timeout=60,
+            interval=0.5,
+            message="the demo recorded no action",
+        )
         assert re.match(r"\d(st|nd|rd|th) and \d+ at ", actions[0]["text"]), actions[0]
         http.close()
         _look_in_the_browser(browser, f"http://127.0.0.1:{port}", password)

@@ -37,8 +37,8 @@ export function usePoll(fn, ms, deps = [], { fast = ms, active = null, keep = fa
       data = d;
       busy = false;
     });
-    const tick = Math.min(...[ms, fast, 1000].filter((n) => n > 0));
-    if (!(ms > 0 || fast > 0)) return () => generation.current++;
+    if (!(ms > 0) && !(fast > 0)) return () => generation.current++; // once
+    const tick = Math.min(ms > 0 ? ms : 1000, fast > 0 ? fast : 1000, 1000);
     const timer = setInterval(async () => {
       if (busy || document.visibilityState !== "visible" || mine !== generation.current) return;
       const hurry = data === undefined || (current.current.active && current.current.active(data));

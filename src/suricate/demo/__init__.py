@@ -33,6 +33,12 @@ RETRAIN = "06-retrain"
 RETRAIN_CRON = "0 6 * * *"
 
 Say = Callable[[str], None]
+# What the set-up is doing, and how far along (done of total), for a banner or a bar.
+Progress = Callable[[str, int | None, int | None], None]
+
+
+def _quiet(text: str, done: int | None, total: int | None) -> None:
+    del text, done, total
 
 
 @dataclass(frozen=True)
@@ -64,12 +70,15 @@ def ensure_login(platform: Any) -> Login:
     return Login(USER, password, token)
 
 
-def set_up(client: Client, game: str, rate: float, say: Say) -> None:
+def set_up(client: Client, game: str, rate: float, say: Say, progress: Progress = _quiet) -> None:
     """Upload the data, install and run the notebooks, deploy the processor, schedule."""
-    upload_games(client, say)
+    upload_games(client, say, progress)
+    progress("loading the demo: installing the notebooks", None, None)
     notebooks = install_notebooks(client, say)
-    for name in RUN_ONCE:
+    for done, name in enumerate(RUN_ONCE):
+        progress(f"loading the demo: running {name}", done, len(RUN_ONCE))
         run_once(client, notebooks[name], name, say)
+    progress("loading the demo: deploying the live processor", None, None)
     live = f"nfl-live-{game}.jsonl"
     if not _exists(client, live):
         from suricate.demo.football.feed import read_game, schedule_entry
@@ -116,7 +125,7 @@ def _exists(client: Client, name: str) -> bool:
         raise
 
 
-def upload_games(client: Client, say: Say) -> None:
+def upload_games(client: Client, say: Say, progress: Progress = _quiet) -> None:
     present = {o["name"] for o in client.list_objects(tag=GAMES_TAG)}
     files = sorted(DATA.glob("*.json.gz"))
     missing = [f for f in files if f"nfl-{f.name}" not in present]
@@ -126,6 +135,7 @@ def upload_games(client: Client, say: Say) -> None:
         name = f"nfl-{path.name}"
         client.put_object(name, path.read_bytes(), "application/gzip")
         client.call("PATCH", f"/objects/{name}", json={"tags": [GAMES_TAG]})
+        progress(f"loading the demo: {done} of {len(missing)} games", done, len(missing))
         if done % 50 == 0 or done == len(missing):
             say(f"  {done}/{len(missing)}")
     if not _exists(client, SCHEDULE):

@@ -9,6 +9,7 @@ cell, so progress and partial outputs are visible while it runs.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import copy
 import dataclasses
@@ -30,6 +31,7 @@ from suricate.domain.webhooks import check_url
 from suricate.errors import Conflict, ExecutionNodeError, RunNotFound, SessionNotFound
 from suricate.store.db import Database
 from suricate.store.tables import Run, utcnow
+from suricate.wire.outputs import CellOutputs
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +140,16 @@ class RunService:
         self._closing = False
         self._deliveries: set[asyncio.Task[bool]] = set()
 
+    def _interrupted(self, error: str, now: datetime) -> builtins.list[Run]:
+        """Fail the runs that were running; return those still queued."""
+        with self.db.session() as s:
+            s.execute(
+                update(Run)
+                .where(Run.status == RUNNING)
+                .values(status=FAILED, error=error, finished_at=now)
+            )
+            return list(s.scalars(select(Run).where(Run.status == QUEUED)))
+
     async def recover(self, principal_of: Any) -> None:
         """After a restart: runs left running failed with the server; queued ones start again."""
         now = utcnow()
@@ -148,13 +160,7 @@ class RunService:
                 "cell": None,
             }
         )
-        with self.db.session() as s:
-            s.execute(
-                update(Run)
-                .where(Run.status == RUNNING)
-                .values(status=FAILED, error=error, finished_at=now)
-            )
-            queued = list(s.scalars(select(Run).where(Run.status == QUEUED)))
+        queued = await asyncio.to_thread(self._interrupted, error, now)
         for row in queued:
             principal = await asyncio.to_thread(principal_of, row.user_id, row.tenant_id)
             if principal is not None:
@@ -173,7 +179,7 @@ class RunService:
             self.webhooks.check_url(webhook_url)
         else:
             check_url(webhook_url)
-        notebook = self.notebooks.find(principal.tenant_id, notebook_id)
+        notebook = await asyncio.to_thread(self.notebooks.find, principal.tenant_id, notebook_id)
         row = Run(
             id=uuid.uuid4().hex,
             tenant_id=principal.tenant_id,
@@ -189,10 +195,13 @@ class RunService:
             attempt=1,
             created_at=utcnow(),
         )
-        with self.db.session() as s:
-            s.add(row)
+        await asyncio.to_thread(self._insert, row)
         self._start(principal, row.id)
         return _info(row)
+
+    def _insert(self, row: Run) -> None:
+        with self.db.session() as s:
+            s.add(row)
 
     def _start(self, principal: Principal, run_id: str) -> None:
         task = asyncio.create_task(self._run(principal, run_id))
@@ -232,7 +241,7 @@ class RunService:
 
     async def cancel(self, tenant_id: int, run_id: str) -> RunInfo:
         """Cancel a queued or running run (a finished one is left as it is)."""
-        info = self.get(tenant_id, run_id)
+        info = await asyncio.to_thread(self.get, tenant_id, run_id)
         task = self._tasks.get(run_id)
         if info.status in FINISHED:
             return info
@@ -241,8 +250,8 @@ class RunService:
             with contextlib.suppress(BaseException):
                 await task
         else:
-            self._finish(run_id, CANCELLED, None)
-        return self.get(tenant_id, run_id)
+            await asyncio.to_thread(self._finish, run_id, CANCELLED, None)
+        return await asyncio.to_thread(self.get, tenant_id, run_id)
 
     async def close(self) -> None:
         """Stop running runs, marking them failed: a stopping server is not a user's cancel."""
@@ -259,11 +268,15 @@ class RunService:
         finally:
             await self._notify(run_id)
 
-    async def _notify(self, run_id: str) -> None:
+    def _webhook(self, run_id: str) -> tuple[str | None, RunInfo | None]:
         with self.db.session() as s:
             row = s.get(Run, run_id)
-            url = row.webhook_url if row is not None else None
-            info = _info(row) if row is not None else None
+            if row is None:
+                return None, None
+            return row.webhook_url, _info(row)
+
+    async def _notify(self, run_id: str) -> None:
+        url, info = await asyncio.to_thread(self._webhook, run_id)
         if url and info is not None and self.webhooks is not None:
             task = asyncio.create_task(
                 self.webhooks.send(url, "run.finished", {"run": _public(info)})
@@ -273,21 +286,27 @@ class RunService:
 
     async def _execute(self, principal: Principal, run_id: str) -> None:
         try:
-            await self._attempt(principal, run_id)
+            while await self._attempt(principal, run_id):
+                log.info("run %s lost its kernel; trying again", run_id)
         except asyncio.CancelledError:
             if self._closing:
-                error = {"ename": "ServerStopped", "evalue": "the server stopped during the run"}
-                self._finish(run_id, FAILED, error | {"cell": None})
+                error: dict[str, Any] = {
+                    "ename": "ServerStopped",
+                    "evalue": "the server stopped during the run",
+                }
+                await asyncio.shield(
+                    asyncio.to_thread(self._finish, run_id, FAILED, error | {"cell": None})
+                )
             else:
-                self._finish(run_id, CANCELLED, None)
+                await asyncio.shield(asyncio.to_thread(self._finish, run_id, CANCELLED, None))
             raise
         except Exception as exc:
             log.exception("run %s failed", run_id)
-            self._finish(
-                run_id, FAILED, {"ename": type(exc).__name__, "evalue": str(exc), "cell": None}
-            )
+            failed = {"ename": type(exc).__name__, "evalue": str(exc), "cell": None}
+            await asyncio.to_thread(self._finish, run_id, FAILED, failed)
 
-    async def _attempt(self, principal: Principal, run_id: str) -> None:
+    async def _attempt(self, principal: Principal, run_id: str) -> bool:
+        """Run the notebook once; tell whether to try again (its kernel or node was lost)."""
         row = await asyncio.to_thread(self._load, run_id)
         parameters = json.loads(row.parameters)
         revision, notebook_id, timeout_s = row.notebook_revision, row.notebook_id, row.timeout_s
@@ -316,10 +335,10 @@ class RunService:
                     await asyncio.to_thread(
                         self._finish, run_id, TIMED_OUT, _timeout_error(timeout_s, index), nb
                     )
-                    return
-                live.current = index
+                    return False
+                live.follow(index)
                 reply = await self.sessions.execute(principal, session.id, _source(cell), remaining)
-                live.current = None
+                live.follow(None)
                 cell["outputs"], cell["execution_count"] = reply.outputs, reply.execution_count
                 await live.saved(functools.partial(self._progress, run_id, done))
                 if reply.status == "ok":
@@ -329,22 +348,19 @@ class RunService:
                         self._finish, run_id, TIMED_OUT, _timeout_error(timeout_s, index), nb
                     )
                 elif reply.ename in _RETRYABLE and await asyncio.to_thread(self._retry, run_id):
-                    await self._attempt(principal, run_id)
+                    return True
                 else:
                     error = {"ename": reply.ename, "evalue": reply.evalue, "cell": index}
                     await asyncio.to_thread(self._finish, run_id, FAILED, error, nb)
-                return
+                return False
             await asyncio.to_thread(self._finish, run_id, SUCCEEDED, None, nb)
+            return False
         except (SessionNotFound, ExecutionNodeError) as exc:
             if await asyncio.to_thread(self._retry, run_id):
-                await self._attempt(principal, run_id)
-            else:
-                self._finish(
-                    run_id,
-                    FAILED,
-                    {"ename": "ExecutionNodeLost", "evalue": str(exc), "cell": None},
-                    nb,
-                )
+                return True
+            lost = {"ename": "ExecutionNodeLost", "evalue": str(exc), "cell": None}
+            await asyncio.to_thread(self._finish, run_id, FAILED, lost, nb)
+            return False
         finally:
             if live is not None:
                 await live.close()
@@ -446,12 +462,18 @@ class _LiveOutputs:
     def __init__(self, service: RunService, run_id: str, nb: dict[str, Any], session: Any) -> None:
         self.service, self.run_id, self.nb = service, run_id, nb
         self.current: int | None = None
+        self._cell = CellOutputs()
         self._dirty = False
         self._lock = asyncio.Lock()
         self._events: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=10_000)
         self._session = session
         session.listeners.add(self._events)
         self._task = asyncio.create_task(self._follow())
+
+    def follow(self, index: int | None) -> None:
+        """Merge the outputs that come next into this cell (None: into no cell)."""
+        self.current = index
+        self._cell = CellOutputs()
 
     async def saved(self, write: Callable[[str], None]) -> None:
         """Save the notebook as it is now with ``write`` (in a thread)."""
@@ -470,8 +492,8 @@ class _LiveOutputs:
             except TimeoutError:
                 event = None
             if event is not None and event.get("type") == "output" and self.current is not None:
-                cell = self.nb["cells"][self.current]
-                cell["outputs"] = append_output(cell.get("outputs") or [], event["output"])
+                self._cell.add(event["output"])
+                self.nb["cells"][self.current]["outputs"] = self._cell.outputs
                 dirty = True
             if dirty and loop.time() - last >= PARTIAL_SAVE_S:
                 dirty, last = False, loop.time()
@@ -482,21 +504,3 @@ class _LiveOutputs:
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
-
-
-def append_output(outputs: list[dict[str, Any]], output: dict[str, Any]) -> list[dict[str, Any]]:
-    """Add an output the way Jupyter shows it: consecutive text of one stream merges."""
-    last = outputs[-1] if outputs else None
-    if (
-        output.get("output_type") == "stream"
-        and last is not None
-        and last.get("output_type") == "stream"
-        and last.get("name") == output.get("name")
-    ):
-        return [*outputs[:-1], {**last, "text": _text(last) + _text(output)}]
-    return [*outputs, output]
-
-
-def _text(output: dict[str, Any]) -> str:
-    text = output.get("text", "")
-    return "".join(text) if isinstance(text, list) else str(text)

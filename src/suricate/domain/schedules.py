@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import json
 import logging
@@ -168,7 +169,24 @@ class ScheduleService:
 
     async def tick(self) -> None:
         """Start (or skip) every schedule that is due now."""
-        now = utcnow()
+        starts = await asyncio.to_thread(self._due, utcnow())
+        for schedule_id, user_id, tenant_id, notebook_id, parameters, webhook in starts:
+            run_id = None
+            principal = await asyncio.to_thread(self.principal_of, user_id, tenant_id)
+            if principal is not None:
+                try:
+                    info = await self.runs.trigger(
+                        principal, notebook_id, json.loads(parameters), webhook_url=webhook
+                    )
+                    run_id = info.id
+                except Exception:
+                    log.exception("schedule %s could not start its run", schedule_id)
+            await asyncio.to_thread(self._started, schedule_id, run_id)
+
+    def _due(
+        self, now: datetime
+    ) -> builtins.list[tuple[str, int | None, int, str, str, str | None]]:
+        """Advance every schedule due by ``now``; return those whose run should start."""
         starts = []
         with self.db.session() as s:
             for row in s.scalars(select(Schedule).where(Schedule.next_at <= now)):
@@ -192,21 +210,13 @@ class ScheduleService:
                         row.webhook_url,
                     )
                 )
-        for schedule_id, user_id, tenant_id, notebook_id, parameters, webhook in starts:
-            run_id = None
-            principal = await asyncio.to_thread(self.principal_of, user_id, tenant_id)
-            if principal is not None:
-                try:
-                    info = await self.runs.trigger(
-                        principal, notebook_id, json.loads(parameters), webhook_url=webhook
-                    )
-                    run_id = info.id
-                except Exception:
-                    log.exception("schedule %s could not start its run", schedule_id)
-            with self.db.session() as s:
-                current = s.get(Schedule, schedule_id)
-                if current is not None:
-                    current.last_run_id = run_id
+        return starts
+
+    def _started(self, schedule_id: str, run_id: str | None) -> None:
+        with self.db.session() as s:
+            current = s.get(Schedule, schedule_id)
+            if current is not None:
+                current.last_run_id = run_id
 
     async def _tick_forever(self) -> None:
         while True:

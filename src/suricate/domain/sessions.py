@@ -47,6 +47,27 @@ class Session:
     last_activity: float = field(default_factory=time.monotonic)
     execution_state: str = "idle"
     listeners: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
+    viewers: int = 0  # pages showing the session now (the editor's WebSocket)
+    detached_at: float | None = None  # when the last page showing it closed
+
+    def attach(self, listener: asyncio.Queue[dict[str, Any]]) -> None:
+        """A page shows the session: it hears its events, and the session is not detached."""
+        self.listeners.add(listener)
+        self.viewers += 1
+        self.detached_at = None
+
+    def detach(self, listener: asyncio.Queue[dict[str, Any]]) -> None:
+        """A page showing the session closed; the last one starts the grace time."""
+        self.listeners.discard(listener)
+        self.viewers = max(0, self.viewers - 1)
+        if self.viewers == 0:
+            self.detached_at = time.monotonic()
+
+    def idle_s(self, now: float | None = None) -> float:
+        """Seconds since the session last ran code (0 while it runs)."""
+        if self.execution_state == "busy":
+            return 0.0
+        return max(0.0, (now or time.monotonic()) - self.last_activity)
 
     def publish(self, event: dict[str, Any]) -> None:
         for listener in list(self.listeners):
@@ -58,12 +79,18 @@ class SessionService:
     """Start, drive and stop sessions; every lookup is scoped to the caller's tenant."""
 
     def __init__(
-        self, bus: Bus, tokens: TokenService, notebooks: NotebookService, idle_timeout: float
+        self,
+        bus: Bus,
+        tokens: TokenService,
+        notebooks: NotebookService,
+        idle_timeout: float,
+        detached_grace: float | None = None,
     ) -> None:
         self.bus = bus
         self.tokens = tokens
         self.notebooks = notebooks
         self.idle_timeout = idle_timeout
+        self.detached_grace = detached_grace if detached_grace is not None else idle_timeout
         self._sessions: dict[str, Session] = {}
         self._culler: asyncio.Task[None] | None = None
 
@@ -80,7 +107,8 @@ class SessionService:
     async def create(self, principal: Principal, notebook_id: str | None = None) -> Session:
         """Start a session (a kernel on a node of the tenant) for the principal."""
         if notebook_id is not None:
-            self.notebooks.find(principal.tenant_id, notebook_id)  # 404 unless the tenant's
+            # 404 unless the notebook is the tenant's
+            await asyncio.to_thread(self.notebooks.find, principal.tenant_id, notebook_id)
         session_id = uuid.uuid4().hex
         token, info = await asyncio.to_thread(
             self.tokens.create,
@@ -205,16 +233,27 @@ class SessionService:
             return SessionNotFound(session.id)
         return _node_error(reply)
 
+    def _due(self, session: Session, now: float) -> str | None:
+        """Why an idle session is to be culled now, or None."""
+        if session.execution_state != "idle":
+            return None
+        if now - session.last_activity > self.idle_timeout:
+            return "idle"
+        detached = session.detached_at
+        if detached is not None and min(now - detached, session.idle_s(now)) > self.detached_grace:
+            return "its page closed"
+        return None
+
     async def _cull_forever(self) -> None:
         while True:
-            await asyncio.sleep(max(0.5, min(30.0, self.idle_timeout / 4)))
+            await asyncio.sleep(
+                max(0.5, min(30.0, min(self.idle_timeout, self.detached_grace) / 4))
+            )
             now = time.monotonic()
             for session in list(self._sessions.values()):
-                if (
-                    session.execution_state == "idle"
-                    and now - session.last_activity > self.idle_timeout
-                ):
-                    log.info("culling idle session %s of tenant %s", session.id, session.tenant)
+                why = self._due(session, now)
+                if why is not None:
+                    log.info("culling session %s of tenant %s: %s", session.id, session.tenant, why)
                     with contextlib.suppress(Exception):
                         await self._stop(session)
 

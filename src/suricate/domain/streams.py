@@ -9,6 +9,7 @@ the data dir.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import json
 import secrets
@@ -33,12 +34,13 @@ from suricate.errors import (
     InUse,
     InvalidStream,
     ObjectNotFound,
+    OutboundRefused,
     StreamError,
     StreamNotFound,
 )
 from suricate.keys import kept_secret
 from suricate.names import check_name
-from suricate.outbound import Outbound, OutboundRefused
+from suricate.outbound import Outbound
 from suricate.store.db import Database
 from suricate.store.tables import Processor, Stream, utcnow
 from suricate.wire.body import Body
@@ -196,7 +198,7 @@ class StreamService:
         else:
             obj = str(config.get("object") or "")
             try:
-                self._object_exists(principal.tenant_id, obj)
+                await asyncio.to_thread(self._object_exists, principal.tenant_id, obj)
             except ObjectNotFound:
                 raise InvalidStream("no_object", f"there is no object named {obj!r}") from None
             rate = config.get("rate", 10)
@@ -213,12 +215,15 @@ class StreamService:
             secret=self._fernet.encrypt(password.encode()).decode() if password else None,
             created_at=utcnow(),
         )
+        await asyncio.to_thread(self._insert, row)
+        return _info(row)
+
+    def _insert(self, row: Stream) -> None:
         try:
             with self.db.session() as s:
                 s.add(row)
         except IntegrityError:
-            raise AlreadyExists("stream", name) from None
-        return _info(row)
+            raise AlreadyExists("stream", row.name) from None
 
     def list(
         self, tenant_id: int, limit: int | None = None, cursor: str | None = None
@@ -260,6 +265,11 @@ class StreamService:
         kind: StreamType = row.type  # type: ignore[assignment]  # checked when made
         return StreamSpec(id=row.id, name=row.name, type=kind, **config)
 
+    def spec_of(self, tenant_id: int, name: str) -> StreamSpec:
+        """The full definition of the tenant's stream of that name."""
+        with self.db.session() as s:
+            return self.spec(self._row(s, tenant_id, name))
+
     def spec_by_id(self, stream_id: str) -> StreamSpec:
         with self.db.session() as s:
             row = s.get(Stream, stream_id)
@@ -293,9 +303,7 @@ class StreamService:
         headers: dict[str, Any],
     ) -> dict[str, Any]:
         """Publish one message: onto the broker (by a node), or to a replay's processors."""
-        with self.db.session() as s:
-            row = self._row(s, principal.tenant_id, name)
-            spec = self.spec(row)
+        spec = await asyncio.to_thread(self.spec_of, principal.tenant_id, name)
         sample = StreamMessage(
             id=secrets.token_hex(8),
             body=Body.of(body),
@@ -303,9 +311,9 @@ class StreamService:
             stream=name,
             at=time.time(),
         )
-        if row.type == "replay":
+        if spec.type == "replay":
             if self.deliver_local is not None:
-                await self.deliver_local(row.id, sample)
+                await self.deliver_local(spec.id, sample)
         else:
             reply = await self.bus.call(
                 principal.tenant_name,
@@ -321,5 +329,5 @@ class StreamService:
             if isinstance(reply, Failed):
                 raise ExecutionNodeError(reply.code, reply.message)
             assert isinstance(reply, Done)
-        self.note(row.id, [sample])
+        self.note(spec.id, [sample])
         return {"stream": name, "id": sample.id, "published": True}

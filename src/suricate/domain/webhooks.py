@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from suricate.errors import InvalidInput
+from suricate.errors import InvalidInput, OutboundRefused
 from suricate.keys import kept_secret
-from suricate.outbound import Outbound, OutboundRefused, host_for_url
+from suricate.outbound import Outbound, host_for_url
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Suricate-Signature"

@@ -19,6 +19,7 @@ from typing import Any
 
 from suricate.wire.body import Body
 
+TRIAL_MIME = "application/vnd.suricate.trial+json"  # the editor's trial run
 CHUNK_MIME = "application/vnd.suricate.chunk+json"
 _collecting: list[list[dict[str, Any]]] = []
 
@@ -67,6 +68,17 @@ def _message(raw: dict[str, Any]) -> Msg:
     )
 
 
+def user_traceback(exc: BaseException) -> str:
+    """The traceback of an error in a handler as the user wrote it: this runtime's frames left
+    out, so that it starts at their ``on_message`` or ``on_batch``."""
+    found = traceback.TracebackException.from_exception(exc)
+    mine = {__file__, __file__.removesuffix("c")}
+    found.stack = traceback.StackSummary.from_list(
+        [f for f in found.stack if f.filename not in mine]
+    )
+    return "".join(found.format())
+
+
 def _call(fn: Callable[[Any], Any], arg: Any) -> tuple[list[dict[str, Any]], str | None, str]:
     """Call a handler; return the actions it recorded and, when it raised, the error."""
     actions: list[dict[str, Any]] = []
@@ -74,8 +86,7 @@ def _call(fn: Callable[[Any], Any], arg: Any) -> tuple[list[dict[str, Any]], str
     try:
         fn(arg)
     except Exception as exc:
-        tb = traceback.format_exc()
-        return [], f"{type(exc).__name__}: {exc}", tb
+        return [], f"{type(exc).__name__}: {exc}", user_traceback(exc)
     finally:
         _collecting.pop()
     return actions, None, ""
@@ -131,6 +142,30 @@ def run_chunk(payload: str | bytes) -> None:
     out = process(chunk["messages"], get_ipython().user_ns, chunk.get("batch", False))
     out["elapsed"] = time.perf_counter() - started
     display({CHUNK_MIME: out}, raw=True)
+
+
+def try_message(wire: str) -> None:
+    """Hand one message (its JSON wire form) to the notebook's handler, as a processor would,
+    for the editor's trial; display the outcome, never a traceback of this runtime."""
+    from IPython import get_ipython
+    from IPython.display import display
+
+    namespace = get_ipython().user_ns
+    if not callable(namespace.get("on_message")) and not callable(namespace.get("on_batch")):
+        out: dict[str, Any] = {
+            "count": 1,
+            "actions": [],
+            "failures": {
+                "0": {
+                    "error": "NameError: on_message is not defined in the kernel: "
+                    "run the notebook's cells first",
+                    "traceback": "",
+                }
+            },
+        }
+    else:
+        out = process([json.loads(wire)], namespace, False)
+    display({TRIAL_MIME: out}, raw=True)
 
 
 def check_handlers() -> None:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
-from suricate.kernel.client import Client
+from suricate.kernel.client import ApiError, Client
+
+T = TypeVar("T")
 
 __all__ = [
     "action",
@@ -42,44 +45,65 @@ def client() -> Client:
     return Client(os.environ.get("SURICATE_URL", "http://127.0.0.1:8888"), token)
 
 
+def _api(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Make an API call; an error is raised from here, not from deep in the client.
+
+    IPython hides frames that set ``__tracebackhide__``: a failed call shows the user's own
+    line and the error, without the SDK's and httpx's frames.
+    """
+    __tracebackhide__ = True
+    try:
+        return call(*args, **kwargs)
+    except ApiError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from None
+
+
 def list_objects(tag: str | None = None) -> list[dict[str, Any]]:
     """List the tenant's objects (latest versions)."""
-    return client().list_objects(tag)
+    __tracebackhide__ = True
+    return _api(client().list_objects, tag)
 
 
 def get_object(name: str) -> dict[str, Any]:
     """Return an object's metadata with its versions."""
-    return client().get_object(name)
+    __tracebackhide__ = True
+    return _api(client().get_object, name)
 
 
 def put_object(name: str, data: bytes, content_type: str | None = None) -> dict[str, Any]:
     """Store bytes as a new version of an object."""
-    return client().put_object(name, data, content_type)
+    __tracebackhide__ = True
+    return _api(client().put_object, name, data, content_type)
 
 
 def open(name: str, version: int | None = None) -> bytes:
     """Return the bytes of an object."""
-    return client().open(name, version)
+    __tracebackhide__ = True
+    return _api(client().open, name, version)
 
 
 def read_csv(name: str, version: int | None = None, **kwargs: Any) -> Any:
     """Read a CSV object into a pandas DataFrame (extra arguments go to pandas.read_csv)."""
-    return client().read_csv(name, version, **kwargs)
+    __tracebackhide__ = True
+    return _api(client().read_csv, name, version, **kwargs)
 
 
 def read_json(name: str, version: int | None = None, **kwargs: Any) -> Any:
     """Read a JSON or JSON-lines object into a pandas DataFrame."""
-    return client().read_json(name, version, **kwargs)
+    __tracebackhide__ = True
+    return _api(client().read_json, name, version, **kwargs)
 
 
 def load(name: str, version: int | None = None) -> Any:
     """Load what ``save`` stored: a dict/list, a DataFrame or a model."""
-    return client().load(name, version)
+    __tracebackhide__ = True
+    return _api(client().load, name, version)
 
 
 def save(name: str, obj: Any) -> dict[str, Any]:
     """Save a dict/list as JSON, a DataFrame as Parquet, anything else (models) with joblib."""
-    return client().save(name, obj)
+    __tracebackhide__ = True
+    return _api(client().save, name, obj)
 
 
 def action(text: str, **data: Any) -> None:
@@ -93,12 +117,14 @@ def action(text: str, **data: Any) -> None:
     if processing.collecting() is not None:
         processing.record_action(text, data)
         return
-    client().action(text, **data)
+    __tracebackhide__ = True
+    _api(client().action, text, **data)
 
 
 def emit(stream: str, payload: Any, headers: dict[str, Any] | None = None) -> None:
     """Publish a message onto one of the tenant's streams (JSON, or bytes as they are)."""
-    client().emit(stream, payload, headers)
+    __tracebackhide__ = True
+    _api(client().emit, stream, payload, headers)
 
 
 _dask_client: Any = None

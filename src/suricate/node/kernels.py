@@ -23,13 +23,21 @@ from typing import Any
 
 from suricate.errors import KernelDied
 from suricate.node.sandbox import Limits, kernel_command, sandboxed
+from suricate.wire.outputs import CellOutputs
 
 log = logging.getLogger(__name__)
 
 OutputHook = Callable[[dict[str, Any]], Awaitable[None]]
 # Imported in every warm kernel: what nearly every notebook imports first.
 PRELOAD = "import numpy, pandas, sklearn, matplotlib, matplotlib.pyplot"
-_OUTPUT_TYPES = {"stream", "display_data", "execute_result", "error"}
+_OUTPUT_EVENTS = {
+    "stream",
+    "display_data",
+    "execute_result",
+    "error",
+    "clear_output",
+    "update_display_data",
+}
 
 
 @dataclass
@@ -199,7 +207,7 @@ class Kernel:
         msg_id = kc.execute(code, silent=silent, store_history=store_history, allow_stdin=False)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        outputs: list[dict[str, Any]] = []
+        cell = CellOutputs()
         idle = False
         timed_out = False
         while not idle:
@@ -220,20 +228,16 @@ class Kernel:
             kind = msg["msg_type"]
             if kind == "status":
                 idle = msg["content"]["execution_state"] == "idle"
-            elif kind == "clear_output":
-                outputs.clear()
+            elif kind in _OUTPUT_EVENTS:
+                event = _event(msg, output_from_msg)
+                cell.add(event)
                 if on_output:
-                    await on_output({"output_type": "clear_output"})
-            elif kind in _OUTPUT_TYPES:
-                output = dict(output_from_msg(msg))
-                _append(outputs, output)
-                if on_output:
-                    await on_output(output)
+                    await on_output(event)
         reply = await self._reply(msg_id)
         content = reply.get("content", {}) if reply else {}
         result = ExecResult(
             status="ok" if content.get("status", "ok") == "ok" else "error",
-            outputs=outputs,
+            outputs=cell.outputs,
             execution_count=content.get("execution_count"),
         )
         if result.status == "error":
@@ -297,21 +301,26 @@ class Kernel:
         log_file = getattr(self, "_log", None)
         if log_file is not None:
             log_file.close()
-        shutil.rmtree(self.runtime_dir, ignore_errors=True)
+        await asyncio.to_thread(shutil.rmtree, self.runtime_dir, True)
 
 
-def _append(outputs: list[dict[str, Any]], output: dict[str, Any]) -> None:
-    """Add an output, merging consecutive stream chunks as Jupyter front ends do."""
-    last = outputs[-1] if outputs else None
-    if (
-        last is not None
-        and output["output_type"] == "stream"
-        and last["output_type"] == "stream"
-        and last["name"] == output["name"]
-    ):
-        last["text"] = last["text"] + output["text"]
-        return
-    outputs.append(output)
+def _event(msg: dict[str, Any], output_from_msg: Callable[[Any], Any]) -> dict[str, Any]:
+    """An iopub message as an output event (see ``suricate.wire.outputs``)."""
+    kind, content = msg["msg_type"], msg["content"]
+    if kind == "clear_output":
+        return {"output_type": "clear_output", "wait": bool(content.get("wait"))}
+    transient = content.get("transient") or {}
+    if kind == "update_display_data":
+        return {
+            "output_type": kind,
+            "data": content.get("data", {}),
+            "metadata": content.get("metadata", {}),
+            "transient": transient,
+        }
+    event = dict(output_from_msg(msg))
+    if transient.get("display_id") and kind in ("display_data", "execute_result"):
+        event["transient"] = {"display_id": transient["display_id"]}
+    return event
 
 
 class KernelPool:
@@ -405,4 +414,4 @@ class KernelPool:
         for kernel in list(self._live):
             await kernel.shutdown()
         self.config.close()
-        shutil.rmtree(self.base_dir, ignore_errors=True)
+        await asyncio.to_thread(shutil.rmtree, self.base_dir, True)

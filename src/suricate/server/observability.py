@@ -136,8 +136,8 @@ class PlatformCollector(Collector):
             [],
             [(tenant, (), count) for tenant, count in dead],
         )
-        sessions = self.platform.sessions
-        open_ = sessions.open_by_tenant() if sessions else {}
+        compute = self.platform.compute
+        open_ = compute.sessions.open_by_tenant() if compute is not None else {}
         yield self._summed(
             "suricate_kernels_open",
             "Interactive sessions (kernels) open.",
@@ -166,8 +166,8 @@ class PlatformCollector(Collector):
         return family
 
     def _processors(self) -> Iterator[Metric]:
-        processors = self.platform.processors
-        infos = processors.live_infos() if processors else []
+        compute = self.platform.compute
+        infos = compute.processors.live_infos() if compute is not None else []
         if not self.per_tenant:
             # No names: how many run, and the sums of their figures.
             yield self._summed(

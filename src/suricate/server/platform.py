@@ -9,15 +9,26 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 from suricate.domain.auth import TokenService, principal_of
 from suricate.domain.notebooks import NotebookService
 from suricate.domain.objects import ObjectService
 from suricate.domain.tenants import TenantService
 from suricate.domain.throttle import LoginThrottle
+from suricate.errors import ExecutionNodeError
+
+if TYPE_CHECKING:
+    from suricate.domain.processors import ProcessorService
+    from suricate.domain.runs import RunService
+    from suricate.domain.schedules import ScheduleService
+    from suricate.domain.sessions import SessionService
+    from suricate.domain.streams import StreamService
+    from suricate.node.node import ExecNode
+    from suricate.wire.bus import Bus
 from suricate.node.gateway import sdk_only, serve_unix, stop
 from suricate.outbound import Outbound
+from suricate.server.notices import Notices
 from suricate.settings import Settings
 from suricate.store.blobs import LocalObjectStore, object_store
 from suricate.store.db import Database
@@ -26,8 +37,95 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
+class Compute:
+    """The services that run work: they start once the app serves, and stop with it."""
+
+    bus: Bus
+    node: ExecNode | None  # the embedded node, when there is no broker
+    streams: StreamService
+    processors: ProcessorService
+    sessions: SessionService
+    runs: RunService
+    schedules: ScheduleService
+    sdk_server: tuple[Any, asyncio.Task[None]] | None = None
+    sdk_dir: Path | None = None
+
+    @classmethod
+    async def start(cls, platform: Platform, app: Any) -> Compute:
+        """Start sessions on execution nodes: in-process by default, or over RabbitMQ."""
+        from suricate.domain.processors import ProcessorService
+        from suricate.domain.runs import RunService
+        from suricate.domain.schedules import ScheduleService
+        from suricate.domain.sessions import SessionService
+        from suricate.domain.streams import StreamService, load_key
+        from suricate.domain.webhooks import WebhookSender, load_secret
+        from suricate.node.node import build_node
+        from suricate.wire.bus import InProcessBus
+
+        s = platform.settings
+        bus: Bus
+        node = sdk_server = sdk_dir = None
+        if s.broker_url:
+            from suricate.wire.rabbitmq import RabbitBus
+
+            bus = RabbitBus(s.broker_url, exec_timeout=s.kernel_exec_timeout)
+        else:
+            # Short path: Unix socket paths are limited to ~100 bytes.
+            sdk_dir = Path(tempfile.mkdtemp(prefix="suricate-api-"))
+            socket_path = sdk_dir / "api.sock"
+            # Kernels reach the app itself, but only the SDK's data routes.
+            sdk_server = await serve_unix(sdk_only(app), socket_path)
+            node = build_node(s, socket_path)
+            await node.start()
+            bus = InProcessBus(node.handle)
+            node.report = bus.report
+        principal_for_ids = functools.partial(principal_of, platform.db)
+        key = load_key(s.secret_key.get_secret_value() if s.secret_key else None, s.data_dir)
+        outbound = Outbound(s.outbound_allowed_list)
+        streams = StreamService(
+            platform.db, bus, key, s.stream_allowed_hosts_list, platform.object_exists, outbound
+        )
+        processors = ProcessorService(
+            platform.db, bus, platform.notebooks, streams, platform.tokens, principal_for_ids
+        )
+        bus.on_report(processors.take_report)
+        await bus.start()
+        sessions = SessionService(
+            bus, platform.tokens, platform.notebooks, s.kernel_idle_timeout, s.kernel_detached_grace
+        )
+        await sessions.start()
+        secret = load_secret(
+            s.webhook_secret.get_secret_value() if s.webhook_secret else None, s.data_dir
+        )
+        webhooks = WebhookSender(secret, outbound)
+        runs = RunService(platform.db, platform.notebooks, sessions, webhooks)
+        await runs.recover(principal_for_ids)
+        schedules = ScheduleService(platform.db, platform.notebooks, runs, principal_for_ids)
+        await schedules.start()
+        await processors.start()
+        return cls(bus, node, streams, processors, sessions, runs, schedules, sdk_server, sdk_dir)
+
+    async def stop(self) -> None:
+        """Stop every service, the node and the bus, in the reverse order of starting."""
+        await self.processors.close()
+        await self.schedules.close()
+        await self.runs.close()
+        await self.sessions.close()
+        if self.node is not None:
+            await self.node.close()
+        await self.bus.close()
+        await stop(self.sdk_server)
+        if self.sdk_dir is not None:
+            await asyncio.to_thread(shutil.rmtree, self.sdk_dir, True)
+
+
+@dataclass
 class Platform:
-    """Everything a request or a CLI command needs, built once from the settings."""
+    """Everything a request or a CLI command needs, built once from the settings.
+
+    The stores and the services that need only them are here from the start; the services
+    that run work (``Compute``) once ``start_compute`` has run, as typed properties.
+    """
 
     settings: Settings
     db: Database
@@ -36,13 +134,10 @@ class Platform:
     tokens: TokenService
     objects: ObjectService
     notebooks: NotebookService
-    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
-    sessions: Any = field(default=None)  # a SessionService once compute has started
-    node: Any = field(default=None)  # the embedded ExecNode
-    runs: Any = field(default=None)  # a RunService once compute has started
-    schedules: Any = field(default=None)  # a ScheduleService once compute has started
-    streams: Any = field(default=None)  # a StreamService once compute has started
-    processors: Any = field(default=None)  # a ProcessorService once compute has started
+    compute: Compute | None = field(default=None, init=False)
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle, init=False)
+    notices: Notices = field(default_factory=Notices, init=False)
+    _lock: IO[bytes] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Platform:
@@ -62,13 +157,43 @@ class Platform:
             notebooks=NotebookService(db),
         )
 
+    def _started(self) -> Compute:
+        if self.compute is None:
+            raise ExecutionNodeError("not_started", "the server's compute has not started")
+        return self.compute
+
+    @property
+    def sessions(self) -> SessionService:
+        return self._started().sessions
+
+    @property
+    def runs(self) -> RunService:
+        return self._started().runs
+
+    @property
+    def schedules(self) -> ScheduleService:
+        return self._started().schedules
+
+    @property
+    def streams(self) -> StreamService:
+        return self._started().streams
+
+    @property
+    def processors(self) -> ProcessorService:
+        return self._started().processors
+
+    @property
+    def node(self) -> ExecNode | None:
+        """The embedded execution node (None with a broker, or before compute starts)."""
+        return self.compute.node if self.compute is not None else None
+
     def start(self) -> None:
         """Migrate the schema to the latest revision."""
         self.db.upgrade()
 
     def start_serving(self) -> None:
         """Start as the one server of this data dir: migrate, lock, clear half-written uploads."""
-        if getattr(self, "_lock", None) is not None:
+        if self._lock is not None:
             return
         self.start()
         self._lock = self.store.lock()
@@ -78,55 +203,7 @@ class Platform:
 
     async def start_compute(self, app: Any) -> None:
         """Start sessions on execution nodes: in-process by default, or over RabbitMQ."""
-        from suricate.domain.processors import ProcessorService
-        from suricate.domain.runs import RunService
-        from suricate.domain.schedules import ScheduleService
-        from suricate.domain.sessions import SessionService
-        from suricate.domain.streams import StreamService, load_key
-        from suricate.domain.webhooks import WebhookSender, load_secret
-        from suricate.node.node import build_node
-        from suricate.wire.bus import Bus, InProcessBus
-
-        s = self.settings
-        bus: Bus
-        if s.broker_url:
-            from suricate.wire.rabbitmq import RabbitBus
-
-            bus = RabbitBus(s.broker_url, exec_timeout=s.kernel_exec_timeout)
-        else:
-            # Short path: Unix socket paths are limited to ~100 bytes.
-            self._sdk_dir = Path(tempfile.mkdtemp(prefix="suricate-api-"))
-            socket_path = self._sdk_dir / "api.sock"
-            # Kernels reach the app itself, but only the SDK's data routes.
-            self._sdk_server = await serve_unix(sdk_only(app), socket_path)
-            self.node = build_node(s, socket_path)
-            await self.node.start()
-            bus = InProcessBus(self.node.handle)
-            self.node.report = bus.report
-        self._bus = bus
-        principal_for_ids = functools.partial(principal_of, self.db)
-        key = load_key(s.secret_key.get_secret_value() if s.secret_key else None, s.data_dir)
-        outbound = Outbound(s.outbound_allowed_list)
-        self.streams = StreamService(
-            self.db, bus, key, s.stream_allowed_hosts_list, self._object_exists, outbound
-        )
-        self.processors = ProcessorService(
-            self.db, bus, self.notebooks, self.streams, self.tokens, principal_for_ids
-        )
-        bus.on_report(self.processors.take_report)
-        await bus.start()
-        self.sessions = SessionService(bus, self.tokens, self.notebooks, s.kernel_idle_timeout)
-        await self.sessions.start()
-        secret = load_secret(
-            s.webhook_secret.get_secret_value() if s.webhook_secret else None, s.data_dir
-        )
-        self.runs = RunService(
-            self.db, self.notebooks, self.sessions, WebhookSender(secret, outbound)
-        )
-        await self.runs.recover(principal_for_ids)
-        self.schedules = ScheduleService(self.db, self.notebooks, self.runs, principal_for_ids)
-        await self.schedules.start()
-        await self.processors.start()
+        self.compute = await Compute.start(self, app)
 
     async def readiness(self) -> dict[str, str]:
         """Check what serving needs (database, broker, object store); "ok" or the failure."""
@@ -140,39 +217,26 @@ class Platform:
                 s.execute(text("SELECT 1"))
 
         checks["database"] = await _check(lambda: anyio.to_thread.run_sync(database))
-        bus = getattr(self, "_bus", None)
+        bus = self.compute.bus if self.compute is not None else None
         checks["broker"] = "ok" if bus is not None and bus.connected() else "not connected"
         check_store = getattr(self.store, "check", None)
         if check_store is not None:
             checks["object_store"] = await _check(lambda: anyio.to_thread.run_sync(check_store))
         return checks
 
-    def _object_exists(self, tenant_id: int, name: str) -> None:
+    def object_exists(self, tenant_id: int, name: str) -> None:
+        """Raise ``ObjectNotFound`` unless the tenant has an object of that name."""
         self.objects.get(tenant_id, name)
 
     async def stop_compute(self) -> None:
-        if self.processors is not None:
-            await self.processors.close()
-        if self.schedules is not None:
-            await self.schedules.close()
-        if self.runs is not None:
-            await self.runs.close()
-        if self.sessions is not None:
-            await self.sessions.close()
-        if self.node is not None:
-            await self.node.close()
-        bus = getattr(self, "_bus", None)
-        if bus is not None:
-            await bus.close()
-        await stop(getattr(self, "_sdk_server", None))
-        sdk_dir = getattr(self, "_sdk_dir", None)
-        if sdk_dir is not None:
-            shutil.rmtree(sdk_dir, ignore_errors=True)
+        if self.compute is not None:
+            compute, self.compute = self.compute, None
+            await compute.stop()
 
     def close(self) -> None:
-        lock = getattr(self, "_lock", None)
-        if lock is not None:
-            lock.close()
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
         self.db.dispose()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import contextlib
 import json
@@ -50,10 +51,24 @@ class DeadLetters(Actions):
         self, tenant_id: int, processor_id: str, ids: builtins.list[str] | None = None
     ) -> int:
         """Hand dead letters back to the running processor; each is marked once handled."""
-        info = self.get(tenant_id, processor_id)
+        info = await asyncio.to_thread(self.get, tenant_id, processor_id)
         live = self._live.get(processor_id)
         if info.status != RUNNING or live is None or 0 not in live.instances:
             raise Conflict("the processor is not running; restart it first")
+        messages = await asyncio.to_thread(self._to_replay, tenant_id, processor_id, ids)
+        if messages:
+            node = live.instances[0].node
+            reply = await self.bus.call(
+                live.tenant, InjectMessages(processor_id, messages), node=node
+            )
+            if not isinstance(reply, Done):
+                raise Conflict("the processor's node did not take the messages; try again")
+        return len(messages)
+
+    def _to_replay(
+        self, tenant_id: int, processor_id: str, ids: builtins.list[str] | None
+    ) -> builtins.list[StreamMessage]:
+        """The dead letters to hand back, marked as being replayed."""
         with self.db.session() as s:
             query = select(DeadLetter).where(
                 DeadLetter.tenant_id == tenant_id,
@@ -63,7 +78,9 @@ class DeadLetters(Actions):
             if ids is not None:
                 query = query.where(DeadLetter.id.in_(ids))
             rows = list(s.scalars(query.order_by(DeadLetter.created_at)))
-            messages = [
+            for r in rows:
+                r.status = "replaying"
+            return [
                 StreamMessage(
                     id=r.message_id,
                     body=Body(text=r.body, b64=None if r.body is not None else r.body_b64 or ""),
@@ -72,16 +89,6 @@ class DeadLetters(Actions):
                 )
                 for r in rows
             ]
-            for r in rows:
-                r.status = "replaying"
-        if messages:
-            node = live.instances[0].node
-            reply = await self.bus.call(
-                live.tenant, InjectMessages(processor_id, messages), node=node
-            )
-            if not isinstance(reply, Done):
-                raise Conflict("the processor's node did not take the messages; try again")
-        return len(messages)
 
     async def _deliver_local(self, stream_id: str, message: StreamMessage) -> None:
         """A message published to a replay stream goes to the processors running on it."""

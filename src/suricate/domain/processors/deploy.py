@@ -55,8 +55,8 @@ class Deployment(DeadLetters):
         replicas: int = 1,
     ) -> ProcessorInfo:
         """Record a processor and start its instances in the background (status ``starting``)."""
-        notebook = self.notebooks.find(principal.tenant_id, notebook_id)
-        stream_info = self.streams.get(principal.tenant_id, stream)
+        notebook = await asyncio.to_thread(self.notebooks.find, principal.tenant_id, notebook_id)
+        stream_info = await asyncio.to_thread(self.streams.get, principal.tenant_id, stream)
         if stream_info.type == "replay" and replicas != 1:
             raise InvalidInput("a processor on a replay stream runs as one instance (replicas=1)")
         row = Processor(
@@ -74,21 +74,30 @@ class Deployment(DeadLetters):
             nodes="{}",
             created_at=utcnow(),
         )
+        await asyncio.to_thread(self._insert, row)
+        self._spawn(self._start(principal, row.id))
+        return await asyncio.to_thread(self.get, principal.tenant_id, row.id)
+
+    def _insert(self, row: Processor) -> None:
         with self.db.session() as s:
             s.add(row)
-        self._spawn(self._start(principal, row.id))
-        return self.get(principal.tenant_id, row.id)
 
-    async def _start(self, principal: Principal, processor_id: str) -> None:
-        """Start every instance; the processor runs once all have started."""
+    def _starting(self, processor_id: str) -> tuple[StreamSpec, int, int] | None:
+        """The stream, replicas and position of a processor that is starting; else None."""
         with self.db.session() as s:
             row = s.get(Processor, processor_id)
             if row is None or row.status != STARTING:
-                return
+                return None
             stream = s.get(Stream, row.stream_id)
             assert stream is not None
-            spec = self.streams.spec(stream)
-            replicas, position = row.replicas, row.position
+            return self.streams.spec(stream), row.replicas, row.position
+
+    async def _start(self, principal: Principal, processor_id: str) -> None:
+        """Start every instance; the processor runs once all have started."""
+        starting = await asyncio.to_thread(self._starting, processor_id)
+        if starting is None:
+            return
+        spec, replicas, position = starting
         live = _Live(principal.tenant_id, principal.tenant_name, spec.id, None, replicas)
         self._live[processor_id] = live
         async with live.busy:
@@ -102,7 +111,7 @@ class Deployment(DeadLetters):
                     SDK_SCOPE,
                 )
                 live.token = token
-                self._update(processor_id, token_ref=str(info.id))
+                await asyncio.to_thread(self._update, processor_id, token_ref=str(info.id))
                 for instance in range(replicas):
                     await self._start_instance(processor_id, live, instance, spec, position)
             except _StartFailed as exc:
@@ -114,7 +123,9 @@ class Deployment(DeadLetters):
                 log.exception("processor %s did not start", processor_id)
                 await self._fail(processor_id, KernelError(type(exc).__name__, str(exc)))
                 return
-        self._update(processor_id, status=RUNNING, started_at=utcnow(), error=None)
+        await asyncio.to_thread(
+            self._update, processor_id, status=RUNNING, started_at=utcnow(), error=None
+        )
 
     async def _start_instance(
         self,
@@ -124,6 +135,26 @@ class Deployment(DeadLetters):
         spec: StreamSpec,
         position: int,
     ) -> None:
+        command = await asyncio.to_thread(
+            self._start_command, processor_id, live, instance, spec, position
+        )
+        for attempt in range(PLACEMENT_TRIES):
+            # Instances go to different nodes where there are several (the last try takes any).
+            spread = instance > 0 and attempt < PLACEMENT_TRIES - 1
+            reply = await self.bus.call(live.tenant, _replace(command, avoid_colocation=spread))
+            if isinstance(reply, Done):
+                live.instances[instance] = _Instance(reply.node)
+                await asyncio.to_thread(self._record_nodes, processor_id, live)
+                return
+            if isinstance(reply, Failed) and reply.code == "colocated":
+                continue
+            raise _StartFailed(await asyncio.to_thread(self._failure_of, processor_id, reply))
+        raise _StartFailed(KernelError("PlacementFailed", "no node took the instance"))
+
+    def _start_command(
+        self, processor_id: str, live: _Live, instance: int, spec: StreamSpec, position: int
+    ) -> StartProcessor:
+        """The command that starts one instance: the notebook's code cells at its revision."""
         with self.db.session() as s:
             row = s.get(Processor, processor_id)
             assert row is not None
@@ -134,7 +165,7 @@ class Deployment(DeadLetters):
                 for c in notebook.content["cells"]
                 if c.get("cell_type") == "code"
             ]
-            command = StartProcessor(
+            return StartProcessor(
                 processor_id=processor_id,
                 instance=instance,
                 tenant=live.tenant,
@@ -147,18 +178,6 @@ class Deployment(DeadLetters):
                 max_retries=row.max_retries,
                 position=position,
             )
-        for attempt in range(PLACEMENT_TRIES):
-            # Instances go to different nodes where there are several (the last try takes any).
-            spread = instance > 0 and attempt < PLACEMENT_TRIES - 1
-            reply = await self.bus.call(live.tenant, _replace(command, avoid_colocation=spread))
-            if isinstance(reply, Done):
-                live.instances[instance] = _Instance(reply.node)
-                self._record_nodes(processor_id, live)
-                return
-            if isinstance(reply, Failed) and reply.code == "colocated":
-                continue
-            raise _StartFailed(self._failure_of(processor_id, reply))
-        raise _StartFailed(KernelError("PlacementFailed", "no node took the instance"))
 
     def _failure_of(self, processor_id: str, reply: Message) -> KernelError:
         with self.db.session() as s:
@@ -176,7 +195,9 @@ class Deployment(DeadLetters):
 
     async def _fail(self, processor_id: str, error: KernelError) -> None:
         """Mark the processor failed and stop what still runs of it."""
-        self._update(processor_id, status=FAILED, error=error_json(error), stopped_at=utcnow())
+        await asyncio.to_thread(
+            self._update, processor_id, status=FAILED, error=error_json(error), stopped_at=utcnow()
+        )
         await self._stop_instances(processor_id)
 
     async def _stop_instances(self, processor_id: str) -> None:
@@ -185,11 +206,7 @@ class Deployment(DeadLetters):
             for node in {i.node for i in live.instances.values()}:
                 with contextlib.suppress(Exception):
                     await self.bus.call(live.tenant, StopProcessor(processor_id), node=node)
-        with self.db.session() as s:
-            row = s.get(Processor, processor_id)
-            token_ref = row.token_ref if row is not None else None
-            tenant_id = row.tenant_id if row is not None else None
-            nodes = json.loads(row.nodes) if row is not None else {}
+        token_ref, tenant_id, nodes = await asyncio.to_thread(self._placement, processor_id)
         if live is None and tenant_id is not None and nodes:
             # Adopted nowhere yet (a restart): stop it wherever the record says it ran.
             tenant = await asyncio.to_thread(self._tenant_name, tenant_id)
@@ -199,21 +216,32 @@ class Deployment(DeadLetters):
         if token_ref:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self.tokens.revoke, token_ref)
-        self._update(processor_id, nodes="{}", token_ref=None)
+        await asyncio.to_thread(self._update, processor_id, nodes="{}", token_ref=None)
+
+    def _placement(self, processor_id: str) -> tuple[str | None, int | None, dict[str, str]]:
+        """The processor's token, tenant and nodes (instance -> node) as its record has them."""
+        with self.db.session() as s:
+            row = s.get(Processor, processor_id)
+            if row is None:
+                return None, None, {}
+            return row.token_ref, row.tenant_id, json.loads(row.nodes)
 
     async def stop(self, tenant_id: int, processor_id: str) -> ProcessorInfo:
         """Stop the processor; its record, actions and dead letters stay."""
-        self.get(tenant_id, processor_id)
-        self._update(processor_id, status=STOPPED, stopped_at=utcnow())
+        await asyncio.to_thread(self.get, tenant_id, processor_id)
+        await asyncio.to_thread(self._update, processor_id, status=STOPPED, stopped_at=utcnow())
         await self._stop_instances(processor_id)
-        return self.get(tenant_id, processor_id)
+        return await asyncio.to_thread(self.get, tenant_id, processor_id)
 
     async def restart(self, principal: Principal, processor_id: str) -> ProcessorInfo:
         """Stop it, take the notebook's current revision, and start it again."""
-        info = self.get(principal.tenant_id, processor_id)
+        info = await asyncio.to_thread(self.get, principal.tenant_id, processor_id)
         await self._stop_instances(processor_id)
-        notebook = self.notebooks.find(principal.tenant_id, info.notebook_id)
-        self._update(
+        notebook = await asyncio.to_thread(
+            self.notebooks.find, principal.tenant_id, info.notebook_id
+        )
+        await asyncio.to_thread(
+            self._update,
             processor_id,
             status=STARTING,
             error=None,
@@ -221,4 +249,4 @@ class Deployment(DeadLetters):
             stopped_at=None,
         )
         self._spawn(self._start(principal, processor_id))
-        return self.get(principal.tenant_id, processor_id)
+        return await asyncio.to_thread(self.get, principal.tenant_id, processor_id)

@@ -72,7 +72,9 @@ class Supervision(Reports):
                         inst.node,
                     )
                     live.instances.pop(instance, None)
-                    self._update(processor_id, restarts=Processor.restarts + 1)
+                    await asyncio.to_thread(
+                        self._update, processor_id, restarts=Processor.restarts + 1
+                    )
             # Every instance that is not running (lost now, or not placed last time) is started.
             missing = [i for i in range(live.replicas) if i not in live.instances]
             if missing:
@@ -91,12 +93,10 @@ class Supervision(Reports):
         async with live.busy:
             if instance in live.instances or self._live.get(processor_id) is not live:
                 return
-            with self.db.session() as s:
-                row = s.get(Processor, processor_id)
-                if row is None or row.status != RUNNING:
-                    return
-                position = row.position
-            spec = self.streams.spec_by_id(live.stream_id)
+            position = await asyncio.to_thread(self._running_position, processor_id)
+            if position is None:
+                return
+            spec = await asyncio.to_thread(self.streams.spec_by_id, live.stream_id)
             if live.token is None:
                 token, _ = await asyncio.to_thread(self._new_token, processor_id)
                 live.token = token
@@ -106,6 +106,23 @@ class Supervision(Reports):
                 await self._fail(processor_id, exc.error)
             except ExecutionNodeError as exc:
                 log.warning("processor %s: no node took it yet (%s)", processor_id, exc)
+
+    def _running_position(self, processor_id: str) -> int | None:
+        """Where a running processor is in its stream; None when it is not running."""
+        with self.db.session() as s:
+            row = s.get(Processor, processor_id)
+            return row.position if row is not None and row.status == RUNNING else None
+
+    def _wanted(self) -> builtins.list[tuple[str, int, int | None, str, dict[str, str]]]:
+        """The processors that should run: id, tenant, user, stream and nodes by instance."""
+        with self.db.session() as s:
+            rows = s.scalars(select(Processor).where(Processor.status.in_((STARTING, RUNNING))))
+            return [(r.id, r.tenant_id, r.user_id, r.stream_id, json.loads(r.nodes)) for r in rows]
+
+    def _replicas(self, processor_id: str) -> int:
+        with self.db.session() as s:
+            row = s.get(Processor, processor_id)
+            return row.replicas if row is not None else 0
 
     def _new_token(self, processor_id: str) -> tuple[str, Any]:
         with self.db.session() as s:
@@ -126,13 +143,7 @@ class Supervision(Reports):
 
     async def _recover(self) -> None:
         """At start: adopt processors still running on nodes, start the others again."""
-        with self.db.session() as s:
-            rows = list(
-                s.scalars(select(Processor).where(Processor.status.in_((STARTING, RUNNING))))
-            )
-            wanted = [
-                (r.id, r.tenant_id, r.user_id, r.stream_id, json.loads(r.nodes)) for r in rows
-            ]
+        wanted = await asyncio.to_thread(self._wanted)
         for processor_id, tenant_id, user_id, stream_id, nodes in wanted:
             principal = await asyncio.to_thread(self.principal_of, user_id, tenant_id)
             if principal is None:
@@ -145,17 +156,17 @@ class Supervision(Reports):
                 )
                 if isinstance(reply, Done):
                     live.instances[int(instance)] = _Instance(node)
-            with self.db.session() as s:
-                row = s.get(Processor, processor_id)
-                replicas = row.replicas if row is not None else 0
+            replicas = await asyncio.to_thread(self._replicas, processor_id)
             live.replicas = replicas
             if nodes and len(live.instances) == replicas:
                 log.info("processor %s still runs on %s", processor_id, ", ".join(nodes.values()))
                 self._live[processor_id] = live
-                self._update(processor_id, status=RUNNING)
+                await asyncio.to_thread(self._update, processor_id, status=RUNNING)
                 continue
             log.info("starting processor %s again after a restart", processor_id)
             self._live[processor_id] = live
             await self._stop_instances(processor_id)
-            self._update(processor_id, status=STARTING, restarts=Processor.restarts + 1)
+            await asyncio.to_thread(
+                self._update, processor_id, status=STARTING, restarts=Processor.restarts + 1
+            )
             self._spawn(self._start(principal, processor_id))

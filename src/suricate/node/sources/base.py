@@ -11,8 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import JsonValue
 
-from suricate.errors import StreamError
-from suricate.outbound import Outbound, OutboundRefused, OutboundUnreachable, host_for_url
+from suricate.errors import OutboundRefused, OutboundUnreachable, StreamError
+from suricate.outbound import Outbound, host_for_url
 from suricate.wire.body import Body
 from suricate.wire.messages import StreamMessage
 

@@ -28,6 +28,8 @@ STATUS: dict[type[errors.SuricateError], int] = {
     errors.StoreLocked: 503,
     errors.ObjectStoreUnavailable: 503,
     errors.ExecutionNodeError: 503,
+    errors.MalformedMessage: 503,
+    errors.NodeError: 503,
 }
 
 _HTTP_CODES = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Annotated, Any
 
@@ -96,11 +97,13 @@ async def import_notebook(
         raise UploadTooLarge(limit)
     if name is None:
         name = (filename or "Untitled.ipynb").rsplit("/", 1)[-1].removesuffix(".ipynb")
-    content = parse_notebook(data, filename or name)
+    content = await asyncio.to_thread(parse_notebook, data, filename or name)
     meta_kind = content.get("metadata", {}).get("suricate", {}).get("kind")
     chosen = kind or (Kind(meta_kind) if meta_kind in Kind.__members__.values() else Kind.ANALYTICS)
     content.get("metadata", {}).pop("suricate", None)
-    info = platform.notebooks.create(principal.tenant_id, name, chosen, content, principal.user_id)
+    info = await asyncio.to_thread(
+        platform.notebooks.create, principal.tenant_id, name, chosen, content, principal.user_id
+    )
     return NotebookDetailOut.model_validate(info)
 
 

@@ -274,7 +274,9 @@ async def action_feed(
     processor: Annotated[str | None, Query(description="Only this processor's.")] = None,
 ) -> StreamingResponse:
     """Server-sent events: one `action` event per new action, as it is recorded."""
-    queue, unsubscribe = platform.processors.subscribe(principal.tenant_id, processor)
+    queue, unsubscribe = await asyncio.to_thread(
+        platform.processors.subscribe, principal.tenant_id, processor
+    )
 
     async def events() -> AsyncIterator[bytes]:
         try:

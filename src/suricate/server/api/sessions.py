@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Response, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field
 
 from suricate.domain.auth import Principal
+from suricate.domain.sessions import Session
 from suricate.errors import SuricateError
 from suricate.server.api.deps import (
     SESSION_COOKIE,
@@ -41,6 +42,21 @@ class SessionOut(BaseModel):
     execution_state: str = Field(description="idle or busy")
     created_at: datetime
     node: str = Field(description="The execution node holding the kernel.")
+    idle_s: float = Field(description="Seconds since the kernel last ran code (0 while busy).")
+    viewers: int = Field(description="Pages showing the session now (the notebook editor).")
+
+    @classmethod
+    def of(cls, session: Session) -> SessionOut:
+        return cls(
+            id=session.id,
+            notebook_id=session.notebook_id,
+            user=session.user,
+            execution_state=session.execution_state,
+            created_at=session.created_at,
+            node=session.node,
+            idle_s=round(session.idle_s(), 1),
+            viewers=session.viewers,
+        )
 
 
 class SessionPage(BaseModel):
@@ -76,21 +92,19 @@ async def create_session(
 ) -> SessionOut:
     """Start an interactive session: a kernel of the tenant, from the warm pool."""
     session = await platform.sessions.create(principal, body.notebook_id if body else None)
-    return SessionOut.model_validate(session)
+    return SessionOut.of(session)
 
 
 @router.get("/sessions", response_model=SessionPage, responses=_ERRORS)
 def list_sessions(platform: PlatformDep, principal: PrincipalDep) -> SessionPage:
     """List the tenant's running sessions (one page: sessions are few)."""
-    return SessionPage(
-        items=[SessionOut.model_validate(s) for s in platform.sessions.list(principal)]
-    )
+    return SessionPage(items=[SessionOut.of(s) for s in platform.sessions.list(principal)])
 
 
 @router.get("/sessions/{session_id}", response_model=SessionOut, responses=_ERRORS)
 def get_session(session_id: str, platform: PlatformDep, principal: PrincipalDep) -> SessionOut:
     """Show a session and whether its kernel is busy."""
-    return SessionOut.model_validate(platform.sessions.get(principal, session_id))
+    return SessionOut.of(platform.sessions.get(principal, session_id))
 
 
 @router.post("/sessions/{session_id}/execute", response_model=ExecuteOut, responses=_ERRORS)
@@ -158,7 +172,7 @@ async def session_socket(
         return
     await websocket.accept()
     events: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=10_000)
-    session.listeners.add(events)
+    session.attach(events)
     sender = asyncio.create_task(_send(websocket, events))
     running: set[asyncio.Task[None]] = set()
     try:
@@ -174,7 +188,7 @@ async def session_socket(
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
-        session.listeners.discard(events)
+        session.detach(events)
         sender.cancel()
 
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from suricate import __version__
 from suricate.domain.summary import tenant_summary
 from suricate.server.api.deps import PlatformDep, PrincipalDep
-from suricate.server.api.schemas import HealthOut, MeOut, TenantOut
+from suricate.server.api.schemas import ErrorOut, HealthOut, MeOut, TenantOut
 
 router = APIRouter(tags=["system"])
 
@@ -74,5 +74,24 @@ class SummaryOut(BaseModel):
 def summary(principal: PrincipalDep, platform: PlatformDep) -> SummaryOut:
     """Count what the tenant has and list its recent activity (the UI's overview)."""
     found = tenant_summary(platform.db, principal.tenant_id)
-    found.analytics["sessions"] = len(platform.sessions.list(principal)) if platform.sessions else 0
+    compute = platform.compute
+    found.analytics["sessions"] = len(compute.sessions.list(principal)) if compute else 0
     return SummaryOut.model_validate(asdict(found))
+
+
+class NoticeOut(BaseModel):
+    id: str
+    text: str = Field(description="What is going on, in a line.")
+    done: int | None = Field(default=None, description="How far along, when it is progress.")
+    total: int | None = None
+
+
+class NoticesOut(BaseModel):
+    items: list[NoticeOut]
+
+
+@router.get("/notices", response_model=NoticesOut, responses={401: {"model": ErrorOut}})
+def notices(principal: PrincipalDep, platform: PlatformDep) -> NoticesOut:
+    """Server-wide notices for every signed-in user (the demo's set-up progress, say)."""
+    del principal  # signed in is all it takes
+    return NoticesOut(items=[NoticeOut.model_validate(asdict(n)) for n in platform.notices.items()])

@@ -69,7 +69,7 @@ function TrialPanel({ model, onClose }) {
       return setError('Headers must be a JSON object, such as {"source": "test"}.');
     }
     setError(null);
-    model.tryMessage({ text: body, headers: parsed, stream: "try", id: "try" });
+    model.tryMessage({ text: body, headers: parsed });
   };
   const onKeyDown = (e) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey || e.shiftKey)) submit(e);
