@@ -1,8 +1,9 @@
 """Schemathesis against a real server on loopback, as two tenants: no 5xx, and every answer is
 one the OpenAPI document lists, in the shape it gives.
 
-Bounded: under a minute of fuzzing per tenant (some five minutes in all here). Operations that start kernels (sessions, runs,
-schedules, processors) are left out: they cost seconds each and are covered by their own tests.
+Bounded: under a minute of fuzzing per tenant (some five minutes in all here). Operations that
+start kernels (sessions, runs, schedules, processors) are left out: they cost seconds each and
+are covered by their own tests.
 Streams may only name 127.0.0.1, so no generated host is ever looked up.
 """
 
