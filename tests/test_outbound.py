@@ -67,6 +67,12 @@ def test_the_allow_list_takes_cidrs_and_host_names() -> None:
     assert not guard.name_allowed("mq.example.com.evil.test")
 
 
+@pytest.mark.parametrize("host", ["2130706433", "0x7f000001", "127.1", "0177.0.0.1", "0xa9fea9fe"])
+def test_ipv4_shorthands_are_read_as_the_addresses_they_are(host: str) -> None:
+    with pytest.raises(OutboundRefused):
+        Outbound().check_host(host)
+
+
 def test_loopback_names_are_refused_without_asking_dns() -> None:
     for host in ("localhost", "LOCALHOST.", "api.localhost"):
         with pytest.raises(OutboundRefused):

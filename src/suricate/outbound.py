@@ -58,10 +58,18 @@ def is_public(ip: IPAddress) -> bool:
 
 def literal_address(host: str) -> IPAddress | None:
     """The address a host names literally (``127.0.0.1``, ``[::1]``), or None for a name."""
+    host = host.strip("[]").split("%", 1)[0]
     try:
-        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+        return ipaddress.ip_address(host)
     except ValueError:
-        return None
+        pass
+    if host and all(part for part in host.split(".")):
+        # The shorthands resolvers read as IPv4 too: 2130706433, 0x7f.1, 127.1.
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
 
 
 class Outbound:
