@@ -12,6 +12,9 @@ with `make_settings(**values)`. Real server processes and RabbitMQ come from tes
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,11 @@ DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Servers note themselves for the CLI in $XDG_CONFIG_HOME: the tests' servers, in a folder
+    # of this run's, never in the user's own config (and no test finds another's server).
+    config_home = Path(tempfile.mkdtemp(prefix="suricate-test-config-"))
+    os.environ["XDG_CONFIG_HOME"] = str(config_home)
+    config.add_cleanup(lambda: shutil.rmtree(config_home, ignore_errors=True))
     config.addinivalue_line(
         "markers", "sqlite_only(why): run on SQLite alone, not once per database"
     )

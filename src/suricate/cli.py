@@ -589,3 +589,12 @@ def run_cmd(
             raise click.ClickException(
                 f"run {run['status']}{where}: {error.get('ename')}: {error.get('evalue')}"
             )
+
+
+def _add_commands() -> None:
+    from suricate.cli_models import models
+
+    main.add_command(models)
+
+
+_add_commands()

@@ -11,6 +11,7 @@
     │   ├── ScheduleNotFound(schedule_id)
     │   ├── StreamNotFound(name)
     │   ├── ProcessorNotFound(processor_id)
+    │   ├── ModelNotFound(ref)
     │   ├── TenantNotFound(name)
     │   ├── UserNotFound(name)
     │   └── TokenNotFound(ref)
@@ -120,6 +121,14 @@ class ProcessorNotFound(NotFound):
     def __init__(self, processor_id: str) -> None:
         self.processor_id = processor_id
         super().__init__(f"processor {processor_id!r} not found")
+
+
+class ModelNotFound(NotFound):
+    code = "model_not_found"
+
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
+        super().__init__(f"model {ref!r} not found")
 
 
 class TenantNotFound(NotFound):

@@ -29,6 +29,7 @@ _RULE_OF = {
     "object": "file",
     "notebook": "file",
     "stream": "file",
+    "model": "file",
 }
 
 

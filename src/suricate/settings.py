@@ -119,6 +119,16 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a session's kernel may stay idle before it is shut down (culled).",
     )
+    append_rows: int = Field(
+        default=1000,
+        gt=0,
+        description="Rows appended to a dataset (sdk.append) that make its next version.",
+    )
+    append_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds appended rows wait at most before they are written as a version.",
+    )
     kernel_detached_grace: float = Field(
         default=300.0,
         gt=0,

@@ -119,3 +119,98 @@ def test_the_scheduler_loop_runs_every_minute_schedules(
         message="the scheduler loop started no run",
     )
     assert alice.get(f"/api/v1/schedules/{schedule['id']}").json()["runs_started"] == 1
+
+
+def test_a_schedule_on_data_fires_on_new_rows_and_on_an_alias_move(
+    alice: TestClient, platform: Platform
+) -> None:
+    nb_id = create(alice, notebook("print(trigger)", parameters="trigger = {}"))
+    base = f"/api/v1/notebooks/{nb_id}/schedules"
+    rows = alice.post(base, json={"trigger": {"object": "plays.jsonl", "rows": 3}})
+    assert rows.status_code == 201, rows.text
+    assert rows.json()["trigger"] == {"object": "plays.jsonl", "rows": 3}
+    versions = alice.post(base, json={"trigger": {"object": "plays.jsonl"}}).json()
+    moved = alice.post(base, json={"trigger": {"model": "advice", "alias": "champion"}}).json()
+
+    def last_run(schedule: dict) -> str:
+        return str(alice.get(f"/api/v1/schedules/{schedule['id']}").json()["last_run_id"])
+
+    def runs_of(schedule: dict) -> int:
+        return int(alice.get(f"/api/v1/schedules/{schedule['id']}").json()["runs_started"])
+
+    tick(alice, platform)
+    assert [runs_of(s) for s in (rows.json(), versions, moved)] == [0, 0, 0]
+
+    def add(*ids: int) -> None:
+        body = {"records": [{"id": i} for i in ids], "key": "id"}
+        alice.post("/api/v1/objects/plays.jsonl/rows", json=body)
+        assert alice.post("/api/v1/objects/plays.jsonl/rows/flush").status_code == 200
+
+    add(1, 2)  # version 1: two rows, not yet three
+    tick(alice, platform)
+    assert [runs_of(s) for s in (rows.json(), versions)] == [0, 1]
+    first = finished_run(
+        alice, alice.get(f"/api/v1/schedules/{versions['id']}").json()["last_run_id"]
+    )
+    assert first["parameters"]["trigger"] == {
+        "kind": "object",
+        "object": "plays.jsonl",
+        "version": 1,
+    }
+    add(3)  # version 2: three rows since the schedule was made
+    tick(alice, platform)
+    fired = alice.get(f"/api/v1/schedules/{rows.json()['id']}").json()
+    assert fired["runs_started"] == 1
+    run = finished_run(alice, fired["last_run_id"])
+    assert run["parameters"]["trigger"] == {
+        "kind": "object",
+        "object": "plays.jsonl",
+        "version": 2,
+        "rows": 3,
+        "new_rows": 3,
+    }
+    add(4)
+    tick(alice, platform)
+    assert runs_of(rows.json()) == 1  # one new row since it fired: not yet
+
+    for v in (1, 2):
+        alice.post(
+            "/api/v1/models/advice/versions",
+            data={"flavor": "json"},
+            files={"artifact": ("a.json", b'{"v": %d}' % v)},
+        )
+    alice.put("/api/v1/models/advice/aliases/champion", json={"version": 1})  # set: a move
+    tick(alice, platform)
+    assert runs_of(moved) == 1
+    run = finished_run(alice, last_run(moved))
+    assert run["parameters"]["trigger"] == {
+        "kind": "model",
+        "model": "advice",
+        "alias": "champion",
+        "version": 1,
+        "previous": None,
+    }
+    alice.put("/api/v1/models/advice/aliases/champion", json={"version": 2})
+    tick(alice, platform)
+    assert runs_of(moved) == 2
+    run = finished_run(alice, last_run(moved))
+    assert (run["parameters"]["trigger"]["previous"], run["parameters"]["trigger"]["version"]) == (
+        1,
+        2,
+    )
+
+
+def test_a_trigger_is_checked(alice: TestClient) -> None:
+    nb_id = create(alice, notebook("1"))
+    base = f"/api/v1/notebooks/{nb_id}/schedules"
+    for body in [
+        {},
+        {"cron": "* * * * *", "trigger": {"object": "a.csv"}},
+        {"trigger": {"object": "a.csv", "rows": 0}},
+        {"trigger": {"model": "m"}},
+        {"trigger": {"model": "m", "alias": "Bad Alias"}},
+        {"trigger": {"object": "a.csv", "model": "m", "alias": "x"}},
+        {"trigger": {"table": "x"}},
+    ]:
+        r = alice.post(base, json=body)
+        assert r.status_code == 422, (body, r.text)

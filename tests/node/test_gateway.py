@@ -17,6 +17,11 @@ from suricate.node.gateway import sdk_allows
         ("PUT", "/api/v1/objects/model.joblib"),
         ("POST", "/api/v1/actions"),
         ("POST", "/api/v1/streams/plays/messages"),
+        ("POST", "/api/v1/objects/plays.jsonl/rows"),
+        ("GET", "/api/v1/models/receivers"),
+        ("GET", "/api/v1/models/receivers/versions/champion/artifact"),
+        ("POST", "/api/v1/models/receivers/versions"),
+        ("PUT", "/api/v1/models/receivers/aliases/champion"),
         ("GET", "/api/v1/me"),
     ],
 )

@@ -355,6 +355,10 @@ def test_the_live_notebook_advises_the_defense_before_each_snap(alice: TestClien
         a["text"] for a in actions if a["text"].startswith("4th and ") and " own " in a["text"]
     ]
     assert punting and all(", kick " in t for t in punting)
+    # Step 6b: every play seen joins the data, once per play.
+    assert alice.post("/api/v1/objects/nfl-live-plays.jsonl/rows/flush").status_code in (200, 204)
+    kept = alice.get("/api/v1/objects/nfl-live-plays.jsonl/content").text.splitlines()
+    assert sorted(json.loads(line)["id"] for line in kept) == sorted({p["id"] for p in plays})
     alice.delete(f"/api/v1/processors/{pid}")
 
 

@@ -50,6 +50,30 @@ def test_cli_upload_and_download_round_trip(start_server: Callable[..., Server],
     assert not (tmp_path / "x").exists()
 
 
+def test_cli_lists_shows_and_moves_model_aliases(start_server: Callable[..., Server]) -> None:
+    server = start_server()
+    for v in (1, 2):
+        r = httpx.post(
+            f"{server.url}/api/v1/models/advice/versions",
+            headers=server.headers(),
+            data={"flavor": "json", "meta": '{"metrics": {"brier": 0.2}}'},
+            files={"artifact": ("a.json", b'{"v": %d}' % v)},
+        )
+        assert r.status_code == 201, r.text
+    moved = server.cli("models", "alias", "advice", "champion", "2")
+    assert moved.returncode == 0, moved.stderr
+    assert "advice@champion -> version 2" in moved.stdout
+    listed = server.cli("models", "list")
+    assert "advice\tv2\tchampion=2" in listed.stdout
+    shown = server.cli("models", "show", "advice")
+    assert "v2 [champion] json" in shown.stdout and '{"brier": 0.2}' in shown.stdout
+    back = server.cli("models", "alias", "advice", "champion", "1")
+    assert "-> version 1" in back.stdout
+    missing = server.cli("models", "alias", "advice", "champion", "9")
+    assert missing.returncode == 1 and "not found" in missing.stderr
+    assert server.cli("models", "alias", "advice", "champion", "--delete").returncode == 0
+
+
 def test_cli_reports_an_unreachable_server(start_server: Callable[..., Server], tmp_path: Path):
     server = start_server()
     server.url = f"http://127.0.0.1:{free_port()}"

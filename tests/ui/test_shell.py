@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+from playwright.sync_api import expect
 
 from tests.support import PASSWORD
 from tests.support.servers import Server
@@ -43,6 +44,10 @@ def test_login_overview_tenant_switch_and_logout(browser, ui_server: Server) -> 
     page.get_by_label("Tenant").select_option("acme")
     page.get_by_text("hello.csv v1 uploaded").wait_for()
 
+    # The header tells the tenant from the user; logging out is in the user's menu.
+    expect(page.locator(".tenant-name")).to_contain_text("Tenant")
+    page.get_by_role("button", name="Signed in as alice").click()
+    expect(page.get_by_text("owner in acme")).to_be_visible()
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url("**/login**")
     page.goto("/")

@@ -51,3 +51,12 @@ export function duration(start, end) {
 export function shortId(id) {
   return String(id).slice(0, 8);
 }
+
+/** A number of seconds as a short span: "45 s", "12 min", "3 h 5 min"; "–" when unknown. */
+export function seconds(s) {
+  if (s === null || s === undefined || !Number.isFinite(Number(s))) return "–";
+  const n = Math.max(0, Number(s));
+  if (n < 60) return `${Math.floor(n)} s`;
+  if (n < 3600) return `${Math.floor(n / 60)} min`;
+  return `${Math.floor(n / 3600)} h ${Math.floor((n % 3600) / 60)} min`;
+}

@@ -1,10 +1,13 @@
-// The app: login, then a frame with the navigation, the tenant switcher and the current page.
+// The app: login, then a frame with the navigation, the tenant and user, the server's notices
+// and the current page.
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import "./app.css";
 import { whenUnauthenticated } from "./api/client.js";
 import { Link, navigate, useLocation, match } from "./router.jsx";
-import { loadSession, logout, session, switchTenant } from "./session.js";
+import { loadSession, session } from "./session.js";
+import { TenantSwitcher, UserMenu } from "./components/account.jsx";
+import { Notices } from "./components/notices.jsx";
 import { ErrorBox, Loading } from "./components/page.jsx";
 import { Toasts } from "./components/toasts.jsx";
 import { LoginPage } from "./pages/login.jsx";
@@ -14,6 +17,7 @@ import { NotebooksPage } from "./pages/notebooks.jsx";
 import { NotebookEditor } from "./pages/notebook/index.jsx";
 import { ProcessingPage } from "./pages/processing/index.jsx";
 import { RunsPage } from "./pages/runs/index.jsx";
+import { KernelsPage } from "./pages/kernels.jsx";
 import favicon from "./favicon.svg";
 
 const NAV = [
@@ -22,37 +26,12 @@ const NAV = [
   ["/notebooks", "Notebooks"],
   ["/processing", "Processing"],
   ["/runs", "Runs"],
+  ["/kernels", "Kernels"],
 ];
 
 function current(path) {
   if (path === "/") return "/";
   return NAV.slice(1).find(([href]) => path === href || path.startsWith(href + "/"))?.[0];
-}
-
-function TenantSwitcher({ me }) {
-  if (me.tenants.length < 2)
-    return (
-      <span class="tenant-name" title="Tenant">
-        {me.tenant}
-      </span>
-    );
-  return (
-    <label class="tenant-switch">
-      <span class="sr-only">Tenant</span>
-      <select
-        aria-label="Tenant"
-        value={me.tenant}
-        onChange={async (e) => {
-          await switchTenant(e.target.value);
-          navigate("/");
-        }}
-      >
-        {me.tenants.map((t) => (
-          <option value={t.name}>{t.name}</option>
-        ))}
-      </select>
-    </label>
-  );
 }
 
 function Shell({ me, path }) {
@@ -65,6 +44,7 @@ function Shell({ me, path }) {
   else if ((params = match("/notebooks/:id", path))) page = <NotebookEditor id={params.id} />;
   else if (path === "/processing" || path.startsWith("/processing/")) page = <ProcessingPage path={path} />;
   else if (path === "/runs" || path.startsWith("/runs/")) page = <RunsPage path={path} />;
+  else if (path === "/kernels") page = <KernelsPage />;
   else
     page = (
       <section class="page">
@@ -90,20 +70,10 @@ function Shell({ me, path }) {
         </nav>
         <div class="topbar-right">
           <TenantSwitcher me={me} />
-          <span class="user" title={`role: ${me.role}`}>
-            {me.user}
-          </span>
-          <button
-            class="btn btn-ghost btn-small"
-            onClick={async () => {
-              await logout();
-              navigate("/login");
-            }}
-          >
-            Log out
-          </button>
+          <UserMenu me={me} />
         </div>
       </header>
+      <Notices />
       <main key={me.tenant}>{page}</main>
     </div>
   );

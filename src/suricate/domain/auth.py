@@ -36,6 +36,7 @@ class Principal:
     tenant_name: str
     role: Role
     tenants: tuple[TenantInfo, ...]
+    token_id: int | None = None  # the token (API or web session) the request came with
     scope: str | None = None  # SDK_SCOPE for a kernel's token; None: the user's full rights
 
 
@@ -152,9 +153,7 @@ class TokenService:
                 info = replace(
                     info, tenants=tuple(t for t in info.tenants if t.id == row.tenant_id)
                 )
-            principal = principal_for(info, tenant)
-            if row.scope is not None:
-                principal = replace(principal, scope=row.scope)
+            principal = replace(principal_for(info, tenant), token_id=row.id, scope=row.scope)
         until = time.monotonic() + CACHE_SECONDS
         if row.expires_at is not None:
             until = min(until, time.monotonic() + (row.expires_at - now).total_seconds())

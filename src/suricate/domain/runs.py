@@ -326,7 +326,8 @@ class RunService:
         live: _LiveOutputs | None = None
         try:
             # Inside the try: a kernel that cannot be had (node or broker lost) is retried too.
-            session = await self.sessions.create(principal)
+            session = await self.sessions.create(principal, notebook_id)
+            session.run_id, session.notebook_revision = run_id, revision
             live = _LiveOutputs(self, run_id, nb, session)
             for done, index in enumerate(code_cells, start=1):
                 cell = nb["cells"][index]

@@ -10,7 +10,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,8 +18,10 @@ from sqlalchemy import select
 
 from suricate.domain.auth import Principal
 from suricate.domain.notebooks import NotebookService
+from suricate.domain.objects import ObjectService
 from suricate.domain.pagination import Page, keyset, page_of
 from suricate.domain.runs import FINISHED, RunService
+from suricate.domain.triggers import Trigger, observe
 from suricate.domain.webhooks import check_url
 from suricate.errors import InvalidInput, ScheduleNotFound
 from suricate.store.db import Database
@@ -44,6 +46,10 @@ class ScheduleInfo:
     last_skipped_at: datetime | None
     created_at: datetime
     webhook_url: str | None
+    trigger: dict[str, Any] | None = None
+
+
+NEVER = datetime(9999, 12, 31, tzinfo=UTC)  # next_at of a schedule that fires on data
 
 
 def _info(row: Schedule) -> ScheduleInfo:
@@ -60,6 +66,7 @@ def _info(row: Schedule) -> ScheduleInfo:
         last_skipped_at=row.last_skipped_at,
         created_at=row.created_at,
         webhook_url=row.webhook_url,
+        trigger=json.loads(row.trigger) if row.trigger else None,
     )
 
 
@@ -98,18 +105,25 @@ class ScheduleService:
         self.notebooks = notebooks
         self.runs = runs
         self.principal_of = principal_of
+        self.objects: ObjectService | None = None  # set once compute starts: data triggers
         self._loop: asyncio.Task[None] | None = None
 
     def create(
         self,
         principal: Principal,
         notebook_id: str,
-        cron: str,
+        cron: str | None,
         parameters: dict[str, Any] | None = None,
         timezone: str = "UTC",
         webhook_url: str | None = None,
+        trigger: Any = None,
     ) -> ScheduleInfo:
-        check(cron, timezone)
+        """A schedule on a cron expression, or on data (a ``trigger``): exactly one of them."""
+        if (cron is None) == (trigger is None):
+            raise InvalidInput("a schedule has a cron expression or a trigger (one of them)")
+        watched = Trigger.parse(trigger) if trigger is not None else None
+        if cron is not None:
+            check(cron, timezone)
         webhooks = getattr(self.runs, "webhooks", None)
         if webhooks is not None:
             webhooks.check_url(webhook_url)
@@ -117,16 +131,22 @@ class ScheduleService:
             check_url(webhook_url)
         notebook = self.notebooks.find(principal.tenant_id, notebook_id)
         now = utcnow()
+        state = None
+        if watched is not None:
+            with self.db.session() as s:
+                _, state = observe(s, self._objects(), principal.tenant_id, watched, {})
         row = Schedule(
             id=uuid.uuid4().hex,
             tenant_id=principal.tenant_id,
             notebook_id=notebook.id,
             user_id=principal.user_id,
-            cron=cron,
+            cron=cron or "",
             timezone=timezone,
             parameters=json.dumps(parameters or {}),
             webhook_url=webhook_url,
-            next_at=next_time(cron, timezone, now),
+            next_at=next_time(cron, timezone, now) if cron is not None else NEVER,
+            trigger=json.dumps(watched.as_dict()) if watched is not None else None,
+            trigger_state=json.dumps(state) if state is not None else None,
             runs_started=0,
             runs_skipped=0,
             created_at=now,
@@ -183,13 +203,56 @@ class ScheduleService:
                     log.exception("schedule %s could not start its run", schedule_id)
             await asyncio.to_thread(self._started, schedule_id, run_id)
 
+    def _objects(self) -> ObjectService:
+        if self.objects is None:
+            raise InvalidInput("schedules on data need the server's compute started")
+        return self.objects
+
+    def _fired(
+        self, now: datetime
+    ) -> builtins.list[tuple[str, int | None, int, str, str, str | None]]:
+        """The schedules on data whose trigger fired (and whose last run has ended)."""
+        if self.objects is None:
+            return []
+        starts = []
+        with self.db.session() as s:
+            for row in s.scalars(select(Schedule).where(Schedule.trigger.is_not(None))):
+                if row.last_run_id is not None:
+                    last = s.get(Run, row.last_run_id)
+                    if last is not None and last.status not in FINISHED:
+                        continue  # it fires once the last run has ended: nothing is lost
+                trigger = Trigger.parse(json.loads(row.trigger or "{}"))
+                state = json.loads(row.trigger_state or "{}")
+                try:
+                    fired, state = observe(s, self.objects, row.tenant_id, trigger, state)
+                except Exception:
+                    log.exception("schedule %s: its trigger could not look", row.id)
+                    continue
+                row.trigger_state = json.dumps(state)
+                if fired is None:
+                    continue
+                row.runs_started += 1
+                parameters = {**json.loads(row.parameters), "trigger": fired}
+                starts.append(
+                    (
+                        row.id,
+                        row.user_id,
+                        row.tenant_id,
+                        row.notebook_id,
+                        json.dumps(parameters),
+                        row.webhook_url,
+                    )
+                )
+        return starts
+
     def _due(
         self, now: datetime
     ) -> builtins.list[tuple[str, int | None, int, str, str, str | None]]:
         """Advance every schedule due by ``now``; return those whose run should start."""
-        starts = []
+        starts = self._fired(now)
         with self.db.session() as s:
-            for row in s.scalars(select(Schedule).where(Schedule.next_at <= now)):
+            due = select(Schedule).where(Schedule.next_at <= now, Schedule.trigger.is_(None))
+            for row in s.scalars(due):
                 # Advance first: a schedule fires once per due time, whatever happens next.
                 row.next_at = next_time(row.cron, row.timezone, now)
                 if row.last_run_id is not None:

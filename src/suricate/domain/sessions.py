@@ -47,6 +47,8 @@ class Session:
     last_activity: float = field(default_factory=time.monotonic)
     execution_state: str = "idle"
     listeners: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
+    run_id: str | None = None  # the run the session was started for
+    notebook_revision: int | None = None  # the revision a run runs
     viewers: int = 0  # pages showing the session now (the editor's WebSocket)
     detached_at: float | None = None  # when the last page showing it closed
 
@@ -151,6 +153,12 @@ class SessionService:
             (s for s in self._sessions.values() if _owns(principal, s)),
             key=lambda s: s.created_at,
         )
+
+    def of_token(self, token_id: int | None) -> Session | None:
+        """The session whose kernel holds this token (its SDK's), if any."""
+        if token_id is None:
+            return None
+        return next((s for s in self._sessions.values() if s.token_ref == str(token_id)), None)
 
     def open_by_tenant(self) -> dict[str, int]:
         """Count the open sessions (kernels) of each tenant, for the metrics."""

@@ -76,6 +76,8 @@ class Client:
             timeout=httpx.Timeout(timeout, connect=10.0),
             transport=httpx.HTTPTransport(uds=uds) if uds else None,
         )
+        # The object versions read through this client: a model logged next names them.
+        self.reads: list[tuple[str, int]] = []
 
     def __enter__(self) -> Client:
         return self
@@ -154,7 +156,46 @@ class Client:
 
     def _get_content(self, name: str, version: int | None = None) -> httpx.Response:
         params = {"version": version} if version else None
-        return self._check(self._http.get(f"/objects/{_q(name)}/content", params=params))
+        response = self._check(self._http.get(f"/objects/{_q(name)}/content", params=params))
+        read = response.headers.get("X-Suricate-Version", "")
+        if read.isdigit() and (name, int(read)) not in self.reads:
+            self.reads.append((name, int(read)))
+        return response
+
+    # Models
+
+    def model(self, name: str) -> dict[str, Any]:
+        """A model with its versions and aliases."""
+        result: dict[str, Any] = self._check(self._http.get(f"/models/{_q(name)}")).json()
+        return result
+
+    def model_artifact(self, name: str, version: str = "latest") -> tuple[str, bytes, int]:
+        """The flavor, bytes and number of a model version (a number, latest or an alias)."""
+        response = self._check(
+            self._http.get(f"/models/{_q(name)}/versions/{_q(version)}/artifact")
+        )
+        flavor = response.headers["X-Suricate-Model-Flavor"]
+        return flavor, response.content, int(response.headers["X-Suricate-Model-Version"])
+
+    def log_model_version(
+        self, name: str, flavor: str, data: bytes, meta: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Store a new version of a model from its serialized bytes; return the version."""
+        response = self._http.post(
+            f"/models/{_q(name)}/versions",
+            data={"flavor": flavor, "meta": json.dumps(meta, default=_json_default)},
+            files={"artifact": (f"{name}.{flavor}", data, "application/octet-stream")},
+        )
+        result: dict[str, Any] = self._check(response).json()
+        return result
+
+    def set_alias(self, name: str, alias: str, version: int) -> dict[str, Any]:
+        """Point a model's alias at a version (promote, or roll back)."""
+        response = self._http.put(
+            f"/models/{_q(name)}/aliases/{_q(alias)}", json={"version": version}
+        )
+        result: dict[str, Any] = self._check(response).json()
+        return result
 
     def find_notebook(self, id_or_name: str) -> dict[str, Any]:
         """Return a notebook's summary given its id or its name."""
@@ -252,9 +293,20 @@ class Client:
         joblib.dump(obj, buffer)
         return self.put_object(name, buffer.getvalue(), JOBLIB)
 
+    def append(self, name: str, records: list[Any], key: str | None = None) -> dict[str, Any]:
+        """Add rows to a JSON-lines object, for its next version; rows with a known key are
+        left out. Answers how many were accepted and how many wait."""
+        body = json.loads(json.dumps({"records": records, "key": key}, default=_json_default))
+        response = self._http.post(f"/objects/{_q(name)}/rows", json=body)
+        result: dict[str, Any] = self._check(response).json()
+        return result
+
     def action(self, text: str, **data: Any) -> dict[str, Any]:
         """Record an action (a suggestion, an alert) with any JSON data."""
+        from suricate.kernel.models import registry
+
         body = json.loads(json.dumps({"text": text, "data": data}, default=_json_default))
+        body["models"] = registry.stamp()
         result: dict[str, Any] = self._check(self._http.post("/actions", json=body)).json()
         return result
 

@@ -48,7 +48,16 @@ def collecting() -> list[dict[str, Any]] | None:
 def record_action(text: str, data: dict[str, Any]) -> None:
     sink = collecting()
     assert sink is not None
-    sink.append({"text": str(text), "data": data, "at": time.time()})
+    from suricate.kernel.models import registry
+
+    sink.append({"text": str(text), "data": data, "at": time.time(), "models": registry.stamp()})
+
+
+def record_append(name: str, records: list[Any], key: str | None) -> None:
+    """Keep rows a handler appends: they go with the message's results, like its actions."""
+    sink = collecting()
+    assert sink is not None
+    sink.append({"append": {"name": str(name), "records": records, "key": key}})
 
 
 def _message(raw: dict[str, Any]) -> Msg:
@@ -92,10 +101,21 @@ def _call(fn: Callable[[Any], Any], arg: Any) -> tuple[list[dict[str, Any]], str
     return actions, None, ""
 
 
+def _follow_aliases() -> None:
+    """Between two chunks: move the models loaded by alias to where their aliases point."""
+    from suricate.kernel.models import registry
+
+    if any(h.alias is not None for h in registry.handles):
+        from suricate.kernel import sdk
+
+        registry.follow(sdk.client())
+
+
 def process(
     raws: list[dict[str, Any]], namespace: dict[str, Any], use_batch: bool
 ) -> dict[str, Any]:
     """Run the handlers on the messages; return the failures (by index) and the actions."""
+    _follow_aliases()
     on_message = namespace.get("on_message")
     on_batch = namespace.get("on_batch")
     if not callable(on_message) and not callable(on_batch):
@@ -107,10 +127,10 @@ def process(
     if callable(on_batch) and (use_batch or not callable(on_message)):
         batch_actions, error, tb = _call(on_batch, msgs)
         if error is None:
-            return {"count": len(msgs), "failures": failures, "actions": batch_actions}
+            return _outcome(len(msgs), failures, batch_actions)
         if len(msgs) == 1:
             failures["0"] = {"error": error, "traceback": tb}
-            return {"count": 1, "failures": failures, "actions": []}
+            return _outcome(1, failures, [])
     # One message at a time: the plain handler, or isolating the one that broke the batch.
     single = on_message if callable(on_message) else (lambda m: on_batch([m]))  # type: ignore[misc]
     for i, msg in enumerate(msgs):
@@ -119,7 +139,19 @@ def process(
             actions.extend(found)
         else:
             failures[str(i)] = {"error": error, "traceback": tb}
-    return {"count": len(msgs), "failures": failures, "actions": actions}
+    return _outcome(len(msgs), failures, actions)
+
+
+def _outcome(
+    count: int, failures: dict[str, dict[str, str]], effects: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """What a chunk did: its failures, the actions its handlers recorded, the rows appended."""
+    return {
+        "count": count,
+        "failures": failures,
+        "actions": [e for e in effects if "append" not in e],
+        "appends": [e["append"] for e in effects if "append" in e],
+    }
 
 
 def run_chunk_file(path: str) -> None:

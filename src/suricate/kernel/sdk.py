@@ -19,12 +19,15 @@ T = TypeVar("T")
 
 __all__ = [
     "action",
+    "append",
     "client",
     "dask",
     "emit",
     "get_object",
     "list_objects",
     "load",
+    "load_model",
+    "log_model",
     "open",
     "put_object",
     "read_csv",
@@ -106,6 +109,46 @@ def save(name: str, obj: Any) -> dict[str, Any]:
     return _api(client().save, name, obj)
 
 
+def log_model(
+    name: str,
+    model: Any,
+    metrics: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+) -> int:
+    """Store a new version of a model; return its number.
+
+    Plain data (a dict, a list) is stored as JSON, scikit-learn estimators with skops, anything
+    else with joblib. The version records where it came from without being told: the object
+    versions this kernel read, its notebook and revision, the run, the user, the packages.
+    """
+    __tracebackhide__ = True
+    from suricate.kernel import models
+
+    flavor, data = models.serialize(model)
+    lineage = {
+        "objects": [{"name": n, "version": v} for n, v in client().reads],
+        "packages": models.package_versions(),
+    }
+    meta = {"metrics": metrics or {}, "params": params or {}, "lineage": lineage}
+    version: int = _api(client().log_model_version, name, flavor, data, meta)["version"]
+    return version
+
+
+def load_model(ref: str) -> Any:
+    """Load a model version: ``"name"`` (the latest), ``"name/3"`` or ``"name@champion"``.
+
+    The answer behaves like the model. Loaded by alias in a processor, it moves to the version
+    the alias points at whenever the alias moves, between two chunks of messages.
+    """
+    __tracebackhide__ = True
+    from suricate.kernel import models
+
+    name, alias, number = models.parse_ref(ref)
+    wanted = alias if alias is not None else str(number) if number is not None else "latest"
+    flavor, data, version = _api(client().model_artifact, name, wanted)
+    return models.registry.add(models.ModelHandle(ref, version, models.deserialize(flavor, data)))
+
+
 def action(text: str, **data: Any) -> None:
     """Record an action: a suggestion or an alert, with any JSON data.
 
@@ -119,6 +162,24 @@ def action(text: str, **data: Any) -> None:
         return
     __tracebackhide__ = True
     _api(client().action, text, **data)
+
+
+def append(name: str, records: Any, key: str | None = None) -> None:
+    """Add rows (dicts, or one dict) to the JSON-lines object ``name``; they are written out
+    together as its next version (every SURICATE_APPEND_ROWS rows or APPEND_SECONDS seconds).
+
+    With ``key`` (a field of every record), a row whose key was appended before is left out:
+    a message handled twice appends once. In a processor's handler the rows go with the
+    message's results and count only once it is handled.
+    """
+    __tracebackhide__ = True
+    from suricate.kernel import handler as processing
+
+    rows = [records] if isinstance(records, dict) else list(records)
+    if processing.collecting() is not None:
+        processing.record_append(name, rows, key)
+        return
+    _api(client().append, name, rows, key)
 
 
 def emit(stream: str, payload: Any, headers: dict[str, Any] | None = None) -> None:

@@ -23,6 +23,11 @@ _SDK_ROUTES = [
     ("GET", r"/api/v1/objects"),
     ("GET", r"/api/v1/objects/[^/]+(/content|/preview)?"),
     ("PUT", r"/api/v1/objects/[^/]+"),
+    ("POST", r"/api/v1/objects/[^/]+/rows"),
+    ("GET", r"/api/v1/models/[^/]+"),
+    ("GET", r"/api/v1/models/[^/]+/versions/[^/]+(/artifact)?"),
+    ("POST", r"/api/v1/models/[^/]+/versions"),
+    ("PUT", r"/api/v1/models/[^/]+/aliases/[^/]+"),
     ("POST", r"/api/v1/actions"),
     ("POST", r"/api/v1/streams/[^/]+/messages"),
 ]

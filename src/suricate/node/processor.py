@@ -20,7 +20,7 @@ import statistics
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from suricate.errors import KernelDied, SetupFailed, StreamError
@@ -30,6 +30,7 @@ from suricate.node.sources import Delivery, Source
 from suricate.wire.bus import ReportHook
 from suricate.wire.messages import (
     ActionRecord,
+    AppendRecord,
     DeadLetterRecord,
     KernelError,
     ProcessorReport,
@@ -44,6 +45,17 @@ SAMPLES_PER_REPORT = 5
 MESSAGE_CHUNK = 500  # messages per kernel call when the notebook has no on_batch
 MESSAGE_WAIT = 0.005  # seconds to let a chunk fill: fewer, fuller kernel calls under load
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+@dataclass
+class Effects:
+    """What a chunk's handlers did besides handling: actions recorded, rows appended."""
+
+    actions: list[ActionRecord] = field(default_factory=list)
+    appends: list[AppendRecord] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.actions or self.appends)
 
 
 @dataclass(frozen=True)
@@ -223,7 +235,7 @@ class ProcessorRunner:
         self._counts["received"] += len(fresh)
         self._counts["redelivered"] += sum(1 for d in fresh if d.redelivered)
         stamps = [d.timestamp for d in fresh if d.timestamp]
-        results, actions = await self._run_in_kernel(chunk)
+        results, effects = await self._run_in_kernel(chunk)
         now = time.time()
         if stamps:
             self._latency = statistics.median(now - s for s in stamps) * 1000
@@ -248,12 +260,12 @@ class ProcessorRunner:
         for d in fresh[-SAMPLES_PER_REPORT:]:
             self._samples.append(d.message(self.stream_name))
         replayed = [d.dead_letter_id for d in ok if d.dead_letter_id is not None]
-        return ok + dead, actions, dead_letters, replayed
+        return ok + dead, effects, dead_letters, replayed
 
     async def _finish(
         self,
         settled: list[Delivery],
-        actions: list[ActionRecord],
+        effects: Effects,
         dead_letters: list[DeadLetterRecord],
         replayed: list[str],
     ) -> None:
@@ -261,16 +273,14 @@ class ProcessorRunner:
         if self.source.local_ack:
             # A replay's position is kept by the frontend: the report itself commits it.
             await self.source.ack(settled)
-        durable = bool(actions or dead_letters or replayed)
+        durable = bool(effects or dead_letters or replayed)
         if durable or time.monotonic() - self._last_report > REPORT_EVERY:
-            await self._flush(actions=actions, dead_letters=dead_letters, replayed=replayed)
+            await self._flush(effects=effects, dead_letters=dead_letters, replayed=replayed)
         if not self.source.local_ack:
             # Settled only now: their actions and dead letters are safe with the frontend.
             await self.source.ack(settled)
 
-    async def _run_in_kernel(
-        self, chunk: list[Delivery]
-    ) -> tuple[list[Failure | None], list[ActionRecord]]:
+    async def _run_in_kernel(self, chunk: list[Delivery]) -> tuple[list[Failure | None], Effects]:
         """Run the chunk through the handlers; a chunk-wide failure fails every message."""
         assert self.kernel is not None
         use_batch = len(chunk) > 1
@@ -299,7 +309,7 @@ class ProcessorRunner:
             self.kernel = await self.new_kernel()
             await self._setup(self.kernel)
             died_of: Failure | None = Failure(f"KernelDied: {died}", str(died))
-            return [died_of for _ in chunk], []
+            return [died_of for _ in chunk], Effects()
         out = None
         for output in result.outputs:
             data = output.get("data", {})
@@ -311,7 +321,7 @@ class ProcessorRunner:
             failed: Failure | None = Failure(
                 f"{result.ename}: {result.evalue}", plain(result.traceback)
             )
-            return [failed for _ in chunk], []
+            return [failed for _ in chunk], Effects()
         return _chunk_outcome(out, len(chunk))
 
     def _dead_letter(self, delivery: Delivery, failure: Failure) -> DeadLetterRecord:
@@ -355,7 +365,7 @@ class ProcessorRunner:
 
     async def _flush(
         self,
-        actions: list[ActionRecord] | None = None,
+        effects: Effects | None = None,
         dead_letters: list[DeadLetterRecord] | None = None,
         replayed: list[str] | None = None,
         status: str = "running",
@@ -373,7 +383,8 @@ class ProcessorRunner:
                 instance=self.command.instance,
                 status=status,
                 error=error,
-                actions=actions or [],
+                actions=effects.actions if effects else [],
+                appends=effects.appends if effects else [],
                 dead_letters=dead_letters or [],
                 replayed=replayed or [],
                 samples=samples,
@@ -401,21 +412,23 @@ class ProcessorRunner:
             self._last_report = time.monotonic()
 
 
-def _chunk_outcome(out: Any, n: int) -> tuple[list[Failure | None], list[ActionRecord]]:
+def _chunk_outcome(out: Any, n: int) -> tuple[list[Failure | None], Effects]:
     """Read what the kernel's handler runtime answered for a chunk of ``n`` messages."""
     if not isinstance(out, dict):
         broken: Failure | None = Failure("the handler runtime answered something unreadable")
-        return [broken for _ in range(n)], []
+        return [broken for _ in range(n)], Effects()
     actions: list[ActionRecord] = []
     for a in out.get("actions", []):
         if isinstance(a, dict):
-            data = a.get("data")
-            at = a.get("at")
+            data, at, models = a.get("data"), a.get("at"), a.get("models")
             actions.append(
                 ActionRecord(
                     str(a.get("text", "")),
                     data if isinstance(data, dict) else {},
                     float(at) if isinstance(at, int | float) else None,
+                    {str(k): v for k, v in models.items() if isinstance(v, int)}
+                    if isinstance(models, dict)
+                    else {},
                 )
             )
     failures = out.get("failures", {})
@@ -426,4 +439,9 @@ def _chunk_outcome(out: Any, n: int) -> tuple[list[Failure | None], list[ActionR
             results.append(Failure(str(failed.get("error", "")), str(failed.get("traceback", ""))))
         else:
             results.append(None)
-    return results, actions
+    appends = [
+        AppendRecord(str(a.get("name", "")), list(a.get("records") or []), a.get("key"))
+        for a in out.get("appends", [])
+        if isinstance(a, dict) and isinstance(a.get("records"), list)
+    ]
+    return results, Effects(actions, appends)

@@ -13,8 +13,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from suricate import __version__
 from suricate.server import web
 from suricate.server.api import (
+    datasets,
     errors,
     login,
+    models,
     notebooks,
     objects,
     processors,
@@ -72,11 +74,13 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(system.router, prefix=API_PREFIX)
     app.include_router(login.router, prefix=API_PREFIX)
     app.include_router(objects.router, prefix=API_PREFIX)
+    app.include_router(datasets.router, prefix=API_PREFIX)
     app.include_router(notebooks.router, prefix=API_PREFIX)
     app.include_router(sessions.router, prefix=API_PREFIX)
     app.include_router(runs.router, prefix=API_PREFIX)
     app.include_router(streams.router, prefix=API_PREFIX)
     app.include_router(processors.router, prefix=API_PREFIX)
+    app.include_router(models.router, prefix=API_PREFIX)
 
     @app.get(API_PREFIX, include_in_schema=False)
     def api_root() -> JSONResponse:

@@ -1,10 +1,11 @@
 """Request body limits, enforced before a handler sees the body (pure ASGI).
 
-Every request body has a limit: uploads ``SURICATE_MAX_UPLOAD_BYTES`` (checked by the object
-service while it streams them to storage), notebooks ``SURICATE_MAX_NOTEBOOK_BYTES``, everything
-else ``SURICATE_MAX_JSON_BYTES``. A ``Content-Length`` past the limit is refused at once; a body
-that grows past it while it is read (chunked) is cut there. Either way the answer is a 413 in the
-error shape, and at most the limit is ever held in memory.
+Every request body has a limit: uploads ``SURICATE_MAX_UPLOAD_BYTES`` (objects: checked by the
+object service while it streams them to storage; models' artifacts: here), notebooks
+``SURICATE_MAX_NOTEBOOK_BYTES``, everything else ``SURICATE_MAX_JSON_BYTES``. A
+``Content-Length`` past the limit is refused at once; a body that grows past it while it is
+read (chunked) is cut there. Either way the answer is a 413 in the error shape, and at most the
+limit is ever held in memory.
 """
 
 from __future__ import annotations
@@ -30,13 +31,18 @@ class BodyLimit:
         self.json_limit = settings.max_json_bytes
         self.notebook_limit = settings.max_notebook_bytes
         prefix = re.escape(api_prefix)
+        self.upload_limit = settings.max_upload_bytes
         self._upload = re.compile(rf"{prefix}/objects/[^/]+")
+        self._model_version = re.compile(rf"{prefix}/models/[^/]+/versions")
         self._notebook = re.compile(rf"{prefix}/notebooks(/import|/[^/]+)?")
 
     def limit_of(self, method: str, path: str) -> tuple[int, str] | None:
         """The limit on the body of a request, and the setting that sets it (None: uploads)."""
         if method == "PUT" and self._upload.fullmatch(path):
             return None  # streamed to storage; the object service enforces its own limit
+        if method == "POST" and self._model_version.fullmatch(path):
+            # A model's artifact is an upload (a multipart form, spooled to disk).
+            return self.upload_limit, "SURICATE_MAX_UPLOAD_BYTES"
         match = self._notebook.fullmatch(path)
         if match:
             tail = match.group(1)

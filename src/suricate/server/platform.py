@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import shutil
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from suricate.domain.auth import TokenService, principal_of
+from suricate.domain.datasets import DatasetService
+from suricate.domain.models import ModelService
 from suricate.domain.notebooks import NotebookService
 from suricate.domain.objects import ObjectService
 from suricate.domain.tenants import TenantService
@@ -49,6 +52,7 @@ class Compute:
     schedules: ScheduleService
     sdk_server: tuple[Any, asyncio.Task[None]] | None = None
     sdk_dir: Path | None = None
+    duties: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
     async def start(cls, platform: Platform, app: Any) -> Compute:
@@ -88,6 +92,7 @@ class Compute:
         processors = ProcessorService(
             platform.db, bus, platform.notebooks, streams, platform.tokens, principal_for_ids
         )
+        processors.datasets = platform.datasets
         bus.on_report(processors.take_report)
         await bus.start()
         sessions = SessionService(
@@ -101,12 +106,22 @@ class Compute:
         runs = RunService(platform.db, platform.notebooks, sessions, webhooks)
         await runs.recover(principal_for_ids)
         schedules = ScheduleService(platform.db, platform.notebooks, runs, principal_for_ids)
+        schedules.objects = platform.objects
         await schedules.start()
         await processors.start()
-        return cls(bus, node, streams, processors, sessions, runs, schedules, sdk_server, sdk_dir)
+        compute = cls(
+            bus, node, streams, processors, sessions, runs, schedules, sdk_server, sdk_dir
+        )
+        compute.duties.append(asyncio.create_task(_write_datasets(platform)))
+        return compute
 
     async def stop(self) -> None:
         """Stop every service, the node and the bus, in the reverse order of starting."""
+        for duty in self.duties:
+            duty.cancel()
+        for duty in self.duties:
+            with contextlib.suppress(BaseException):
+                await duty
         await self.processors.close()
         await self.schedules.close()
         await self.runs.close()
@@ -134,6 +149,8 @@ class Platform:
     tokens: TokenService
     objects: ObjectService
     notebooks: NotebookService
+    models: ModelService
+    datasets: DatasetService
     compute: Compute | None = field(default=None, init=False)
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle, init=False)
     notices: Notices = field(default_factory=Notices, init=False)
@@ -147,14 +164,17 @@ class Platform:
         store = object_store(
             settings.object_store_url, settings.objects_dir, settings.s3_endpoint_url
         )
+        objects = ObjectService(db, store, settings.max_upload_bytes)
         return cls(
             settings=settings,
             db=db,
             store=store,
             tenants=TenantService(db),
             tokens=TokenService(db),
-            objects=ObjectService(db, store, settings.max_upload_bytes),
+            objects=objects,
             notebooks=NotebookService(db),
+            models=ModelService(db, store, settings.max_upload_bytes),
+            datasets=DatasetService(db, objects, settings.append_rows, settings.append_seconds),
         )
 
     def _started(self) -> Compute:
@@ -238,6 +258,14 @@ class Platform:
             self._lock.close()
             self._lock = None
         self.db.dispose()
+
+
+async def _write_datasets(platform: Platform) -> None:
+    """Write the rows appended to datasets out as versions, as they fall due."""
+    while True:
+        await asyncio.sleep(1.0)
+        with contextlib.suppress(Exception):  # each dataset's failure is logged where it happens
+            await platform.datasets.flush_due()
 
 
 async def _check(probe: Any) -> str:

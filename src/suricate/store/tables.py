@@ -261,6 +261,9 @@ class Schedule(Base):
     runs_started: Mapped[int] = mapped_column(Integer, default=0)
     runs_skipped: Mapped[int] = mapped_column(Integer, default=0)
     last_skipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A schedule fires on a cron expression, or on data: this trigger (JSON), what it last saw.
+    trigger: Mapped[str | None] = mapped_column(Text, nullable=True)
+    trigger_state: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -326,6 +329,8 @@ class Action(Base):
     )
     text: Mapped[str] = mapped_column(Text)
     data: Mapped[str] = mapped_column(Text, default="{}")
+    # The model versions the action was made with: {"name": version}, as JSON.
+    models: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -349,3 +354,75 @@ class DeadLetter(Base):
     status: Mapped[str] = mapped_column(String(16), default="dead")  # dead|replaying|replayed
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     replayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Model(Base):
+    """A tenant's named model: its versions and the aliases that point at them."""
+
+    __tablename__ = "models"
+    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_models_tenant_name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ModelVersion(Base):
+    """One version of a model: its artifact (a blob), metrics, parameters and lineage."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("model_id", "version", name="uq_model_versions_version"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    model_id: Mapped[str] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    flavor: Mapped[str] = mapped_column(String(16))  # skops | joblib | json
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    metrics: Mapped[str] = mapped_column(Text, default="{}")
+    params: Mapped[str] = mapped_column(Text, default="{}")
+    lineage: Mapped[str] = mapped_column(Text, default="{}")
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ModelAlias(Base):
+    """A name (champion, challenger...) for one version of a model; moving it is promoting."""
+
+    __tablename__ = "model_aliases"
+
+    model_id: Mapped[str] = mapped_column(
+        ForeignKey("models.id", ondelete="CASCADE"), primary_key=True
+    )
+    alias: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AppendedRow(Base):
+    """A row appended to a dataset object, waiting to be gathered into its next version.
+
+    Once a version holds it, its payload is dropped and its key kept, so that the same row
+    appended again (a message handled twice) is recognised and left out.
+    """
+
+    __tablename__ = "appended_rows"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "object_name", "key", name="uq_appended_rows_key"),
+        Index("ix_appended_rows_pending", "tenant_id", "object_name", "version"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    object_name: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    row: Mapped[str] = mapped_column(Text, default="")
+    # The sha256 of the version being written with it: a flush cut short is found again by it.
+    batch: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the one that holds it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -113,6 +113,18 @@ class ActionRecord:
     text: str
     data: JsonObject = field(default_factory=dict)
     at: float | None = None
+    models: dict[str, int] = field(default_factory=dict)  # the model versions it was made with
+
+
+@dataclass(frozen=True)
+class AppendRecord:
+    """Rows a processor's handler appended to a dataset (a JSON-lines object)."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+
+    name: str
+    records: list[JsonValue]
+    key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -312,6 +324,7 @@ class ProcessorReport(Message):
     redelivered: int = 0
     actions: list[ActionRecord] = field(default_factory=list)
     dead_letters: list[DeadLetterRecord] = field(default_factory=list)
+    appends: list[AppendRecord] = field(default_factory=list)
     replayed: list[str] = field(default_factory=list)
     samples: list[StreamMessage] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)

@@ -1,12 +1,12 @@
 // The frame of a page and what fills it while it loads, is empty or fails; the tabs under its title.
 import { useEffect } from "preact/hooks";
 
-export function Page({ title, subtitle, actions, children, wide }) {
+export function Page({ title, subtitle, actions, children }) {
   useEffect(() => {
     document.title = (typeof title === "string" ? title + " · " : "") + "Suricate";
   }, [title]);
   return (
-    <section class={"page" + (wide ? " wide" : "")}>
+    <section class="page">
       <header class="page-head">
         <div>
           <h1>{title}</h1>

@@ -9,7 +9,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from suricate.domain.pagination import Page, keyset, page_of
 from suricate.domain.processors.base import ProcessorBase
@@ -25,7 +25,12 @@ class Actions(ProcessorBase):
     """Actions: what processors (and anyone with the API) record, and the live feeds of them."""
 
     def create_action(
-        self, tenant_id: int, text: str, data: dict[str, Any], processor_id: str | None = None
+        self,
+        tenant_id: int,
+        text: str,
+        data: dict[str, Any],
+        processor_id: str | None = None,
+        models: dict[str, int] | None = None,
     ) -> ActionInfo:
         if processor_id is not None:
             self.get(tenant_id, processor_id)
@@ -34,6 +39,7 @@ class Actions(ProcessorBase):
             processor_id=processor_id,
             text=text,
             data=json.dumps(data),
+            models=json.dumps(models or {}),
             created_at=utcnow(),
         )
         with self.db.session() as s:
@@ -54,8 +60,11 @@ class Actions(ProcessorBase):
         limit: int | None = None,
         cursor: str | None = None,
         newest_first: bool = False,
+        model: str | None = None,
+        model_version: int | None = None,
     ) -> Page[ActionInfo]:
-        """Actions oldest first (or newest first); ``since`` keeps those created after it."""
+        """Actions oldest first (or newest first); ``since`` keeps those created after it,
+        ``model`` (and ``model_version``) those made with that model (version)."""
         if processor_id is not None:
             self.get(tenant_id, processor_id)
         with self.db.session() as s:
@@ -64,6 +73,8 @@ class Actions(ProcessorBase):
                 query = query.where(Action.processor_id == processor_id)
             if since is not None:
                 query = query.where(Action.created_at > _utc(since))
+            if model is not None:
+                query = query.where(made_with(model, model_version))
             query, limit = keyset(query, Action.id, cursor, limit, descending=newest_first)
             return page_of([_action(r) for r in s.scalars(query)], limit, lambda i: i.id)
 
@@ -86,6 +97,18 @@ class Actions(ProcessorBase):
             for queue in feeds:
                 with contextlib.suppress(asyncio.QueueFull):
                     queue.put_nowait(info)
+
+
+def made_with(model: str, version: int | None) -> Any:
+    """The condition on ``Action.models`` (``{"name": version}`` as JSON text) that keeps the
+    actions made with a model, or a version of it; plain LIKE works on every database."""
+    key = json.dumps(model)  # as json.dumps wrote it, quotes and escapes included
+    if version is None:
+        return Action.models.contains(f"{key}: ", autoescape=True)
+    return or_(
+        Action.models.contains(f"{key}: {version},", autoescape=True),
+        Action.models.contains(f"{key}: {version}}}", autoescape=True),
+    )
 
 
 def _utc(moment: datetime) -> datetime:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from suricate.domain.auth import TokenService
+from suricate.domain.datasets import DatasetService
 from suricate.domain.notebooks import NotebookService
 from suricate.domain.pagination import Page, keyset, page_of
 from suricate.domain.processors.records import (
@@ -37,6 +38,7 @@ class ProcessorBase:
     streams: StreamService
     tokens: TokenService
     principal_of: Any
+    datasets: DatasetService | None = None  # where rows appended by handlers go
     _live: dict[str, _Live]
     _tasks: set[asyncio.Task[Any]]
     _supervisor: asyncio.Task[None] | None

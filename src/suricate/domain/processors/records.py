@@ -85,6 +85,7 @@ class ActionInfo:
     text: str
     data: dict[str, Any]
     created_at: datetime
+    models: dict[str, int] = field(default_factory=dict)  # the model versions it was made with
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,14 @@ class DeadLetterInfo:
 
 
 def _action(row: Action) -> ActionInfo:
-    return ActionInfo(row.id, row.processor_id, row.text, json.loads(row.data), row.created_at)
+    return ActionInfo(
+        row.id,
+        row.processor_id,
+        row.text,
+        json.loads(row.data),
+        row.created_at,
+        json.loads(row.models or "{}"),
+    )
 
 
 def _dead_letter(row: DeadLetter) -> DeadLetterInfo:

@@ -20,6 +20,7 @@ from suricate.domain.processors.records import (
     _action,
     _at,
 )
+from suricate.errors import InvalidInput
 from suricate.store.tables import Action, DeadLetter, Processor, utcnow
 from suricate.wire.messages import (
     DeadLetterRecord,
@@ -42,6 +43,8 @@ class Reports(Deployment):
         if recorded is None:
             return
         tenant_id, actions = recorded
+        if message.appends:
+            await asyncio.to_thread(self._append, tenant_id, message)
         live = self._live.get(message.processor_id)
         if live is not None:
             instance = live.instances.get(message.instance)
@@ -62,6 +65,18 @@ class Reports(Deployment):
             current = self._live.get(message.processor_id)
             if current is not None and not current.busy.locked():
                 self._spawn(self._fail(message.processor_id, message.error))
+
+    def _append(self, tenant_id: int, report: ProcessorReport) -> None:
+        """Queue the rows the processor's handlers appended (before its messages are acked)."""
+        if self.datasets is None:
+            return
+        for appended in report.appends:
+            try:
+                self.datasets.append(tenant_id, appended.name, appended.records, appended.key)
+            except InvalidInput as exc:  # the user's mistake: said in the logs, not retried
+                live = self._live.get(report.processor_id)
+                if live is not None:
+                    live.logs.append(f"sdk.append({appended.name!r}) refused: {exc.message}")
 
     def _record(self, report: ProcessorReport) -> tuple[int, builtins.list[ActionInfo]] | None:
         with self.db.session() as s:
@@ -87,6 +102,7 @@ class Reports(Deployment):
                     "processor_id": row.id,
                     "text": a.text,
                     "data": json.dumps(a.data),
+                    "models": json.dumps(a.models),
                     "created_at": _at(a.at),
                 }
                 for a in report.actions

@@ -126,6 +126,9 @@ class ActionCreate(BaseModel):
     text: str = Field(min_length=1, max_length=10_000)
     data: dict[str, Any] = Field(default_factory=dict)
     processor_id: str | None = None
+    models: dict[str, int] = Field(
+        default_factory=dict, description="The model versions it was made with, by name."
+    )
 
 
 class ActionOut(BaseModel):
@@ -135,6 +138,7 @@ class ActionOut(BaseModel):
     processor_id: str | None
     text: str
     data: dict[str, Any]
+    models: dict[str, int] = Field(description="The model versions it was made with, by name.")
     created_at: datetime
 
 
@@ -245,10 +249,21 @@ def list_actions(
     newest_first: Annotated[
         bool, Query(description="Newest first: the latest actions, for a live view's backlog.")
     ] = False,
+    model: Annotated[str | None, Query(description="Only those made with this model.")] = None,
+    model_version: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="...and this version of it.")
+    ] = None,
 ) -> ActionPage:
     """Actions, oldest first (follow `next` for newer ones), or newest first."""
     page = platform.processors.actions(
-        principal.tenant_id, processor, since, limit, cursor, newest_first
+        principal.tenant_id,
+        processor,
+        since,
+        limit,
+        cursor,
+        newest_first,
+        model=model,
+        model_version=model_version,
     )
     return ActionPage(items=[ActionOut.model_validate(i) for i in page.items], next=page.next)
 
@@ -257,7 +272,7 @@ def list_actions(
 def create_action(body: ActionCreate, platform: PlatformDep, principal: PrincipalDep) -> ActionOut:
     """Record an action (what `sdk.action` does outside a processor)."""
     info = platform.processors.create_action(
-        principal.tenant_id, body.text, body.data, body.processor_id
+        principal.tenant_id, body.text, body.data, body.processor_id, body.models
     )
     return ActionOut.model_validate(info)
 

@@ -122,7 +122,15 @@ async def cancel_run(run_id: str, platform: PlatformDep, principal: PrincipalDep
 
 
 class ScheduleCreate(BaseModel):
-    cron: str = Field(description="Five-field cron expression, e.g. '*/5 * * * *'.")
+    cron: str | None = Field(
+        default=None, description="Five-field cron expression, e.g. '*/5 * * * *'."
+    )
+    trigger: dict[str, Any] | None = Field(
+        default=None,
+        description='Instead of cron, fire on data: {"object": NAME, "rows"?: N} (a new '
+        'version, or N new rows) or {"model": NAME, "alias": ALIAS} (the alias moved); the run '
+        "gets what fired it as the parameter `trigger`.",
+    )
     parameters: dict[str, Any] = Field(default_factory=dict)
     timezone: str = Field(default="UTC", description="IANA timezone the cron is read in.")
     webhook_url: str | None = Field(
@@ -145,6 +153,9 @@ class ScheduleOut(BaseModel):
     last_skipped_at: datetime | None
     created_at: datetime
     webhook_url: str | None
+    trigger: dict[str, Any] | None = Field(
+        default=None, description="What the schedule fires on, when it is not a cron."
+    )
 
 
 class SchedulePage(BaseModel):
@@ -161,9 +172,16 @@ class SchedulePage(BaseModel):
 def create_schedule(
     notebook_id: str, body: ScheduleCreate, platform: PlatformDep, principal: PrincipalDep
 ) -> ScheduleOut:
-    """Run the notebook on a cron schedule (skipping a due time while the last run still runs)."""
+    """Run the notebook on a cron schedule (skipping a due time while the last run still runs),
+    or when data changes (a trigger: an object's new version or rows, a model alias moved)."""
     info = platform.schedules.create(
-        principal, notebook_id, body.cron, body.parameters, body.timezone, body.webhook_url
+        principal,
+        notebook_id,
+        body.cron,
+        body.parameters,
+        body.timezone,
+        body.webhook_url,
+        body.trigger,
     )
     return ScheduleOut.model_validate(info)
 

@@ -49,7 +49,7 @@ export function ObjectView({ name }) {
     return (
       <>
         {crumbs}
-        <Page title={name} wide>
+        <Page title={name}>
           <ErrorBox error={error} />
           {error ? (
             <p>
@@ -69,7 +69,6 @@ export function ObjectView({ name }) {
       {crumbs}
       <Page
         title={name}
-        wide
         subtitle={
           <>
             {kindOf(obj.name, obj.content_type)} · {obj.versions.length} {obj.versions.length === 1 ? "version" : "versions"} ·{" "}

@@ -32,7 +32,7 @@ export function StreamView({ name }) {
     return (
       <>
         {crumbs}
-        <Page title={name} wide>
+        <Page title={name}>
           <ErrorBox error={error} />
           {error ? (
             <p>
@@ -50,7 +50,6 @@ export function StreamView({ name }) {
       {crumbs}
       <Page
         title={name}
-        wide
         subtitle={
           <span class="data-subtitle">
             <TypeChip type={s.type} /> <Source s={s} />

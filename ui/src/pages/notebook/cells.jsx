@@ -5,6 +5,7 @@ import { useLayoutEffect, useRef } from "preact/hooks";
 import { createEditor } from "../../editor.js";
 import { Markdown, Outputs } from "../../components/outputs.jsx";
 import { Icon, IconButton } from "./icons.jsx";
+import { PastOutputs } from "./past.jsx";
 
 export const TYPES = [
   ["code", "Code"],
@@ -69,13 +70,13 @@ function commandKey(model, cell, e) {
   return true;
 }
 
-function prompt(cell, state) {
+function prompt(cell, state, past) {
   if (cell.cell_type !== "code") return "";
   if (state) return "[*]";
-  return `[${cell.execution_count ?? " "}]`;
+  return `[${cell.execution_count ?? past?.execution_count ?? " "}]`;
 }
 
-export const Cell = memo(function Cell({ model, cell, index, total, active, editing, state, error }) {
+export const Cell = memo(function Cell({ model, cell, index, total, active, editing, state, error, past, pastRun }) {
   const host = useRef();
   const root = useRef();
   const view = useRef(null);
@@ -139,8 +140,11 @@ export const Cell = memo(function Cell({ model, cell, index, total, active, edit
       onKeyDown={onKeyDown}
       onMouseDown={onMouseDown}
     >
-      <div class="cell-prompt" title={running ? "Running" : state === "queued" ? "Queued" : undefined}>
-        {prompt(cell, state)}
+      <div
+        class={"cell-prompt" + (past && !state ? " cell-prompt-past" : "")}
+        title={running ? "Running" : state === "queued" ? "Queued" : past ? "Its count in the run shown" : undefined}
+      >
+        {prompt(cell, state, past)}
         {isCode && (
           <button
             type="button"
@@ -181,6 +185,7 @@ export const Cell = memo(function Cell({ model, cell, index, total, active, edit
           </div>
         )}
         {isCode && <Outputs outputs={cell.outputs} />}
+        {past && past.outputs.length > 0 && <PastOutputs past={past} run={pastRun} />}
       </div>
     </div>
   );

@@ -12,6 +12,8 @@ import { Cell } from "./cells.jsx";
 import { ConflictBanner, JobStatus, RunJobDialog, ShortcutsDialog } from "./dialogs.jsx";
 import { Icon } from "./icons.jsx";
 import { Model } from "./model.js";
+import { PastBar } from "./past.jsx";
+import { DeployedProcessors } from "./deployed.jsx";
 import { SaveStatus, Title, Toolbar } from "./toolbar.jsx";
 import { ProcessingBanner } from "./trial.jsx";
 
@@ -81,7 +83,7 @@ export function NotebookEditor({ id }) {
     link.click();
   };
   return (
-    <section class="page wide nb-page">
+    <section class="page nb-page">
       <header class="nb-head">
         <div class="nb-head-main">
           <nav class="nb-crumbs" aria-label="Breadcrumb">
@@ -116,7 +118,9 @@ export function NotebookEditor({ id }) {
       {model.kernelError && (
         <ErrorBox error={`Kernel: ${model.kernelError.message}`} onClose={() => ((model.kernelError = null), model.emit())} />
       )}
+      {model.info.kind === "processing" && <DeployedProcessors model={model} />}
       {model.info.kind === "processing" && <ProcessingBanner model={model} />}
+      <PastBar past={model.past} />
       <div class="nb-cells">
         {model.cells.map((cell, i) => (
           <Cell
@@ -129,6 +133,8 @@ export function NotebookEditor({ id }) {
             editing={model.editing === cell.id}
             state={model.run[cell.id]}
             error={model.errors[cell.id]}
+            past={model.past.outputsFor(cell)}
+            pastRun={model.past.run}
           />
         ))}
         <div class="nb-add">

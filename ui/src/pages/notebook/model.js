@@ -4,6 +4,7 @@
 import { getNotebook, latestRevision, renameNotebook, saveNotebook, saveNotebookOnLeave } from "../../api/notebooks.js";
 import { joined } from "../../outputs.js";
 import { definedNames } from "./names.js";
+import { PastRuns } from "./past-runs.js";
 import { Runner } from "./runner.js";
 
 const SAVE_DELAY = 2000; // after the last edit
@@ -58,6 +59,7 @@ export class Model extends Runner {
     this.editors = new Map();
     this.elements = new Map();
     this.defined = new Map(); // cell id -> { source, names }
+    this.past = new PastRuns(this); // a run's outputs shown under the cells, never saved
   }
 
   // -- plumbing --------------------------------------------------------------------------------
@@ -99,7 +101,9 @@ export class Model extends Runner {
       this.loadError = e;
     }
     this.emit();
-    if (!this.loadError) this.ensureKernel().catch(() => {});
+    if (this.loadError) return;
+    this.ensureKernel().catch(() => {});
+    this.past.load();
   }
 
   apply(detail) {

@@ -58,6 +58,7 @@ export class Runner {
   enqueue(id) {
     const cell = this.cell(id);
     if (!cell || this.run[id]) return;
+    this.past?.replace(id); // its own outputs from now on, not a past run's
     delete this.errors[id];
     if (!cell.source.trim()) {
       this.clearOutputs([id]); // as in Jupyter: an empty cell runs nothing

@@ -88,7 +88,7 @@ export function Toolbar({ model }) {
           <option value={v}>{l}</option>
         ))}
       </select>
-      <Button small kind="ghost" onClick={() => model.clearOutputs()} title="Clear every cell's outputs">
+      <Button small kind="ghost" onClick={() => (model.clearOutputs(), model.past.hide())} title="Clear every cell's outputs">
         <Icon name="clear" /> Clear outputs
       </Button>
       <span class="spacer" />

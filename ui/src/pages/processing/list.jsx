@@ -4,6 +4,7 @@ import { useNotebooks } from "../../api/notebooks.js";
 import { listProcessors } from "../../api/processors.js";
 import { Badge, Button } from "../../components/controls.jsx";
 import { Empty, ErrorBox, Loading, Page } from "../../components/page.jsx";
+import { behind } from "../../components/redeploy.jsx";
 import { Sparkline } from "../../components/sparkline.jsx";
 import { ago, datetime, number, shortId } from "../../format.js";
 import { usePoll } from "../../poll.js";
@@ -13,7 +14,8 @@ import { rate } from "./format.js";
 
 export function ProcessorList() {
   const [page, error] = usePoll(() => listProcessors({ limit: 200 }), 1000);
-  const [, names] = useNotebooks();
+  const [notebooks, names] = useNotebooks();
+  const revisions = Object.fromEntries((notebooks || []).map((n) => [n.id, n.revision]));
   const [deploying, setDeploying] = useState(false);
   const items = page?.items || [];
   const running = items.filter((p) => p.status === "running");
@@ -32,7 +34,6 @@ export function ProcessorList() {
           + Deploy processor
         </Button>
       }
-      wide
     >
       <ErrorBox error={error} />
       {page === undefined ? (
@@ -77,6 +78,12 @@ export function ProcessorList() {
                     </Link>
                     <div class="muted small">
                       <span class="mono">{shortId(p.id)}</span> · rev {p.notebook_revision}
+                      {behind(p, revisions[p.notebook_id]) && (
+                        <span class="proc-behind" title="Open it to redeploy with the current revision">
+                          {" "}
+                          (notebook at {revisions[p.notebook_id]})
+                        </span>
+                      )}
                       {p.replicas > 1 ? ` · ${p.replicas} replicas` : ""}
                     </div>
                   </td>

@@ -1,12 +1,13 @@
 // One processor, live: status, throughput and counters, settings, and tabs for its actions,
 // dead letters and logs; restart and stop.
 import { useMemo, useState } from "preact/hooks";
-import { useNotebooks } from "../../api/notebooks.js";
+import { latestRevision, useNotebooks } from "../../api/notebooks.js";
 import { getProcessor, listDeadLetters, restartProcessor, stopProcessor } from "../../api/processors.js";
 import { Badge, Button } from "../../components/controls.jsx";
 import { Confirm } from "../../components/modal.jsx";
 import { Ansi } from "../../components/outputs.jsx";
 import { ErrorBox, Loading, Page, Tabs } from "../../components/page.jsx";
+import { StaleRevision, behind } from "../../components/redeploy.jsx";
 import { Sparkline } from "../../components/sparkline.jsx";
 import { toast } from "../../components/toasts.jsx";
 import { ago, number } from "../../format.js";
@@ -43,6 +44,8 @@ function Failure({ error }) {
 export function ProcessorView({ id }) {
   const [p, error, reload] = usePoll(() => getProcessor(id), 1000, [id]);
   const [, names] = useNotebooks();
+  const notebookId = p?.notebook_id;
+  const [latest] = usePoll(() => (notebookId ? latestRevision(notebookId) : null), 5000, [notebookId]);
   const [tab, setTab] = useState("actions");
   const [stopping, setStopping] = useState(false);
   const [restarting, setRestarting] = useState(false);
@@ -83,7 +86,6 @@ export function ProcessorView({ id }) {
   return (
     <Page
       title={name}
-      wide
       subtitle={
         <span class="run-sub">
           <Badge status={p.status} />
@@ -115,6 +117,7 @@ export function ProcessorView({ id }) {
     >
       <ErrorBox error={error} />
       <ErrorBox error={actError} onClose={() => setActError(null)} />
+      {behind(p, latest?.revision) && <StaleRevision processor={p} revision={latest.revision} after={reload} />}
       {p.status === "failed" && p.error && <Failure error={p.error} />}
       {p.status === "starting" && (
         <div class="proc-starting" role="status">

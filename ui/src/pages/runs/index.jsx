@@ -39,7 +39,6 @@ function RunsHome({ tab, filter }) {
           </Button>
         </>
       }
-      wide
     >
       <ErrorBox error={nbError} />
       <Tabs

@@ -81,7 +81,6 @@ export function RunView({ id }) {
           </span>
         </span>
       }
-      wide
       actions={
         <>
           <Link class="btn btn-ghost" href={`/notebooks/${run.notebook_id}`}>
