@@ -175,7 +175,10 @@ class RunService:
         webhook_url: str | None = None,
     ) -> RunInfo:
         """Queue a run of the notebook's current revision and start it."""
-        check_url(webhook_url)
+        if self.webhooks is not None:
+            self.webhooks.check_url(webhook_url)
+        else:
+            check_url(webhook_url)
         notebook = await asyncio.to_thread(self.notebooks.find, principal.tenant_id, notebook_id)
         row = Run(
             id=uuid.uuid4().hex,
