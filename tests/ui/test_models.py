@@ -14,13 +14,14 @@ from tests.support.servers import Server
 from tests.ui.conftest import api, shot
 
 MODEL = "nfl-tendencies"
+ADVICE = "advice"
 SIZES = {"laptop": (1366, 850), "desktop": (1920, 1080)}
 
 
-def _log_version(client, metrics: dict, params: dict, lineage: dict) -> int:
+def _log_version(client, metrics: dict, params: dict, lineage: dict, name: str = MODEL) -> int:
     meta = {"metrics": metrics, "params": params, "lineage": lineage}
     r = client.post(
-        f"/models/{MODEL}/versions",
+        f"/models/{name}/versions",
         data={"flavor": "json", "meta": json.dumps(meta)},
         files={
             "artifact": ("model.json", json.dumps({"pass_rate": 0.58}).encode(), "application/json")
@@ -173,3 +174,56 @@ def test_a_schedule_that_fires_when_data_changes(page, ui_server: Server) -> Non
     assert {"object": "nfl-live-plays.jsonl", "rows": 500} in [
         {k: v for k, v in t.items() if v is not None} for t in triggers
     ]
+
+
+def test_an_action_links_the_model_versions_it_was_made_with(page, ui_server: Server) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("def on_message(msg):\n    pass"))
+    with api(ui_server) as client:
+        for brier in (0.2, 0.18):
+            _log_version(client, {"brier": brier}, {}, {}, name=ADVICE)
+        client.put("/objects/calls.jsonl", content=b'{"play": 1}\n').raise_for_status()
+        r = client.post(
+            "/streams", json={"name": "calls", "type": "replay", "object": "calls.jsonl"}
+        )
+        assert r.status_code == 201, r.text
+        r = client.post(
+            "/notebooks",
+            json={
+                "name": "advisor",
+                "kind": "processing",
+                "notebook": dict(nbformat.from_dict(nb)),
+            },
+        )
+        assert r.status_code == 201, r.text
+        r = client.post("/processors", json={"notebook_id": r.json()["id"], "stream": "calls"})
+        assert r.status_code == 201, r.text
+        processor = r.json()["id"]
+        # What a handler's sdk.action records with a model loaded in its kernel.
+        for version, text in ((1, "Expect a run"), (2, "Expect a pass")):
+            r = client.post(
+                "/actions",
+                json={"text": text, "processor_id": processor, "models": {ADVICE: version}},
+            )
+            assert r.status_code == 201, r.text
+    try:
+        page.goto(f"/processing/{processor}")
+        feed = page.get_by_role("list", name="Actions, newest first")
+        newest = feed.get_by_role("listitem").first
+        expect(newest).to_contain_text("Expect a pass")
+        expect(newest.get_by_role("link", name=f"{ADVICE} v2")).to_have_attribute(
+            "href", f"/models/{ADVICE}#v2"
+        )
+        in_use = page.get_by_label("Models in use")
+        expect(in_use.get_by_role("link", name=f"{ADVICE} v2")).to_be_visible()
+        _shots(page, "processor-models")
+        newest.get_by_role("link", name=f"{ADVICE} v2").click()
+        page.wait_for_url(f"**/models/{ADVICE}#v2")
+        made = page.get_by_role("region", name="Actions made with v2")
+        expect(made).to_contain_text("Expect a pass")
+        expect(made.get_by_role("link", name=re.compile("processor"))).to_have_attribute(
+            "href", f"/processing/{processor}"
+        )
+    finally:
+        with api(ui_server) as client:
+            client.delete(f"/processors/{processor}")
