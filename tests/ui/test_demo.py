@@ -81,6 +81,12 @@ def _look_in_the_browser(browser: object, site: str, password: str) -> None:
     page.get_by_role("link", name="Notebooks", exact=True).click()
     page.get_by_role("link", name="07-dask-yards").wait_for()
     shot(page, "demo-notebooks")
+    # A notebook the demo ran opens with the run's outputs under its cells, marked as the run's.
+    page.get_by_role("link", name="02-favourite-receivers").click()
+    page.locator(".cell-past img.image-output").first.wait_for()
+    tag = page.locator(".cell-past-tag").first.inner_text()
+    assert re.match(r"from run [0-9a-f]{8} · succeeded · ", tag), tag
+    shot(page, "demo-notebook-run-outputs")
     page.get_by_role("link", name="Data", exact=True).click()
     page.get_by_text("nfl-plays.parquet").first.wait_for()
     shot(page, "demo-data")
@@ -94,6 +100,7 @@ def expect_text(page: object, selector: str, text: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # two demo set-ups and a browser tour: minutes on a 2-core machine
 def test_demo_sets_up_the_football_story_and_a_second_run_reuses_it(
     tmp_path: Path, browser: object
 ) -> None:

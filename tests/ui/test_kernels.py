@@ -37,6 +37,7 @@ def test_list_the_open_kernels_and_shut_them_down(page, ui_server: Server) -> No
         "href", f"/notebooks/{ids[0]}"
     )
     expect(drives.locator(".badge")).to_have_text("idle")
+    expect(drives).to_contain_text("none")  # no page shows it: opened through the API
     expect(page.locator(".page-head")).to_contain_text("2 open")
     shot(page, "kernels")
 

@@ -91,3 +91,16 @@ def test_an_opened_notebook_shows_its_latest_runs_outputs_until_a_cell_runs(
         saved = client.get(f"/notebooks/{notebook_id}").json()["notebook"]["cells"]
     assert saved[2]["outputs"] == [] and saved[2]["execution_count"] is None
     assert saved[3]["outputs"][0]["data"]["text/plain"] in ("43", ["43"])
+
+    # A job started here joins the runs offered once it ends.
+    page.get_by_role("button", name="Run as job").click()
+    job = page.get_by_role("dialog", name="Run as a job")
+    job.get_by_label("Value of who").fill("Linus")
+    job.get_by_role("button", name="Start run").click()
+    expect(page.locator(".nb-job")).to_contain_text("succeeded", timeout=90_000)
+    expect(picker.locator("option")).to_have_count(4)  # three runs, and none
+    with api(ui_server) as client:
+        newest = client.get("/runs", params={"notebook_id": notebook_id}).json()["items"][0]
+    picker.select_option(value=newest["id"])
+    expect(hello.locator(".cell-past")).to_contain_text("hello Linus")
+    expect(answer.locator(".cell-past")).to_have_count(0)  # it shows its own

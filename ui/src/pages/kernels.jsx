@@ -26,6 +26,18 @@ function cpu(percent) {
   return percent === null || percent === undefined ? "–" : `${Number(percent).toFixed(percent < 10 ? 1 : 0)}%`;
 }
 
+/** How many pages show the kernel; none: the server shuts it down after a grace time unless busy. */
+function Viewers({ count }) {
+  if (count === null || count === undefined) return "–";
+  if (count === 0)
+    return (
+      <span class="muted" title="No page shows it: the server shuts it down after a grace time, unless it is busy">
+        none
+      </span>
+    );
+  return count === 1 ? "1 page" : `${count} pages`;
+}
+
 function KernelRow({ session, name, onStopped }) {
   const [busy, setBusy] = useState(false);
   const shutDown = async () => {
@@ -55,6 +67,9 @@ function KernelRow({ session, name, onStopped }) {
       </td>
       <td title={datetime(session.created_at)}>{ago(session.created_at)}</td>
       <td class="num">{session.execution_state === "busy" ? "running" : seconds(session.idle_s)}</td>
+      <td>
+        <Viewers count={session.viewers} />
+      </td>
       <td class="num">{session.memory_bytes === null || session.memory_bytes === undefined ? "–" : bytes(session.memory_bytes)}</td>
       <td class="num">{cpu(session.cpu_percent)}</td>
       <td>
@@ -109,6 +124,7 @@ export function KernelsPage() {
                 <th>State</th>
                 <th>Started</th>
                 <th class="num">Idle for</th>
+                <th>Open in</th>
                 <th class="num">Memory</th>
                 <th class="num">CPU</th>
                 <th>Node</th>

@@ -79,10 +79,14 @@ export function RunJobDialog({ model, onClose, onStarted }) {
   );
 }
 
-/** A run started from the editor, with its status kept live until it ends. */
-export function JobStatus({ run: started, onClose }) {
+/** A run started from the editor, with its status kept live until it ends (then `onDone`). */
+export function JobStatus({ run: started, onClose, onDone }) {
   const [polled] = usePoll(() => getRun(started.id), 0, [started.id], { fast: 1000, active: (r) => !DONE.has(r.status) });
   const run = polled || started;
+  const done = DONE.has(run.status);
+  useEffect(() => {
+    if (done) onDone?.(run);
+  }, [done]);
   const progress =
     run.status === "running" && run.cells_total ? `cell ${Math.min(run.cells_done + 1, run.cells_total)} of ${run.cells_total}` : "";
   return (

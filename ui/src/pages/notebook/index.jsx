@@ -95,7 +95,7 @@ export function NotebookEditor({ id }) {
         </div>
         <div class="nb-head-side">
           <SaveStatus model={model} />
-          {job && <JobStatus run={job} onClose={() => setJob(null)} />}
+          {job && <JobStatus run={job} onClose={() => setJob(null)} onDone={() => model.past.refresh()} />}
           <a class="btn btn-small" href={notebookIpynbUrl(model.info.id)} download={`${model.info.name}.ipynb`} onClick={exportIpynb}>
             <Icon name="download" /> Export .ipynb
           </a>

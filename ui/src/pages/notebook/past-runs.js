@@ -21,15 +21,26 @@ export class PastRuns {
 
   /** On opening: when some code cell has nothing of its own to show, offer the runs. */
   async load() {
-    if (!this.model.cells.some((c) => bare(c) && c.source.trim())) return;
+    if (!(await this.list())) return;
+    const latest = this.runs.find((r) => !ACTIVE.has(r.status)) || this.runs[0];
+    if (latest) await this.show(latest.id);
+  }
+
+  /** The runs again (a job started here has ended): offered, not shown. */
+  async refresh() {
+    if (await this.list()) this.model.emit();
+  }
+
+  /** List the runs, when some code cell has nothing of its own to show; whether it did. */
+  async list() {
+    if (!this.model.cells.some((c) => bare(c) && c.source.trim())) return false;
     try {
       const page = await listRuns({ notebookId: this.model.info.id, limit: RUNS_OFFERED });
       this.runs = page.items.filter((r) => r.status !== "queued");
+      return true;
     } catch {
-      return; // nothing offered: the editor works as before
+      return false; // nothing offered: the editor works as before
     }
-    const latest = this.runs.find((r) => !ACTIVE.has(r.status)) || this.runs[0];
-    if (latest) await this.show(latest.id);
   }
 
   /** Show this run's outputs (an id), or none (null). */

@@ -49,7 +49,7 @@ export function PastBar({ past }) {
 
 export function PastOutputs({ past, run }) {
   return (
-    <div class="cell-past" aria-label={`Outputs from ${runLabel(run)}`}>
+    <div class="cell-past" role="group" aria-label={`Outputs from ${runLabel(run)}`}>
       <div class="cell-past-tag">
         from {runLabel(run)}
         {past.changed && <span class="cell-past-changed"> · the code has changed since</span>}

@@ -22,11 +22,11 @@ const KERNEL_LABEL = {
 
 function kernelTitle(model) {
   if (model.kernel === "dead") {
-    return "No kernel: it was shut down, or the server stopped it after it sat idle (an hour by default). The next run starts a new one.";
+    return "No kernel: it was shut down, or the server stopped it (idle too long, or no page showed it for a few minutes). The next run starts a new one.";
   }
   const info = model.session && model.sessionInfo;
   if (!info) return "Python 3 kernel";
-  return `Python 3 kernel on ${info.node}, started ${ago(info.created_at)}; it keeps running when you leave this page`;
+  return `Python 3 kernel on ${info.node}, started ${ago(info.created_at)}; it keeps running a while when you leave this page (Kernels lists it)`;
 }
 
 function KernelStatus({ model }) {
