@@ -27,7 +27,7 @@ from suricate.server.app import create_app
 from suricate.server.platform import Platform
 from suricate.settings import Settings
 from suricate.store.tables import Base
-from tests.support import PASSWORD
+from tests.support import LOOPBACK_ALLOWED, PASSWORD
 from tests.support.services import scratch_postgres
 
 pytest_plugins = ["tests.support.servers", "tests.support.rabbit"]
@@ -89,6 +89,9 @@ def make_settings(tmp_path: Path, database_url: str) -> Callable[..., Settings]:
     """Settings on the test's data dir and database, with the values given."""
 
     def make(**values: Any) -> Settings:
+        # Tests run their brokers and webhook receivers on loopback, which the outbound guard
+        # refuses unless allowed: the tests allow 127.0.0.1 explicitly, as an operator would.
+        values = {"outbound_allowed_hosts": LOOPBACK_ALLOWED, **values}
         return Settings(data_dir=tmp_path / "data", database_url=database_url, **values)
 
     return make

@@ -14,8 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from suricate import __version__
-from suricate.admin import tenant_quota
+from suricate import __version__, admin
 from suricate.discovery import choose_data_dir, choose_url, note_server
 from suricate.errors import SuricateError
 from suricate.server.observability import configure_logging
@@ -143,12 +142,15 @@ def demo(host: str | None, port: int | None, game: str, rate: float) -> None:
 
     import uvicorn
 
-    from suricate.demo import ensure_login, set_up
+    from suricate.demo import DEMO_OUTBOUND, ensure_login, set_up
     from suricate.kernel.client import Client
     from suricate.server.app import create_app
     from suricate.server.platform import Platform
 
     settings = _settings()
+    if not settings.outbound_allowed_hosts:
+        # The demo runs on one machine: its streams (a local RabbitMQ) are on loopback.
+        settings = settings.model_copy(update={"outbound_allowed_hosts": DEMO_OUTBOUND})
     host, port = _address(settings, host, port)
     configure_logging(settings.log_level, settings.log_format)
     logging.getLogger("suricate.access").setLevel(logging.WARNING)  # keep the banner readable
@@ -337,7 +339,7 @@ def user_passwd(name: str) -> None:
     click.echo(f"password of {name} changed")
 
 
-@main.group(commands=[tenant_quota])
+@main.group(commands=[admin.tenant_quota])
 def tenant() -> None:
     """Manage tenants (workspaces) and their members."""
 

@@ -18,6 +18,8 @@
     ├── InvalidInput              the request is well formed but its content is not acceptable (422)
     │   ├── InvalidName(kind, name, reason)
     │   ├── MalformedData(name, problem)
+    │   ├── OutboundRefused(host)  a webhook or broker address the outbound guard refuses
+    │   ├── OutboundUnreachable(host, port)
     │   ├── ChecksumMismatch(expected, actual)
     │   └── InvalidStream(reason, detail)
     ├── BadRequest                the request itself is wrong (400)
@@ -34,7 +36,10 @@
     ├── SandboxUnavailable(reason)   kernels cannot be sandboxed as configured (a start-up error)
     ├── StoreLocked(path)         another server owns this data dir (a start-up error)
     ├── ObjectStoreUnavailable(url, reason)  the S3 store refused or failed a call (503)
-    ├── UploadTooLarge(limit)     (413)
+    ├── TooLarge                  a request body past its limit (413)
+    │   ├── UploadTooLarge(limit)
+    │   └── BodyTooLarge(limit, setting)
+    ├── TooManyAttempts(retry_after)   throttled, e.g. logins (429)
     ├── MalformedMessage(problem) a message between processes is not what its type says
     └── NodeError                 raised on an execution node, answered to the frontend as a reply
         ├── StreamError(code, message)  a stream cannot be reached or read
@@ -172,6 +177,30 @@ class MalformedData(InvalidInput):
         super().__init__(f"{name}: {problem}")
 
 
+class OutboundRefused(InvalidInput):
+    """A destination the outbound guard does not allow (webhooks, stream brokers)."""
+
+    code = "host_not_allowed"
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+        super().__init__(
+            f"{host!r} is not an allowed destination: loopback, private, link-local and "
+            "metadata addresses are refused unless SURICATE_OUTBOUND_ALLOWED_HOSTS allows them"
+        )
+
+
+class OutboundUnreachable(InvalidInput):
+    """A destination that could not be resolved or reached (the same whatever the reason)."""
+
+    code = "unreachable"
+
+    def __init__(self, host: str, port: int | None) -> None:
+        self.host, self.port = host, port
+        where = f"{host}:{port}" if port else host
+        super().__init__(f"cannot reach {where}")
+
+
 class ChecksumMismatch(InvalidInput):
     code = "checksum_mismatch"
 
@@ -294,12 +323,34 @@ class ObjectStoreUnavailable(SuricateError):
         super().__init__(f"object store {url} failed: {reason}")
 
 
-class UploadTooLarge(SuricateError):
+class TooLarge(SuricateError):
+    code = "too_large"
+
+
+class UploadTooLarge(TooLarge):
     code = "upload_too_large"
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         super().__init__(f"upload exceeds the limit of {limit} bytes; nothing was stored")
+
+
+class BodyTooLarge(TooLarge):
+    code = "body_too_large"
+
+    def __init__(self, limit: int, setting: str) -> None:
+        self.limit, self.setting = limit, setting
+        super().__init__(f"the request body exceeds the limit of {limit} bytes ({setting})")
+
+
+class TooManyAttempts(SuricateError):
+    """Too many tries (of a password, say) too fast: wait ``retry_after`` seconds."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, retry_after: int, message: str) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
 
 
 class MalformedMessage(SuricateError):

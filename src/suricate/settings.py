@@ -60,9 +60,33 @@ class Settings(BaseSettings):
         description="Largest .ipynb accepted by notebook import, in bytes (outputs included).",
     )
     preview_max_bytes: int = Field(
+        default=8 * 1024**2,
+        gt=0,
+        description=(
+            "Most unpacked bytes a preview reads, whatever the format and compression; a file "
+            "past it gets 422 naming the limit, or a partial preview."
+        ),
+    )
+    preview_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest a preview may take, in seconds, before it gives up (422).",
+    )
+    replay_max_bytes: int = Field(
         default=64 * 1024**2,
         gt=0,
-        description="Largest JSON document (not JSON lines) parsed whole for a preview, in bytes.",
+        description=(
+            "Most bytes (unpacked) of the object a replay stream reads on an execution node; a "
+            "larger one fails the processor with bad_object."
+        ),
+    )
+    max_json_bytes: int = Field(
+        default=1024**2,
+        gt=0,
+        description=(
+            "Largest request body accepted, in bytes, except uploads (SURICATE_MAX_UPLOAD_BYTES) "
+            "and notebooks (SURICATE_MAX_NOTEBOOK_BYTES); larger ones get 413."
+        ),
     )
     broker_url: str | None = Field(
         default=None,
@@ -229,6 +253,15 @@ class Settings(BaseSettings):
         ),
     )
 
+    outbound_allowed_hosts: str = Field(
+        default="",
+        description=(
+            "Comma-separated host names (with * wildcards) and CIDRs (10.0.0.0/8, ::1/128) that "
+            "webhooks and streams may reach although they are loopback, private, link-local or "
+            "metadata addresses, all refused by default (e.g. 127.0.0.1 for a local RabbitMQ)."
+        ),
+    )
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -254,6 +287,10 @@ class Settings(BaseSettings):
     @property
     def stream_allowed_hosts_list(self) -> list[str]:
         return [h.strip() for h in self.stream_allowed_hosts.split(",") if h.strip()]
+
+    @property
+    def outbound_allowed_list(self) -> list[str]:
+        return [h.strip() for h in self.outbound_allowed_hosts.split(",") if h.strip()]
 
     @property
     def resolved_database_url(self) -> str:

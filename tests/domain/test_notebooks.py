@@ -227,3 +227,13 @@ def test_other_tenant_gets_404_on_every_notebook_route(alice: TestClient, bob: T
         assert r.json()["error"]["code"] == "notebook_not_found"
     assert bob.get("/api/v1/notebooks").json()["items"] == []
     assert alice.get(f"/api/v1/notebooks/{nb['id']}").json()["name"] == "explore"
+
+
+def test_an_import_nested_too_deeply_is_malformed_not_500(alice: TestClient) -> None:
+    r = alice.post(
+        "/api/v1/notebooks/import?name=deep",
+        content=b"[" * 200_000,
+        headers={"Content-Type": "application/x-ipynb+json"},
+    )
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "malformed_data"

@@ -6,12 +6,14 @@ import io
 import json
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from suricate.server.app import create_app
-from suricate.server.observability import configure_logging
+from suricate.server.observability import Metrics, configure_logging
+from suricate.server.platform import Platform
 from suricate.settings import Settings
 
 
@@ -64,3 +66,34 @@ def test_request_ids_are_echoed_and_logged_as_json(app_client: TestClient) -> No
     assert access[0]["request_id"] == "req-42"
     assert access[0]["status"] == 200 and access[0]["route"] == "/api/v1/health"
     assert {"time", "level", "message"} <= access[0].keys()
+
+
+def test_open_metrics_carry_no_tenant_processor_or_stream_names(
+    alice: TestClient, bob: TestClient
+) -> None:
+    alice.put("/api/v1/objects/secret-plan.csv", content=b"x\n1\n")
+    bob.post("/api/v1/actions", json={"text": "hello"})
+    text = alice.get("/metrics").text
+    for name in ("acme", "globex", "alice", "bob", "secret-plan", "tenant="):
+        assert name not in text, name
+    assert "suricate_runs" in text and "suricate_kernels_open" in text
+    assert "suricate_processors_running" in text
+
+
+class _OpenSessions:
+    def open_by_tenant(self) -> dict[str, int]:
+        return {"acme": 2, "globex": 1}
+
+
+def test_protected_metrics_are_per_tenant_and_open_ones_are_sums(platform: Platform) -> None:
+    from prometheus_client import generate_latest
+
+    # The figures come from the running services; these two stand in for them.
+    platform.compute = SimpleNamespace(  # type: ignore[assignment]
+        sessions=_OpenSessions(), processors=SimpleNamespace(live_infos=list)
+    )
+    open_text = generate_latest(Metrics(platform, per_tenant=False).registry).decode()
+    assert "suricate_kernels_open 3.0" in open_text and "acme" not in open_text
+    named = generate_latest(Metrics(platform, per_tenant=True).registry).decode()
+    assert 'suricate_kernels_open{tenant="acme"} 2.0' in named
+    assert 'suricate_kernels_open{tenant="globex"} 1.0' in named

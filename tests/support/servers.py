@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import PASSWORD
+from tests.support import LOOPBACK_ALLOWED, PASSWORD
 from tests.support.wait import wait_until
 
 
@@ -56,7 +56,11 @@ def free_port() -> int:
 def clean_env(data_dir: Path) -> dict[str, str]:
     """This environment without any SURICATE_* setting of the machine's, and a data dir."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SURICATE_")}
-    return env | {"SURICATE_DATA_DIR": str(data_dir)}
+    # Brokers and webhook receivers of the tests listen on loopback: allowed explicitly.
+    return env | {
+        "SURICATE_DATA_DIR": str(data_dir),
+        "SURICATE_OUTBOUND_ALLOWED_HOSTS": LOOPBACK_ALLOWED,
+    }
 
 
 def suricate(env: dict[str, str], *args: str) -> str:

@@ -242,7 +242,7 @@ def test_streams_replay_tail_test_message_and_invalid_uri(page, ui_server: Serve
     dialog.get_by_label("Queue").fill("plays")
     dialog.get_by_role("button", name="Create stream").click()
     error = dialog.get_by_role("alert")
-    expect(error).to_contain_text("cannot reach the broker")
+    expect(error).to_contain_text("cannot connect to a broker")
     expect(error).to_have_attribute("title", re.compile("invalid_stream"))
     expect(page).to_have_url(re.compile(r"/data/streams$"))
     shot(page, "stream-new-error")

@@ -473,7 +473,7 @@ def test_a_new_processing_notebook_has_a_handler_to_try(page, ui_server: Server)
     trial = page.get_by_role("form", name="Try the handler on a message")
     trial.get_by_label("Message body").fill('{"down": 3, "team": "DEN"}')
     trial.get_by_role("button", name="Run the handler").click()
-    expect(trial.locator(".error-output")).to_contain_text("run the notebook's cells first")
+    expect(trial.locator(".nb-trial-result")).to_contain_text("run the notebook's cells first")
 
     # Once they ran, the handler gets the message as a processor would hand it.
     page.get_by_role("button", name="Run all").click()

@@ -133,7 +133,7 @@ def test_create_and_delete_a_schedule(page, ui_server: Server) -> None:
     page.get_by_role("button", name="New schedule").click()
     dialog = page.get_by_role("dialog", name="New schedule")
     dialog.get_by_label("Notebook").select_option(label="nightly")
-    cron = dialog.get_by_label("Cron")
+    cron = dialog.get_by_label("Cron", exact=True)
     cron.fill("every day")
     dialog.get_by_role("button", name="Create schedule").click()
     expect(dialog.get_by_role("alert")).to_be_visible()  # the server's 422, in place

@@ -17,6 +17,7 @@ import { NotebooksPage } from "./pages/notebooks.jsx";
 import { NotebookEditor } from "./pages/notebook/index.jsx";
 import { ProcessingPage } from "./pages/processing/index.jsx";
 import { RunsPage } from "./pages/runs/index.jsx";
+import { ModelsPage } from "./pages/models/index.jsx";
 import { KernelsPage } from "./pages/kernels.jsx";
 import favicon from "./favicon.svg";
 
@@ -26,6 +27,7 @@ const NAV = [
   ["/notebooks", "Notebooks"],
   ["/processing", "Processing"],
   ["/runs", "Runs"],
+  ["/models", "Models"],
   ["/kernels", "Kernels"],
 ];
 
@@ -44,6 +46,7 @@ function Shell({ me, path }) {
   else if ((params = match("/notebooks/:id", path))) page = <NotebookEditor id={params.id} />;
   else if (path === "/processing" || path.startsWith("/processing/")) page = <ProcessingPage path={path} />;
   else if (path === "/runs" || path.startsWith("/runs/")) page = <RunsPage path={path} />;
+  else if (path === "/models" || path.startsWith("/models/")) page = <ModelsPage path={path} />;
   else if (path === "/kernels") page = <KernelsPage />;
   else
     page = (

@@ -25,6 +25,8 @@ GAMES_TAG = "gamecenter"
 SCHEDULE = "nfl-schedule-2013.json"
 STREAM = "nfl-live"
 # Run once by the demo, in this order (the processing and retrain notebooks are not).
+# The demo runs on one machine: the outbound guard lets it reach loopback (a local RabbitMQ).
+DEMO_OUTBOUND = "127.0.0.1,::1,localhost"
 RUN_ONCE = ("01-ingest", "02-favourite-receivers", "03-receiver-clusters", "04-tendencies")
 PROCESSING = "05-live-defense"
 RETRAIN = "06-retrain"

@@ -16,6 +16,9 @@ from suricate.store.db import Database
 from suricate.store.tables import ApiToken, User, utcnow
 
 TOKEN_PREFIX = "sur_"
+# The scope of a kernel's token (sessions, runs, processors): the web layer lets it reach only
+# the data routes the in-kernel SDK uses, never logins, tokens, users, tenants or metrics.
+SDK_SCOPE = "sdk"
 # Writing last_used_at on every request would make reads write; once a minute is enough to audit.
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
 # A resolved token is trusted this long without asking the database again (a revocation made
@@ -34,6 +37,7 @@ class Principal:
     role: Role
     tenants: tuple[TenantInfo, ...]
     token_id: int | None = None  # the token (API or web session) the request came with
+    scope: str | None = None  # SDK_SCOPE for a kernel's token; None: the user's full rights
 
 
 @dataclass(frozen=True)
@@ -86,9 +90,11 @@ class TokenService:
         name: str = "cli",
         expires_in: timedelta | None = None,
         tenant_id: int | None = None,
+        scope: str | None = None,
     ) -> tuple[str, TokenInfo]:
-        """Issue a new token for ``user`` (limited to one tenant when ``tenant_id`` is given);
-        the clear token is returned once and never stored."""
+        """Issue a new token for ``user`` (limited to one tenant when ``tenant_id`` is given,
+        and to the SDK's routes when ``scope`` is ``SDK_SCOPE``); the clear token is returned
+        once and never stored."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.db.session() as s:
             user_row = s.scalar(select(User).where(User.name == user))
@@ -98,6 +104,7 @@ class TokenService:
                 user=user_row,
                 name=name,
                 tenant_id=tenant_id,
+                scope=scope,
                 token_hash=hash_token(token),
                 prefix=token[: len(TOKEN_PREFIX) + 6],
                 expires_at=utcnow() + expires_in if expires_in else None,
@@ -146,7 +153,7 @@ class TokenService:
                 info = replace(
                     info, tenants=tuple(t for t in info.tenants if t.id == row.tenant_id)
                 )
-            principal = replace(principal_for(info, tenant), token_id=row.id)
+            principal = replace(principal_for(info, tenant), token_id=row.id, scope=row.scope)
         until = time.monotonic() + CACHE_SECONDS
         if row.expires_at is not None:
             until = min(until, time.monotonic() + (row.expires_at - now).total_seconds())

@@ -191,7 +191,10 @@ class RunService:
 
         ``kernel``: the run's kernel limits, at most the tenant's maxima (default: the node's).
         """
-        check_url(webhook_url)
+        if self.webhooks is not None:
+            self.webhooks.check_url(webhook_url)
+        else:
+            check_url(webhook_url)
         kernel = kernel or KernelAsk()
         notebook = await asyncio.to_thread(self.notebooks.find, principal.tenant_id, notebook_id)
         if self.quotas is not None:

@@ -124,7 +124,11 @@ class ScheduleService:
         watched = Trigger.parse(trigger) if trigger is not None else None
         if cron is not None:
             check(cron, timezone)
-        check_url(webhook_url)
+        webhooks = getattr(self.runs, "webhooks", None)
+        if webhooks is not None:
+            webhooks.check_url(webhook_url)
+        else:
+            check_url(webhook_url)
         notebook = self.notebooks.find(principal.tenant_id, notebook_id)
         now = utcnow()
         state = None

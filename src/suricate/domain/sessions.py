@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from suricate.domain.auth import Principal, TokenService
+from suricate.domain.auth import SDK_SCOPE, Principal, TokenService
 from suricate.domain.notebooks import NotebookService
 from suricate.domain.quotas import QuotaService
 from suricate.errors import ExecutionNodeError, SessionNotFound
@@ -177,6 +177,7 @@ class SessionService:
             f"session {session_id[:8]}",
             KERNEL_TOKEN_TTL,
             principal.tenant_id,
+            SDK_SCOPE,
         )
         reply = await self.bus.call(
             principal.tenant_name,

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,11 +34,13 @@ from suricate.errors import (
     InUse,
     InvalidStream,
     ObjectNotFound,
+    OutboundRefused,
     StreamError,
     StreamNotFound,
 )
 from suricate.keys import kept_secret
 from suricate.names import check_name
+from suricate.outbound import Outbound
 from suricate.store.db import Database
 from suricate.store.tables import Processor, Stream, utcnow
 from suricate.wire.body import Body
@@ -48,6 +50,7 @@ from suricate.wire.streams import StreamSpec, StreamType, check_uri
 
 TYPES = ("amqp", "mqtt", "replay")
 TAIL_KEEP = 200
+TAIL_BODY_CHARS = 8192
 MAX_MESSAGE_BYTES = 1024 * 1024
 _FIELDS = {
     "amqp": {"uri", "queue", "exchange", "routing_key"},
@@ -118,6 +121,22 @@ def join_password(masked: str, password: str | None) -> str:
     return masked.replace(":***@", f":{quote(password, safe='')}@", 1)
 
 
+def _kept(sample: StreamMessage) -> StreamMessage:
+    """A message as a tail keeps it: a long body or many headers cut, so a tail's memory is
+    bounded (``TAIL_KEEP`` messages of at most about ``TAIL_BODY_CHARS`` each)."""
+    body, headers = sample.body, sample.headers
+    if len(body.value) > TAIL_BODY_CHARS:
+        if body.text is not None:
+            body = Body(text=body.text[: TAIL_BODY_CHARS - 1] + "…")
+        else:
+            body = Body(b64=(body.b64 or "")[: TAIL_BODY_CHARS - TAIL_BODY_CHARS % 4])
+    if len(json.dumps(headers, default=str)) > TAIL_BODY_CHARS:
+        headers = {"truncated": True}
+    if body is sample.body and headers is sample.headers:
+        return sample
+    return replace(sample, body=body, headers=headers)
+
+
 class StreamService:
     """Define, list and delete streams; publish onto them; keep their latest messages."""
 
@@ -128,6 +147,7 @@ class StreamService:
         key: bytes,
         allowed_hosts: list[str],
         object_exists: Callable[[int, str], None],
+        outbound: Outbound | None = None,
     ) -> None:
         from cryptography.fernet import Fernet
 
@@ -135,6 +155,9 @@ class StreamService:
         self.bus = bus
         self._fernet = Fernet(key)
         self.allowed_hosts = allowed_hosts
+        # Literal loopback/private/metadata hosts are refused here at once; the node checks
+        # what a name resolves to when it connects.
+        self.outbound = outbound or Outbound()
         self._object_exists = object_exists
         self._tails: dict[str, deque[StreamMessage]] = {}
         # Set by the processors: hands a message published to a replay stream to its processors.
@@ -157,7 +180,10 @@ class StreamService:
             uri = str(config.get("uri") or "")
             try:
                 check_uri(uri, (kind, kind + "s"), self.allowed_hosts)
+                self.outbound.check_host(urlsplit(uri).hostname or "")
             except StreamError as exc:
+                raise InvalidStream(exc.code, exc.message) from None
+            except OutboundRefused as exc:
                 raise InvalidStream(exc.code, exc.message) from None
             if kind == "mqtt" and not config.get("topic"):
                 raise InvalidStream("bad_field", "an mqtt stream needs a topic")
@@ -258,7 +284,7 @@ class StreamService:
         published here and then received by a processor is kept once."""
         tail = self._tails.setdefault(stream_id, deque(maxlen=TAIL_KEEP))
         known = {sample.id for sample in tail}
-        tail.extend(sample for sample in samples if sample.id not in known)
+        tail.extend(_kept(sample) for sample in samples if sample.id not in known)
 
     def tail(self, tenant_id: int, name: str, n: int) -> builtins.list[StreamMessage]:
         """The latest ``n`` messages seen on the stream, oldest first."""

@@ -8,11 +8,69 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 # Only what an end-to-end request needs; hop-by-hop headers stay behind.
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "upgrade", "host", "te"}
+
+# The routes the in-kernel SDK uses, and all a kernel reaches: the tenant's data. Never logins,
+# tokens, users, tenants, sessions, runs or metrics.
+_SDK_ROUTES = [
+    ("GET", r"/api/v1/(health|me)"),
+    ("GET", r"/api/v1/objects"),
+    ("GET", r"/api/v1/objects/[^/]+(/content|/preview)?"),
+    ("PUT", r"/api/v1/objects/[^/]+"),
+    ("POST", r"/api/v1/objects/[^/]+/rows"),
+    ("GET", r"/api/v1/models/[^/]+"),
+    ("GET", r"/api/v1/models/[^/]+/versions/[^/]+(/artifact)?"),
+    ("POST", r"/api/v1/models/[^/]+/versions"),
+    ("PUT", r"/api/v1/models/[^/]+/aliases/[^/]+"),
+    ("POST", r"/api/v1/actions"),
+    ("POST", r"/api/v1/streams/[^/]+/messages"),
+]
+_SDK_PATTERNS = [(method, re.compile(path)) for method, path in _SDK_ROUTES]
+
+
+def sdk_allows(method: str, path: str) -> bool:
+    """Tell whether a kernel (its socket, its token) may make this request."""
+    method = "GET" if method == "HEAD" else method
+    return any(m == method and p.fullmatch(path) for m, p in _SDK_PATTERNS)
+
+
+def sdk_only(app: Any) -> Any:
+    """Wrap an ASGI app so that only the SDK's routes answer; anything else is a 404."""
+
+    async def gate(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await app(scope, receive, send)
+            return
+        if scope["type"] != "http" or not sdk_allows(scope["method"], scope["path"]):
+            if scope["type"] == "http":
+                await _not_found(send)
+            return
+        await app(scope, receive, send)
+
+    return gate
+
+
+async def _not_found(send: Any) -> None:
+    body = json.dumps(
+        {"error": {"code": "not_found", "message": "a kernel reaches only the SDK's data routes"}}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 404,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", b"%d" % len(body)),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 async def serve_unix(app: Any, path: Path) -> tuple[Any, asyncio.Task[None]]:
@@ -74,4 +132,4 @@ def proxy_app(upstream: str) -> Any:
         )(scope, receive, send)
         await response.aclose()
 
-    return app
+    return sdk_only(app)

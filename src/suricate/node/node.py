@@ -27,6 +27,8 @@ from suricate.node.sources import (
     check_stream,
     records_from,
 )
+from suricate.node.sources.replay import REPLAY_MAX_BYTES
+from suricate.outbound import Outbound
 from suricate.settings import Settings, warn_if_root
 from suricate.wire.bus import EventHook, ReportHook
 from suricate.wire.messages import (
@@ -81,6 +83,8 @@ class ExecNode:
         warm_per_tenant: int,
         idle_timeout: float,
         allowed_hosts: list[str] | None = None,
+        outbound: Outbound | None = None,
+        replay_max_bytes: int = REPLAY_MAX_BYTES,
     ) -> None:
         self.id = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self.pool = KernelPool(config, warm_per_tenant)
@@ -88,7 +92,10 @@ class ExecNode:
         self.allowed_hosts = allowed_hosts or ["*"]
         # Where processor reports go: set by whoever carries them to the frontend.
         self.report: ReportHook = _no_report
-        self.publishers = Publishers()
+        # Where streams may connect: public addresses, and what the operator allows.
+        self.outbound = outbound or Outbound()
+        self.replay_max_bytes = replay_max_bytes
+        self.publishers = Publishers(self.outbound)
         self._sessions: dict[str, _Session] = {}
         self._processors: dict[str, dict[int, ProcessorRunner]] = {}
         self._culler: asyncio.Task[None] | None = None
@@ -203,7 +210,7 @@ class ExecNode:
         try:
             if isinstance(command, CheckStream):
                 self._check_host(command.stream)
-                await check_stream(command.stream)
+                await check_stream(command.stream, self.outbound)
             elif isinstance(command, PublishStream):
                 self._check_host(command.stream)
                 await self.publishers.publish(
@@ -285,13 +292,21 @@ class ExecNode:
     def _source(self, command: StartProcessor) -> Source:
         spec = command.stream
         if spec.type == "amqp":
-            return AmqpSource(spec, command.processor_id, max(2 * command.batch_size, 1000))
+            return AmqpSource(
+                spec, command.processor_id, max(2 * command.batch_size, 1000), self.outbound
+            )
         if spec.type == "mqtt":
-            return MqttSource(spec, f"suricate-{command.processor_id}-{command.instance}")
+            return MqttSource(
+                spec, f"suricate-{command.processor_id}-{command.instance}", self.outbound
+            )
 
         async def load() -> list[object]:
             return await asyncio.to_thread(
-                _load_records, self.pool.config.sdk_socket, command.token, spec.object or ""
+                _load_records,
+                self.pool.config.sdk_socket,
+                command.token,
+                spec.object or "",
+                self.replay_max_bytes,
             )
 
         return ReplaySource(spec, load, command.position)
@@ -330,7 +345,9 @@ class ExecNode:
                 await self.pool.cull_idle_tenants(self.idle_timeout)
 
 
-def _load_records(sdk_socket: Path | None, token: str, name: str) -> list[object]:
+def _load_records(
+    sdk_socket: Path | None, token: str, name: str, max_bytes: int = REPLAY_MAX_BYTES
+) -> list[object]:
     """Read a replay stream's object through the API, as the processor's own SDK would."""
     import httpx
 
@@ -343,12 +360,19 @@ def _load_records(sdk_socket: Path | None, token: str, name: str) -> list[object
     )
     try:
         meta = client.get_object(name)
+        # Not even downloaded when the stored bytes are past the limit.
+        if int(meta.get("size") or 0) > max_bytes:
+            raise StreamError(
+                "bad_object",
+                f"{name!r} is larger than {max_bytes} bytes, the most a replay reads "
+                "(SURICATE_REPLAY_MAX_BYTES)",
+            )
         data = client.open(name)
     except (ApiError, httpx.HTTPError) as exc:
         raise StreamError("bad_object", f"cannot read object {name!r}: {exc}") from None
     finally:
         client.close()
-    return records_from(data, name, meta.get("content_type"))
+    return records_from(data, name, meta.get("content_type"), max_bytes)
 
 
 def build_node(settings: Settings, sdk_socket: Path) -> ExecNode:
@@ -381,6 +405,8 @@ def build_node(settings: Settings, sdk_socket: Path) -> ExecNode:
         settings.kernel_pool_size,
         settings.kernel_idle_timeout,
         settings.stream_allowed_hosts_list,
+        Outbound(settings.outbound_allowed_list),
+        settings.replay_max_bytes,
     )
 
 

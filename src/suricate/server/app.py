@@ -25,6 +25,7 @@ from suricate.server.api import (
     streams,
     system,
 )
+from suricate.server.limits import BodyLimit
 from suricate.server.observability import Metrics, RequestContext
 from suricate.server.platform import Platform
 from suricate.settings import Settings
@@ -64,7 +65,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     )
     app.state.platform = platform
     errors.install(app)
-    metrics = Metrics(platform)
+    # Names of tenants, processors and streams only behind the metrics token.
+    metrics = Metrics(platform, per_tenant=platform.settings.metrics_token is not None)
+    app.add_middleware(BodyLimit, settings=platform.settings, api_prefix=API_PREFIX)
     app.add_middleware(web.SecurityHeaders)
     # Outermost: the request id is set before anything logs, and every response is counted.
     app.add_middleware(RequestContext, metrics=metrics, api_prefix=API_PREFIX)

@@ -5,7 +5,8 @@
 - ``SURICATE_LOG_FORMAT=json`` writes one JSON object per log line (python-json-logger).
 - ``GET /metrics`` serves Prometheus' text format: request counts and latencies, plus figures
   read at scrape time (runs by status, open kernels, processors' throughput, lag and counters,
-  dead letters).
+  dead letters): aggregates with no tenant, user, stream or processor name, unless
+  ``SURICATE_METRICS_TOKEN`` protects the page, which then labels them per tenant.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 access = logging.getLogger("suricate.access")
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
-_SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 class RequestIdFilter(logging.Filter):
@@ -67,9 +68,13 @@ def configure_logging(level: str, fmt: str) -> None:
 
 
 class Metrics:
-    """The frontend's Prometheus registry: request metrics plus the platform's figures."""
+    """The frontend's Prometheus registry: request metrics plus the platform's figures.
 
-    def __init__(self, platform: Platform | None = None) -> None:
+    ``per_tenant`` (only when ``SURICATE_METRICS_TOKEN`` protects /metrics) labels the figures
+    with tenant, processor and stream names; otherwise they are aggregates with no names at all.
+    """
+
+    def __init__(self, platform: Platform | None = None, per_tenant: bool = False) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "suricate_http_requests",
@@ -85,14 +90,20 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         if platform is not None:
-            self.registry.register(PlatformCollector(platform))
+            self.registry.register(PlatformCollector(platform, per_tenant))
 
 
 class PlatformCollector(Collector):
     """Figures read when Prometheus scrapes, so they are never stale."""
 
-    def __init__(self, platform: Platform) -> None:
+    def __init__(self, platform: Platform, per_tenant: bool = False) -> None:
         self.platform = platform
+        self.per_tenant = per_tenant
+
+    def _family(self, name: str, help_: str, labels: list[str], counter: bool = False) -> Any:
+        labels = (["tenant"] if self.per_tenant else []) + labels
+        kind = CounterMetricFamily if counter else GaugeMetricFamily
+        return kind(name, help_, labels=labels)
 
     def collect(self) -> Iterator[Metric]:
         from sqlalchemy import func, select
@@ -113,32 +124,79 @@ class PlatformCollector(Collector):
                 .where(DeadLetter.status == "dead")
                 .group_by(Tenant.name)
             ).all()
-        family = GaugeMetricFamily(
-            "suricate_runs", "Runs by tenant and status (all time).", labels=["tenant", "status"]
+        yield self._summed(
+            "suricate_runs",
+            "Runs by status (all time).",
+            ["status"],
+            [(tenant, (status,), count) for tenant, status, count in runs],
         )
-        for tenant, status, count in runs:
-            family.add_metric([tenant, status], count)
-        yield family
-        family = GaugeMetricFamily(
-            "suricate_dead_letters", "Dead letters waiting for a replay.", labels=["tenant"]
+        yield self._summed(
+            "suricate_dead_letters",
+            "Dead letters waiting for a replay.",
+            [],
+            [(tenant, (), count) for tenant, count in dead],
         )
-        for tenant, count in dead:
-            family.add_metric([tenant], count)
-        yield family
         compute = self.platform.compute
-        sessions = compute.sessions if compute is not None else None
-        family = GaugeMetricFamily(
-            "suricate_kernels_open", "Interactive sessions (kernels) open.", labels=["tenant"]
+        open_ = compute.sessions.open_by_tenant() if compute is not None else {}
+        yield self._summed(
+            "suricate_kernels_open",
+            "Interactive sessions (kernels) open.",
+            [],
+            [(tenant, (), count) for tenant, count in open_.items()],
         )
-        for tenant, count in (sessions.open_by_tenant() if sessions else {}).items():
-            family.add_metric([tenant], count)
-        yield family
         yield from self._processors()
+
+    def _summed(
+        self,
+        name: str,
+        help_: str,
+        labels: list[str],
+        rows: list[tuple[str, tuple[str, ...], float]],
+        counter: bool = False,
+    ) -> Metric:
+        family = self._family(name, help_, labels, counter)
+        totals: dict[tuple[str, ...], float] = {}
+        for tenant, values, value in rows:
+            key = ((tenant,) if self.per_tenant else ()) + values
+            totals[key] = totals.get(key, 0) + value
+        if not labels and not self.per_tenant and not totals:
+            totals[()] = 0
+        for key, value in totals.items():
+            family.add_metric(list(key), value)
+        return family
 
     def _processors(self) -> Iterator[Metric]:
         compute = self.platform.compute
-        processors = compute.processors if compute is not None else None
-        infos = processors.live_infos() if processors else []
+        infos = compute.processors.live_infos() if compute is not None else []
+        if not self.per_tenant:
+            # No names: how many run, and the sums of their figures.
+            yield self._summed(
+                "suricate_processors_running",
+                "Processors running.",
+                [],
+                [(t, (), 1 if i.status == "running" else 0) for t, i in infos],
+            )
+            yield self._summed(
+                "suricate_processor_throughput",
+                "Messages per second, lately (all processors).",
+                [],
+                [(t, (), i.throughput) for t, i in infos],
+            )
+            yield self._summed(
+                "suricate_processor_lag",
+                "Messages waiting (all processors).",
+                [],
+                [(t, (), i.lag) for t, i in infos if i.lag is not None],
+            )
+            for name, help_ in _COUNTERS:
+                yield self._summed(
+                    f"suricate_processor_{name}",
+                    help_ + " (all processors)",
+                    [],
+                    [(t, (), getattr(i, name)) for t, i in infos],
+                    counter=True,
+                )
+            return
         labels = ["tenant", "processor", "stream"]
         status = GaugeMetricFamily(
             "suricate_processor_up", "1 if the processor is running.", labels=labels
@@ -151,13 +209,7 @@ class PlatformCollector(Collector):
         )
         counters = {
             name: CounterMetricFamily(f"suricate_processor_{name}", help_, labels=labels)
-            for name, help_ in [
-                ("received", "Messages received."),
-                ("processed", "Messages processed."),
-                ("failed", "Handler failures (before retries)."),
-                ("dead_lettered", "Messages dead-lettered."),
-                ("redelivered", "Messages the broker delivered again."),
-            ]
+            for name, help_ in _COUNTERS
         }
         for tenant, info in infos:
             values = [tenant, info.id, info.stream]
@@ -173,6 +225,15 @@ class PlatformCollector(Collector):
         yield from counters.values()
 
 
+_COUNTERS = [
+    ("received", "Messages received."),
+    ("processed", "Messages processed."),
+    ("failed", "Handler failures (before retries)."),
+    ("dead_lettered", "Messages dead-lettered."),
+    ("redelivered", "Messages the broker delivered again."),
+]
+
+
 class RequestContext:
     """Give each request an id and count it; pure ASGI, so streaming responses pass through."""
 
@@ -186,7 +247,7 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         sent = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = sent if _SANE_ID.match(sent) else uuid.uuid4().hex
+        rid = sent if _SANE_ID.fullmatch(sent) else uuid.uuid4().hex
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500

@@ -18,6 +18,7 @@ from suricate.domain.notebooks import NotebookService
 from suricate.domain.objects import ObjectService
 from suricate.domain.quotas import Quotas, QuotaService
 from suricate.domain.tenants import TenantService
+from suricate.domain.throttle import LoginThrottle
 from suricate.errors import ExecutionNodeError
 
 if TYPE_CHECKING:
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
     from suricate.domain.streams import StreamService
     from suricate.node.node import ExecNode
     from suricate.wire.bus import Bus
-from suricate.node.gateway import serve_unix, stop
+from suricate.node.gateway import sdk_only, serve_unix, stop
+from suricate.outbound import Outbound
 from suricate.server.notices import Notices
 from suricate.settings import Settings, warn_if_root
 from suricate.store.blobs import LocalObjectStore, object_store
@@ -76,15 +78,17 @@ class Compute:
 
             sdk_dir = make_socket_dir("suricate-api-")
             socket_path = sdk_dir / "api.sock"
-            sdk_server = await serve_unix(app, socket_path)
+            # Kernels reach the app itself, but only the SDK's data routes.
+            sdk_server = await serve_unix(sdk_only(app), socket_path)
             node = build_node(s, socket_path)
             await node.start()
             bus = InProcessBus(node.handle)
             node.report = bus.report
         principal_for_ids = functools.partial(principal_of, platform.db)
         key = load_key(s.secret_key.get_secret_value() if s.secret_key else None, s.data_dir)
+        outbound = Outbound(s.outbound_allowed_list)
         streams = StreamService(
-            platform.db, bus, key, s.stream_allowed_hosts_list, platform.object_exists
+            platform.db, bus, key, s.stream_allowed_hosts_list, platform.object_exists, outbound
         )
         processors = ProcessorService(
             platform.db,
@@ -110,9 +114,8 @@ class Compute:
         secret = load_secret(
             s.webhook_secret.get_secret_value() if s.webhook_secret else None, s.data_dir
         )
-        runs = RunService(
-            platform.db, platform.notebooks, sessions, WebhookSender(secret), platform.quotas
-        )
+        webhooks = WebhookSender(secret, outbound)
+        runs = RunService(platform.db, platform.notebooks, sessions, webhooks, platform.quotas)
         await runs.recover(principal_for_ids)
         schedules = ScheduleService(platform.db, platform.notebooks, runs, principal_for_ids)
         schedules.objects = platform.objects
@@ -161,6 +164,7 @@ class Platform:
     models: ModelService
     datasets: DatasetService
     compute: Compute | None = field(default=None, init=False)
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle, init=False)
     notices: Notices = field(default_factory=Notices, init=False)
     quotas: QuotaService = field(init=False)
     _lock: IO[bytes] | None = field(default=None, init=False, repr=False)

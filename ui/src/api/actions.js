@@ -23,3 +23,6 @@ export function followActions(processorId, { onAction, onState }) {
   source.onerror = () => onState(source.readyState === EventSource.CLOSED ? "closed" : "reconnecting");
   return () => source.close();
 }
+
+/** The latest actions made with a model's version, newest first: {items, next}. */
+export const modelActions = (model, version, limit = 20) => get("/actions", { model, model_version: version, newest_first: true, limit });

@@ -6,7 +6,7 @@ import asyncio
 import builtins
 import contextlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -17,6 +17,7 @@ from suricate.domain.processors.records import (
     ActionInfo,
     _action,
 )
+from suricate.errors import InvalidInput
 from suricate.store.tables import Action, utcnow
 
 
@@ -71,7 +72,7 @@ class Actions(ProcessorBase):
             if processor_id is not None:
                 query = query.where(Action.processor_id == processor_id)
             if since is not None:
-                query = query.where(Action.created_at > since)
+                query = query.where(Action.created_at > _utc(since))
             if model is not None:
                 query = query.where(made_with(model, model_version))
             query, limit = keyset(query, Action.id, cursor, limit, descending=newest_first)
@@ -108,3 +109,13 @@ def made_with(model: str, version: int | None) -> Any:
         Action.models.contains(f"{key}: {version},", autoescape=True),
         Action.models.contains(f"{key}: {version}}}", autoescape=True),
     )
+
+
+def _utc(moment: datetime) -> datetime:
+    """A moment in UTC (a naive one is taken as UTC); one past year 1 or 9999 there is 422."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(f"since {moment.isoformat()} is out of range") from None

@@ -8,7 +8,7 @@ import json
 import logging
 import uuid
 
-from suricate.domain.auth import Principal
+from suricate.domain.auth import SDK_SCOPE, Principal
 from suricate.domain.processors.deadletters import DeadLetters
 from suricate.domain.processors.records import (
     FAILED,
@@ -122,6 +122,7 @@ class Deployment(DeadLetters):
                     f"processor {processor_id[:8]}",
                     None,
                     principal.tenant_id,
+                    SDK_SCOPE,
                 )
                 live.token = token
                 await asyncio.to_thread(self._update, processor_id, token_ref=str(info.id))

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from suricate.domain.auth import SDK_SCOPE
 from suricate.domain.processors.records import (
     RUNNING,
     SILENT_SECONDS,
@@ -132,7 +133,7 @@ class Supervision(Reports):
         if principal is None:
             raise Conflict("the processor's user is gone")
         token, info = self.tokens.create(
-            principal.user_name, f"processor {processor_id[:8]}", None, row.tenant_id
+            principal.user_name, f"processor {processor_id[:8]}", None, row.tenant_id, SDK_SCOPE
         )
         self._update(processor_id, token_ref=str(info.id))
         if old:

@@ -9,24 +9,35 @@ from dataclasses import dataclass
 from typing import Any
 
 from suricate.errors import StreamError
-from suricate.node.sources.base import CONNECT_TIMEOUT, Delivery, gather, headers_of
+from suricate.node.sources.base import (
+    CONNECT_TIMEOUT,
+    Delivery,
+    gather,
+    headers_of,
+    pinned_uri,
+    unreachable,
+)
+from suricate.outbound import Outbound
 from suricate.wire.streams import StreamSpec
 
 log = logging.getLogger(__name__)
 
 
-async def amqp_connect(uri: str, robust: bool = True) -> Any:
+async def amqp_connect(uri: str, outbound: Outbound, robust: bool = True) -> Any:
+    """Connect to an AMQP broker at an address the outbound guard checked.
+
+    Whatever goes wrong before the AMQP session is open (refused, silence, another protocol,
+    credentials refused) is the same ``stream_unreachable`` for the user; the log has it.
+    """
     import aio_pika
 
+    pinned, where = await pinned_uri(uri, outbound, 5672, 5671)
     connect = aio_pika.connect_robust if robust else aio_pika.connect
     try:
-        return await asyncio.wait_for(connect(uri, timeout=CONNECT_TIMEOUT), CONNECT_TIMEOUT + 5)
-    except (TimeoutError, OSError, ConnectionError) as exc:
-        raise StreamError("stream_unreachable", f"cannot reach the broker: {exc}") from None
+        return await asyncio.wait_for(connect(pinned, timeout=CONNECT_TIMEOUT), CONNECT_TIMEOUT + 5)
     except Exception as exc:
-        raise StreamError(
-            "stream_unreachable", f"cannot connect to the broker: {type(exc).__name__}: {exc}"
-        ) from None
+        log.warning("AMQP connection to %s failed: %s: %s", where, type(exc).__name__, exc)
+        raise unreachable(where) from None
 
 
 async def amqp_queue(connection: Any, spec: StreamSpec, consumer: str | None) -> Any:
@@ -70,8 +81,9 @@ class _Received:
 class AmqpSource:
     """Consume a queue with manual acks; one multi-message ack where the order allows."""
 
-    def __init__(self, spec: StreamSpec, consumer: str, prefetch: int) -> None:
+    def __init__(self, spec: StreamSpec, consumer: str, prefetch: int, outbound: Outbound) -> None:
         self.spec = spec
+        self.outbound = outbound
         self.consumer = consumer
         self.prefetch = prefetch
         self.position: int | None = None
@@ -81,7 +93,7 @@ class AmqpSource:
         self._connection: Any = None
 
     async def start(self) -> None:
-        self._connection = await amqp_connect(self.spec.broker_uri)
+        self._connection = await amqp_connect(self.spec.broker_uri, self.outbound)
         try:
             queue, channel = await amqp_queue(self._connection, self.spec, self.consumer)
             await channel.set_qos(prefetch_count=self.prefetch)

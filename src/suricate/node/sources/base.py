@@ -7,13 +7,50 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import JsonValue
 
+from suricate.errors import OutboundRefused, OutboundUnreachable, StreamError
+from suricate.outbound import Outbound, host_for_url
 from suricate.wire.body import Body
 from suricate.wire.messages import StreamMessage
 
 CONNECT_TIMEOUT = 10.0
+
+
+def unreachable(where: str) -> StreamError:
+    """The one error for a broker that cannot be reached, whatever answered (or did not)."""
+    return StreamError("stream_unreachable", f"cannot connect to a broker at {where}")
+
+
+async def checked_address(host: str, port: int, outbound: Outbound) -> str:
+    """Resolve a broker's host once and check it with the outbound guard; its address."""
+    try:
+        return await outbound.resolve(host, port)
+    except OutboundRefused as exc:
+        raise StreamError(exc.code, exc.message) from None
+    except OutboundUnreachable:
+        raise unreachable(f"{host}:{port}") from None
+
+
+async def pinned_uri(uri: str, outbound: Outbound, port: int, tls_port: int) -> tuple[str, str]:
+    """The URI with its host replaced by the address the outbound guard checked, and where
+    that is (``host:port``) for messages.
+
+    A TLS URI keeps its host name, which the certificate must match: it is checked the same
+    way, but the library resolves it again when it connects.
+    """
+    parts = urlsplit(uri)
+    tls = parts.scheme.endswith("s")
+    port = parts.port or (tls_port if tls else port)
+    host = parts.hostname or ""
+    address = await checked_address(host, port, outbound)
+    if tls:
+        return uri, f"{host}:{port}"
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = (userinfo + "@" if userinfo else "") + host_for_url(address) + f":{port}"
+    return urlunsplit(parts._replace(netloc=netloc)), f"{host}:{port}"
 
 
 @dataclass

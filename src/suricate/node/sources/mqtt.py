@@ -10,16 +10,26 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from suricate.errors import StreamError
-from suricate.node.sources.base import CONNECT_TIMEOUT, Delivery, gather
+from suricate.node.sources.base import (
+    CONNECT_TIMEOUT,
+    Delivery,
+    checked_address,
+    gather,
+    unreachable,
+)
+from suricate.outbound import Outbound
 from suricate.wire.streams import StreamSpec
 
 log = logging.getLogger(__name__)
 
 
-def mqtt_params(spec: StreamSpec) -> dict[str, Any]:
+async def mqtt_params(spec: StreamSpec, outbound: Outbound) -> dict[str, Any]:
+    """The client's arguments: the broker's address as the outbound guard checked it."""
     parts = urlsplit(spec.broker_uri)
+    port = parts.port or 1883
+    address = await checked_address(parts.hostname or "", port, outbound)
     return {
-        "hostname": parts.hostname,
+        "hostname": address,
         "port": parts.port or 1883,
         "username": unquote(parts.username) if parts.username else None,
         "password": unquote(parts.password) if parts.password else None,
@@ -29,8 +39,9 @@ def mqtt_params(spec: StreamSpec) -> dict[str, Any]:
 class MqttSource:
     """Subscribe with QoS 1 under a shared subscription, so instances share the load."""
 
-    def __init__(self, spec: StreamSpec, consumer: str) -> None:
+    def __init__(self, spec: StreamSpec, consumer: str, outbound: Outbound) -> None:
         self.spec = spec
+        self.outbound = outbound
         self.consumer = consumer
         self.position: int | None = None
         self.local_ack = False
@@ -41,14 +52,13 @@ class MqttSource:
     async def start(self) -> None:
         import aiomqtt
 
-        client = aiomqtt.Client(
-            **mqtt_params(self.spec), identifier=self.consumer, timeout=CONNECT_TIMEOUT
-        )
+        params = await mqtt_params(self.spec, self.outbound)
+        client = aiomqtt.Client(**params, identifier=self.consumer, timeout=CONNECT_TIMEOUT)
         try:
             await client.__aenter__()
         except Exception as exc:
-            message = f"cannot reach the MQTT broker: {exc}"
-            raise StreamError("stream_unreachable", message) from None
+            log.warning("MQTT connection to %s failed: %s", self.spec.broker_uri, exc)
+            raise unreachable(f"{params['hostname']}:{params['port']}") from None
         self._client = client
         group = self.consumer.rsplit("-", 1)[0]
         await client.subscribe(f"$share/{group}/{self.spec.topic}", qos=1)

@@ -10,8 +10,9 @@ from typing import Any
 
 from suricate.errors import StreamError
 from suricate.node.sources.amqp import amqp_connect, amqp_queue
-from suricate.node.sources.base import CONNECT_TIMEOUT
+from suricate.node.sources.base import CONNECT_TIMEOUT, unreachable
 from suricate.node.sources.mqtt import mqtt_params
+from suricate.outbound import Outbound
 from suricate.wire.streams import StreamSpec
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,8 @@ log = logging.getLogger(__name__)
 class Publishers:
     """Connections a node keeps for publishing onto streams, one per broker URI."""
 
-    def __init__(self) -> None:
+    def __init__(self, outbound: Outbound) -> None:
+        self.outbound = outbound
         self._amqp: dict[str, tuple[Any, Any]] = {}  # uri -> (connection, channel)
         self._lock = asyncio.Lock()
 
@@ -31,7 +33,7 @@ class Publishers:
                 if connection is not None:
                     with contextlib.suppress(Exception):
                         await connection.close()
-                connection = await amqp_connect(uri)
+                connection = await amqp_connect(uri, self.outbound)
                 channel = await connection.channel(publisher_confirms=True)
                 self._amqp[uri] = (connection, channel)
             return channel
@@ -49,11 +51,13 @@ class Publishers:
         elif spec.type == "mqtt":
             import aiomqtt
 
+            params = await mqtt_params(spec, self.outbound)
             try:
-                async with aiomqtt.Client(**mqtt_params(spec), timeout=CONNECT_TIMEOUT) as client:
+                async with aiomqtt.Client(**params, timeout=CONNECT_TIMEOUT) as client:
                     await client.publish(spec.topic or "", body, qos=1)
             except aiomqtt.MqttError as exc:
-                raise StreamError("stream_unreachable", f"MQTT publish failed: {exc}") from None
+                log.warning("MQTT publish to %s failed: %s", params["hostname"], exc)
+                raise unreachable(f"{params['hostname']}:{params['port']}") from None
         else:
             raise StreamError("not_publishable", f"a {spec.type} stream has no broker")
 
@@ -96,10 +100,10 @@ class Publishers:
         self._amqp.clear()
 
 
-async def check_stream(spec: StreamSpec) -> None:
+async def check_stream(spec: StreamSpec, outbound: Outbound) -> None:
     """Connect to the stream's broker and check (or declare) its queue; raise ``StreamError``."""
     if spec.type == "amqp":
-        connection = await amqp_connect(spec.broker_uri, robust=False)
+        connection = await amqp_connect(spec.broker_uri, outbound, robust=False)
         try:
             await amqp_queue(connection, spec, None)
         finally:
@@ -108,9 +112,10 @@ async def check_stream(spec: StreamSpec) -> None:
     elif spec.type == "mqtt":
         import aiomqtt
 
+        params = await mqtt_params(spec, outbound)
         try:
-            async with aiomqtt.Client(**mqtt_params(spec), timeout=CONNECT_TIMEOUT):
+            async with aiomqtt.Client(**params, timeout=CONNECT_TIMEOUT):
                 pass
         except aiomqtt.MqttError as exc:
-            message = f"cannot reach the MQTT broker: {exc}"
-            raise StreamError("stream_unreachable", message) from None
+            log.warning("MQTT connection to %s failed: %s", params["hostname"], exc)
+            raise unreachable(f"{params['hostname']}:{params['port']}") from None

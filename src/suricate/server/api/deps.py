@@ -16,8 +16,9 @@ import anyio
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from suricate.domain.auth import Principal
-from suricate.errors import CsrfFailed, Unauthenticated
+from suricate.domain.auth import SDK_SCOPE, Principal
+from suricate.errors import CsrfFailed, PermissionDenied, Unauthenticated
+from suricate.node.gateway import sdk_allows
 from suricate.server.platform import Platform
 
 SESSION_COOKIE = "suricate_session"
@@ -46,11 +47,16 @@ async def get_platform(request: Request) -> Platform:
     return platform
 
 
-async def authenticate(platform: Platform, token: str, tenant: str | None) -> Principal:
-    """Resolve a token, from the cache when it was checked moments ago."""
+async def authenticate(
+    platform: Platform, token: str, tenant: str | None, method: str, path: str
+) -> Principal:
+    """Resolve a token, from the cache when it was checked moments ago; a kernel's token
+    (scope sdk) only for the SDK's data routes."""
     principal = platform.tokens.cached(token, tenant)
     if principal is None:
         principal = await anyio.to_thread.run_sync(platform.tokens.authenticate, token, tenant)
+    if principal.scope == SDK_SCOPE and not sdk_allows(method, path):
+        raise PermissionDenied("a kernel's token reaches only the SDK's data routes")
     return principal
 
 
@@ -64,7 +70,13 @@ async def current_principal(
     ] = None,
 ) -> Principal:
     if credentials is not None and credentials.scheme.lower() == "bearer":
-        return await authenticate(platform, credentials.credentials, x_suricate_tenant or None)
+        return await authenticate(
+            platform,
+            credentials.credentials,
+            x_suricate_tenant or None,
+            request.method,
+            request.url.path,
+        )
     session = request.cookies.get(SESSION_COOKIE)
     if not session:
         raise Unauthenticated("missing credentials: send 'Authorization: Bearer <token>'")
@@ -73,7 +85,7 @@ async def current_principal(
         if not hmac.compare_digest(sent, csrf_token(session)):
             raise CsrfFailed(f"missing or wrong {CSRF_HEADER} header for a cookie session")
     tenant = x_suricate_tenant or request.cookies.get(TENANT_COOKIE) or None
-    return await authenticate(platform, session, tenant)
+    return await authenticate(platform, session, tenant, request.method, request.url.path)
 
 
 PlatformDep = Annotated[Platform, Depends(get_platform)]

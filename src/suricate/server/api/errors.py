@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,7 +23,8 @@ STATUS: dict[type[errors.SuricateError], int] = {
     errors.Conflict: 409,
     errors.Unauthenticated: 401,
     errors.PermissionDenied: 403,
-    errors.UploadTooLarge: 413,
+    errors.TooLarge: 413,
+    errors.TooManyAttempts: 429,
     errors.StoreLocked: 503,
     errors.ObjectStoreUnavailable: 503,
     errors.ExecutionNodeError: 503,
@@ -41,7 +43,7 @@ _HTTP_CODES = {
     413: "upload_too_large",
     415: "unsupported_media_type",
     422: "invalid_input",
-    429: "quota_exceeded",
+    429: "too_many_attempts",
 }
 
 
@@ -64,6 +66,8 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, errors.SuricateError)
         status = status_of(exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(exc, errors.TooManyAttempts):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(error_body(exc.code, exc.message), status, headers=headers)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -86,6 +90,51 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_middleware(CatchAll)
+    _document_errors(app)
+
+
+_DESCRIPTIONS = {
+    400: "The request is malformed (a body that is not JSON, say).",
+    401: "No, or bad, credentials.",
+    403: "Not allowed: a cookie session without its CSRF token, a kernel's token off its routes.",
+    404: "Not found in this tenant (or the tenant named in X-Suricate-Tenant).",
+    413: "The request body is past its limit.",
+    422: "A parameter or the body is not acceptable.",
+}
+
+
+def _document_errors(app: FastAPI) -> None:
+    """Make the OpenAPI document list every error status each operation can answer, from what
+    it takes: credentials (401, 403, 404), parameters (422), a body (400, 413, 422)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = build()  # FastAPI builds it once and keeps it; the additions are idempotent
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                statuses: set[int] = set()
+                if operation.get("security"):  # the bearer token (or the session cookie)
+                    statuses |= {401, 403, 404}
+                if operation.get("parameters"):
+                    statuses.add(422)
+                if "requestBody" in operation:
+                    statuses |= {400, 413, 422}
+                responses = operation.setdefault("responses", {})
+                for status in sorted(statuses):
+                    responses.setdefault(
+                        str(status),
+                        {
+                            "description": _DESCRIPTIONS[status],
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/ErrorOut"}
+                                }
+                            },
+                        },
+                    )
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class CatchAll:

@@ -43,15 +43,31 @@ class LoginOut(BaseModel):
     csrf_token: str = Field(description="Send it back in X-CSRF-Token on calls that change data.")
 
 
-@router.post("/auth/login", response_model=LoginOut, responses=_ERRORS)
+@router.post(
+    "/auth/login",
+    response_model=LoginOut,
+    responses={
+        **_ERRORS,
+        429: {
+            "model": ErrorOut,
+            "description": "Too many failed logins: wait the seconds in Retry-After.",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        },
+    },
+)
 async def login(
     body: LoginIn, request: Request, response: Response, platform: PlatformDep
 ) -> LoginOut:
     """Check a user's password and open a web session (cookies ``suricate_session`` and
-    ``suricate_csrf``)."""
+    ``suricate_csrf``). Failed logins are throttled per user name and per client address:
+    429 with ``Retry-After`` while one must wait."""
+    address = request.client.host if request.client else "unknown"
+    platform.login_throttle.check(body.user, address)
     user = await anyio.to_thread.run_sync(platform.tenants.authenticate, body.user, body.password)
     if user is None:
+        platform.login_throttle.failed(body.user, address)
         raise Unauthenticated("wrong user name or password")
+    platform.login_throttle.succeeded(body.user, address)
     principal = principal_for(user, None)
     hours = platform.settings.session_hours
     token, _ = await anyio.to_thread.run_sync(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -11,6 +12,7 @@ from suricate.domain.notebooks import Kind, parse_notebook, to_ipynb
 from suricate.errors import InvalidInput, UploadTooLarge
 from suricate.server.api.deps import PlatformDep, PrincipalDep
 from suricate.server.api.schemas import (
+    MAX_DB_INT,
     ErrorOut,
     NotebookCreate,
     NotebookDetailOut,
@@ -123,7 +125,9 @@ def get_notebook(
     notebook_id: str,
     platform: PlatformDep,
     principal: PrincipalDep,
-    revision: Annotated[int | None, Query(ge=1, description="Default: the latest.")] = None,
+    revision: Annotated[
+        int | None, Query(ge=1, le=MAX_DB_INT, description="Default: the latest.")
+    ] = None,
 ) -> NotebookDetailOut:
     """Show a notebook with its nbformat content (any revision)."""
     info = platform.notebooks.get(principal.tenant_id, notebook_id, revision)
@@ -162,14 +166,16 @@ def export_notebook(
     notebook_id: str,
     platform: PlatformDep,
     principal: PrincipalDep,
-    revision: Annotated[int | None, Query(ge=1, description="Default: the latest.")] = None,
+    revision: Annotated[
+        int | None, Query(ge=1, le=MAX_DB_INT, description="Default: the latest.")
+    ] = None,
 ) -> Response:
     """Download a notebook as an .ipynb file, outputs included."""
     info = platform.notebooks.get(principal.tenant_id, notebook_id, revision)
     return Response(
         to_ipynb(info),
         media_type="application/x-ipynb+json",
-        headers={"Content-Disposition": f'attachment; filename="{info.name}.ipynb"'},
+        headers={"Content-Disposition": f'attachment; filename="{_filename(info.name)}.ipynb"'},
     )
 
 
@@ -189,3 +195,8 @@ def list_revisions(
         items=[RevisionOut(revision=r.revision, created_at=r.created_at) for r in page.items],
         next=page.next,
     )
+
+
+def _filename(name: str) -> str:
+    # Names are checked whole today; one stored before could still break the header.
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import re
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any, BinaryIO
 
+import anyio
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.requests import ClientDisconnect
 
 from suricate.domain.objects import blob_key
-from suricate.domain.previews import DEFAULT_ROWS, MAX_ROWS, preview
-from suricate.errors import BadRequest, UploadIncomplete
+from suricate.domain.previews import DEFAULT_ROWS, MAX_ROWS, Preview, preview
+from suricate.errors import BadRequest, MalformedData, UploadIncomplete
 from suricate.server.api.deps import PlatformDep, PrincipalDep
 from suricate.server.api.schemas import (
+    MAX_DB_INT,
     ErrorOut,
     ObjectDetailOut,
     ObjectOut,
@@ -29,9 +34,12 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (400, 401, 404, 422)
 }
 _DOWNLOAD_CHUNK = 256 * 1024
+# Previews parsed at once per process: each may hold up to SURICATE_PREVIEW_MAX_BYTES.
+_PREVIEWS = threading.BoundedSemaphore(2)
+_TOO_LONG = "the preview took longer than {} s; download the file instead"
 
 VersionQuery = Annotated[
-    int | None, Query(ge=1, description="Version number; default: the latest.")
+    int | None, Query(ge=1, le=MAX_DB_INT, description="Version number; default: the latest.")
 ]
 
 
@@ -146,7 +154,10 @@ def get_content(
         return response
     handle = platform.objects.open(principal.tenant_id, info)
     headers["Content-Length"] = str(info.size)
-    headers["Content-Disposition"] = f'attachment; filename="{info.name}"'
+    safe = re.sub(
+        r"[^A-Za-z0-9._-]", "_", info.name
+    )  # a name stored before names were checked whole
+    headers["Content-Disposition"] = f'attachment; filename="{safe}"'
     return StreamingResponse(_chunks(handle), media_type=info.content_type, headers=headers)
 
 
@@ -157,19 +168,45 @@ def _chunks(handle: BinaryIO) -> Iterator[bytes]:
 
 
 @router.get("/objects/{name}/preview", response_model=PreviewOut, responses=_ERRORS)
-def get_preview(
+async def get_preview(
     name: str,
     platform: PlatformDep,
     principal: PrincipalDep,
     rows: Annotated[int, Query(ge=1, le=MAX_ROWS, description="Rows to show.")] = DEFAULT_ROWS,
     version: VersionQuery = None,
 ) -> PreviewOut:
-    """Show the first rows of a CSV, JSON, JSON-lines or Parquet object (gzip'd or not)."""
-    info = platform.objects.version(principal.tenant_id, name, version)
-    with platform.objects.open(principal.tenant_id, info) as handle:
-        result = preview(
-            handle, info.name, info.content_type, rows, platform.settings.preview_max_bytes
-        )
+    """Show the first rows of a CSV, JSON, JSON-lines or Parquet object (gzip'd or not); a
+    file past the preview's bounds gets 422 naming the limit, or a `partial` preview."""
+    settings = platform.settings
+    info = await anyio.to_thread.run_sync(
+        platform.objects.version, principal.tenant_id, name, version
+    )
+
+    deadline = time.monotonic() + settings.preview_timeout
+
+    def run() -> Preview:
+        if not _PREVIEWS.acquire(timeout=settings.preview_timeout):
+            raise MalformedData(info.name, _TOO_LONG.format(settings.preview_timeout))
+        try:
+            with platform.objects.open(principal.tenant_id, info) as handle:
+                return preview(
+                    handle,
+                    info.name,
+                    info.content_type,
+                    rows,
+                    settings.preview_max_bytes,
+                    max(0.0, deadline - time.monotonic()),
+                )
+        finally:
+            _PREVIEWS.release()
+
+    # Off the event loop, a few at a time (each holds up to its byte bound), and never long:
+    # the reader stops itself at the deadline; the grace covers a parse already under way.
+    try:
+        with anyio.fail_after(settings.preview_timeout + 5):
+            result = await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
+    except TimeoutError:
+        raise MalformedData(info.name, _TOO_LONG.format(settings.preview_timeout)) from None
     return PreviewOut.of(info, result)
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from suricate.domain.quotas import KernelAsk
 from suricate.server.api.deps import PlatformDep, PrincipalDep
-from suricate.server.api.schemas import ErrorOut
+from suricate.server.api.schemas import MAX_SECONDS, ErrorOut
 
 router = APIRouter(tags=["runs"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -25,7 +25,11 @@ class RunCreate(BaseModel):
         description="Injected after the cell tagged `parameters`, as papermill does.",
     )
     timeout_s: float | None = Field(
-        default=None, gt=0, description="The whole run's time limit; past it: `timed_out`."
+        default=None,
+        gt=0,
+        le=MAX_SECONDS,
+        allow_inf_nan=False,
+        description="The whole run's time limit; past it: `timed_out`.",
     )
     webhook_url: str | None = Field(
         default=None, description="POSTed the finished run, signed (X-Suricate-Signature)."

@@ -11,6 +11,12 @@ from suricate.domain.notebooks import Kind
 from suricate.domain.objects import VersionInfo
 from suricate.domain.previews import Preview
 
+# The largest integer a database column holds (SQLite and PostgreSQL BIGINT): ids, versions and
+# revisions past it are a 422, never an OverflowError deep in a driver.
+MAX_DB_INT = 2**63 - 1
+# The longest time limit a request may ask for, in seconds (a year); past it timers overflow.
+MAX_SECONDS = 365 * 24 * 3600.0
+
 
 class ErrorDetail(BaseModel):
     code: str = Field(description="Stable machine-readable error code, e.g. object_not_found.")
@@ -80,6 +86,10 @@ class PreviewOut(BaseModel):
     columns: list[str]
     rows: list[list[Any]]
     dtypes: dict[str, str]
+    partial: str | None = Field(
+        default=None,
+        description="Set when a bound (bytes read, JSON parsed) cut the preview short: why.",
+    )
 
     @classmethod
     def of(cls, info: VersionInfo, p: Preview) -> PreviewOut:
@@ -90,6 +100,7 @@ class PreviewOut(BaseModel):
             columns=p.columns,
             rows=p.rows,
             dtypes=p.dtypes,
+            partial=p.partial,
         )
 
 
@@ -108,6 +119,8 @@ class NotebookSave(BaseModel):
     )
     revision: int | None = Field(
         default=None,
+        ge=1,
+        le=MAX_DB_INT,
         description="The revision this save is based on; 409 if the notebook has moved on.",
     )
 

@@ -21,7 +21,7 @@ from suricate.server.api.deps import (
     authenticate,
     same_origin,
 )
-from suricate.server.api.schemas import ErrorOut
+from suricate.server.api.schemas import MAX_SECONDS, ErrorOut
 
 router = APIRouter(tags=["sessions"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -79,7 +79,11 @@ class SessionPage(BaseModel):
 class ExecuteIn(BaseModel):
     code: str
     timeout: float | None = Field(
-        default=None, gt=0, description="Seconds before the cell is interrupted."
+        default=None,
+        gt=0,
+        le=MAX_SECONDS,
+        allow_inf_nan=False,
+        description="Seconds before the cell is interrupted.",
     )
 
 
@@ -182,7 +186,7 @@ async def session_socket(
             return
         secret, tenant = cookie, tenant or websocket.cookies.get(TENANT_COOKIE)
     try:
-        principal = await authenticate(platform, secret, tenant)
+        principal = await authenticate(platform, secret, tenant, "WEBSOCKET", websocket.url.path)
         session = platform.sessions.get(principal, session_id)
     except SuricateError as exc:
         await websocket.close(

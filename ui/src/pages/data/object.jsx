@@ -26,7 +26,8 @@ export function ObjectView({ name }) {
   const [obj, error, reload] = usePoll(() => getObject(name), 0, [name]);
   useAfterUpload(reload);
   const mine = useTenantUploads((u) => u.fixed && u.name === name);
-  const [previewVersion, setPreviewVersion] = useState(null);
+  // ?version=3 (a link from a model's lineage) previews that version.
+  const [previewVersion, setPreviewVersion] = useState(() => Number(new URLSearchParams(location.search).get("version")) || null);
   const [confirm, setConfirm] = useState(false);
   const [editing, setEditing] = useState(false);
   const picker = useRef();

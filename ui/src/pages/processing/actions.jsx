@@ -3,6 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { followActions, recentActions } from "../../api/actions.js";
 import { Button } from "../../components/controls.jsx";
 import { KeyValues } from "../../components/key-values.jsx";
+import { ModelChips } from "../../components/model-chips.jsx";
 import { Empty, ErrorBox } from "../../components/page.jsx";
 import { datetime } from "../../format.js";
 import { clock } from "./format.js";
@@ -45,14 +46,23 @@ function useActionFeed(id) {
   return [items, state, error];
 }
 
-export function ActionFeed({ id, processor }) {
+/** The feed; `onModels(models)` hears the model versions of the latest action ({} when none). */
+export function ActionFeed({ id, processor, onModels }) {
   const [items, state, error] = useActionFeed(id);
+  const latest = JSON.stringify(items[0]?.models || {});
+  useEffect(() => {
+    if (onModels) onModels(JSON.parse(latest));
+  }, [latest]);
   const [paused, setPaused] = useState(null);
   const [filter, setFilter] = useState("");
   const shown = paused || items;
   const fresh = paused ? items.filter((a) => a.id > (paused[0]?.id ?? -1)).length : 0;
   const needle = filter.trim().toLowerCase();
-  const visible = needle ? shown.filter((a) => (a.text + " " + JSON.stringify(a.data)).toLowerCase().includes(needle)) : shown;
+  const visible = needle
+    ? shown.filter((a) =>
+        (a.text + " " + JSON.stringify(a.data) + " " + Object.keys(a.models || {}).join(" ")).toLowerCase().includes(needle),
+      )
+    : shown;
   const live = processor.status === "running" || processor.status === "starting";
   return (
     <div class="panel">
@@ -98,7 +108,9 @@ export function ActionFeed({ id, processor }) {
                 {clock(a.created_at)}
               </time>
               <div class="feed-body">
-                <div class="feed-text">{a.text}</div>
+                <div class="feed-text">
+                  {a.text} <ModelChips models={a.models} label="Made with" />
+                </div>
                 <KeyValues data={a.data} sep=":" max={80} />
               </div>
             </li>

@@ -4,6 +4,7 @@ import { useMemo, useState } from "preact/hooks";
 import { latestRevision, useNotebooks } from "../../api/notebooks.js";
 import { getProcessor, listDeadLetters, restartProcessor, stopProcessor } from "../../api/processors.js";
 import { Badge, Button } from "../../components/controls.jsx";
+import { ModelChips } from "../../components/model-chips.jsx";
 import { Confirm } from "../../components/modal.jsx";
 import { Ansi } from "../../components/outputs.jsx";
 import { ErrorBox, Loading, Page, Tabs } from "../../components/page.jsx";
@@ -47,6 +48,7 @@ export function ProcessorView({ id }) {
   const notebookId = p?.notebook_id;
   const [latest] = usePoll(() => (notebookId ? latestRevision(notebookId) : null), 5000, [notebookId]);
   const [tab, setTab] = useState("actions");
+  const [models, setModels] = useState({});
   const [stopping, setStopping] = useState(false);
   const [restarting, setRestarting] = useState(false);
   const [actError, setActError] = useState(null);
@@ -187,6 +189,10 @@ export function ProcessorView({ id }) {
           <dd title="Replay: index of the first record not yet handled">{number(p.position)}</dd>
         </div>
         <div>
+          <dt title="The model versions the latest action was made with">Models in use</dt>
+          <dd>{Object.keys(models).length ? <ModelChips models={models} label="Models in use" /> : <span class="muted">none</span>}</dd>
+        </div>
+        <div>
           <dt>Id</dt>
           <dd class="mono">{p.id}</dd>
         </div>
@@ -202,7 +208,7 @@ export function ProcessorView({ id }) {
       />
       {/* The feed stays mounted on other tabs so that it keeps collecting. */}
       <div hidden={tab !== "actions"}>
-        <ActionFeed id={p.id} processor={p} />
+        <ActionFeed id={p.id} processor={p} onModels={setModels} />
       </div>
       {tab === "dead" && <DeadLetters processor={p} page={letters} error={lettersError} reload={reloadLetters} />}
       {tab === "logs" && <Logs lines={p.logs} />}

@@ -11,6 +11,7 @@ import { usePoll } from "../../poll.js";
 import { Link } from "../../router.jsx";
 import { describeCron, until, zoned } from "./cron.js";
 import { ScheduleDialog } from "./schedule-dialog.jsx";
+import { describeTrigger } from "./trigger.js";
 
 export function SchedulesTab({ names, filter, creating, setCreating }) {
   const [list, error, reload] = usePoll(listSchedules, 10000, [], { fast: 1000 });
@@ -28,7 +29,7 @@ export function SchedulesTab({ names, filter, creating, setCreating }) {
             <button class="linkish" onClick={() => setCreating(true)}>
               Create one
             </button>{" "}
-            to run a notebook on a cron expression.
+            to run a notebook on a cron expression or when data changes.
           </Empty>
         </div>
       ) : (
@@ -53,16 +54,26 @@ export function SchedulesTab({ names, filter, creating, setCreating }) {
                     <Link href={`/runs?notebook=${encodeURIComponent(s.notebook_id)}`}>{names[s.notebook_id] || s.notebook_id}</Link>
                   </td>
                   <td>
-                    <code class="cron">{s.cron}</code> <span class="muted">{s.timezone}</span>
-                    {describeCron(s.cron) && <div class="muted small">{describeCron(s.cron)}</div>}
+                    {s.trigger ? (
+                      <span class="trigger-words">{describeTrigger(s.trigger)}</span>
+                    ) : (
+                      <>
+                        <code class="cron">{s.cron}</code> <span class="muted">{s.timezone}</span>
+                        {describeCron(s.cron) && <div class="muted small">{describeCron(s.cron)}</div>}
+                      </>
+                    )}
                   </td>
                   <td>
                     <KeyValues data={s.parameters} empty={<span class="muted">–</span>} max={28} />
                   </td>
-                  <td title={"Your time: " + datetime(s.next_at)}>
-                    {zoned(s.next_at, s.timezone)}
-                    <div class="muted small">{until(s.next_at)}</div>
-                  </td>
+                  {s.trigger ? (
+                    <td class="muted">on the change</td>
+                  ) : (
+                    <td title={"Your time: " + datetime(s.next_at)}>
+                      {zoned(s.next_at, s.timezone)}
+                      <div class="muted small">{until(s.next_at)}</div>
+                    </td>
+                  )}
                   <td>
                     {s.last_run_id ? (
                       <Link href={`/runs/${s.last_run_id}`} class="mono">
@@ -87,7 +98,7 @@ export function SchedulesTab({ names, filter, creating, setCreating }) {
                     <Button
                       small
                       kind="danger"
-                      aria-label={`Delete schedule ${s.cron} of ${names[s.notebook_id] || s.notebook_id}`}
+                      aria-label={`Delete schedule ${s.trigger ? describeTrigger(s.trigger) : s.cron} of ${names[s.notebook_id] || s.notebook_id}`}
                       onClick={() => setDeleting(s)}
                     >
                       Delete
@@ -103,7 +114,7 @@ export function SchedulesTab({ names, filter, creating, setCreating }) {
       {deleting && (
         <Confirm
           title="Delete schedule?"
-          message={`“${deleting.cron}” (${deleting.timezone}) of ${names[deleting.notebook_id] || deleting.notebook_id} stops starting runs. Its past runs stay.`}
+          message={`${deleting.trigger ? `“${describeTrigger(deleting.trigger)}”` : `“${deleting.cron}” (${deleting.timezone})`} of ${names[deleting.notebook_id] || deleting.notebook_id} stops starting runs. Its past runs stay.`}
           onConfirm={async () => {
             await deleteSchedule(deleting.id);
             toast("Schedule deleted");
