@@ -14,7 +14,11 @@ def _quota_options(fn: F) -> F:
     from suricate.domain.quotas import HELP
 
     for name, text in reversed(HELP.items()):
-        kind = click.FloatRange(min=0) if name == "kernel_cpus" else click.IntRange(min=0)
+        kind = (
+            click.FloatRange(min=0, max=1024)
+            if name == "kernel_cpus"
+            else click.IntRange(min=0, max=2**31 - 1)
+        )
         fn = click.option(f"--{name.replace('_', '-')}", type=kind, help=text)(fn)
     return fn
 

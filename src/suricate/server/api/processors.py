@@ -45,10 +45,14 @@ class ProcessorCreate(BaseModel):
     )
     memory_mb: int | None = Field(
         default=None,
+        gt=64,
+        le=2**31 - 1,
         description="Each instance's kernel memory limit in MiB, up to the tenant's maximum.",
     )
     cpus: float | None = Field(
         default=None,
+        gt=0,
+        le=1024,
         description="Each instance's kernel CPU limit in cores, up to the tenant's maximum.",
     )
 

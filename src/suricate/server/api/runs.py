@@ -36,10 +36,15 @@ class RunCreate(BaseModel):
     )
     memory_mb: int | None = Field(
         default=None,
+        gt=64,
+        le=2**31 - 1,
         description="The run's kernel memory limit in MiB, up to the tenant's maximum.",
     )
     cpus: float | None = Field(
-        default=None, description="The run's kernel CPU limit in cores, up to the tenant's maximum."
+        default=None,
+        gt=0,
+        le=1024,
+        description="The run's kernel CPU limit in cores, up to the tenant's maximum.",
     )
 
 
