@@ -302,3 +302,19 @@ class TestPoolAndCulling:
             message="the idle session lives on",
         )
         assert alice.get(f"/api/v1/sessions/{s}").status_code == 404
+
+
+def test_the_kernels_list_tells_each_kernels_memory_and_cpu(alice: TestClient) -> None:
+    import os
+
+    from suricate.node import cgroups
+
+    s = start(alice)
+    run(alice, s, "x = bytearray(50 * 1024 * 1024)")
+    item = next(i for i in alice.get("/api/v1/sessions").json()["items"] if i["id"] == s)
+    if os.geteuid() != 0 or cgroups.detect().version is None:
+        assert item["memory_bytes"] is None and item["cpu_percent"] is None
+        return
+    assert item["memory_bytes"] > 50 * 1024 * 1024  # the tree's resident memory, the 50 MiB too
+    assert item["cpu_percent"] is not None and item["cpu_percent"] >= 0
+    assert item["cpu_seconds"] > 0

@@ -56,6 +56,8 @@ class Session:
     # No cell runs, yet the kernel's processes use CPU (as its node last said).
     cpu_busy: bool = False
     cpu_seconds: float | None = None
+    cpu_cores: float | None = None  # cores its tree used lately, as its node last said
+    memory_bytes: int | None = None  # resident memory of its tree, as its node last said
     listeners: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
     run_id: str | None = None  # the run the session was started for
     notebook_revision: int | None = None  # the revision a run runs
@@ -215,6 +217,8 @@ class SessionService:
         if isinstance(reply, SessionState):
             session.cpu_busy = reply.cpu_busy
             session.cpu_seconds = reply.cpu_seconds
+            session.cpu_cores = reply.cpu_cores
+            session.memory_bytes = reply.memory_bytes
             if session.execution_state == "idle":
                 session.last_activity = max(session.last_activity, time.monotonic() - reply.idle_s)
         return session

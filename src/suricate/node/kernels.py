@@ -277,6 +277,12 @@ class Kernel:
         used = self.cgroup.cpu_usage_ns()
         return None if used is None else used / 1e9
 
+    def memory_bytes(self) -> int | None:
+        """Resident memory of the whole tree now (its cgroup's charge), or None without one."""
+        if not self.cgroup.available:
+            return None
+        return self.cgroup.stats().get("memory_current")
+
     def sample_cpu(self) -> float:
         """Update and return the tree's CPU use (cores) since the previous sample."""
         used = self.cpu_seconds()

@@ -167,6 +167,8 @@ class ExecNode:
                 cpu_busy=kernel.busy_after_cell,
                 idle_s=0.0 if kernel.busy else time.monotonic() - kernel.last_activity,
                 cpu_seconds=kernel.cpu_seconds(),
+                cpu_cores=round(kernel.cpu_rate, 3) if kernel.cgroup.available else None,
+                memory_bytes=kernel.memory_bytes(),
             )
         if isinstance(command, StopSession):
             del self._sessions[command.session_id]

@@ -247,6 +247,8 @@ class SessionState(Message):
     cpu_busy: bool = False  # no cell runs, yet its processes use CPU (a thread, a child)
     idle_s: float = 0.0  # since a cell ended or the tree last used CPU
     cpu_seconds: float | None = None  # used by the whole tree so far (None without cgroups)
+    cpu_cores: float | None = None  # cores used lately (None without cgroups)
+    memory_bytes: int | None = None  # resident memory of the tree now (None without cgroups)
 
 
 @message

@@ -55,9 +55,16 @@ class SessionOut(BaseModel):
         default=None,
         description="CPU time the kernel's whole process tree used so far (None: not measured).",
     )
+    cpu_percent: float | None = Field(
+        default=None, description="CPU the kernel's tree used lately, in % of one core."
+    )
+    memory_bytes: int | None = Field(
+        default=None, description="Resident memory of the kernel's whole process tree."
+    )
 
     @classmethod
     def of(cls, session: Session) -> SessionOut:
+        cores = session.cpu_cores
         return cls(
             id=session.id,
             notebook_id=session.notebook_id,
@@ -68,6 +75,8 @@ class SessionOut(BaseModel):
             idle_s=round(session.idle_s(), 1),
             viewers=session.viewers,
             cpu_seconds=session.cpu_seconds,
+            cpu_percent=round(cores * 100, 1) if cores is not None else None,
+            memory_bytes=session.memory_bytes,
         )
 
 
