@@ -28,10 +28,15 @@ if [ "$(id -u)" = 0 ] && command -v setfacl >/dev/null; then
   uid="${SURICATE_KERNEL_UID:-64100}"
   python="${PYTHON:-python3}"
   prefix="$("$python" -c 'import sys; print(sys.base_prefix)' 2>/dev/null)"
+  # The Python installation, and this checkout (its venv and source are bound into kernels).
   # Top down: once a closed dir lets the uid through, what is below may already be open.
   dirs=()
-  dir="$prefix"
-  while [ -n "$dir" ] && [ "$dir" != / ]; do dirs=("$dir" "${dirs[@]}"); dir="$(dirname "$dir")"; done
+  for top in "$prefix" "$PWD"; do
+    chain=()
+    dir="$top"
+    while [ -n "$dir" ] && [ "$dir" != / ]; do chain=("$dir" "${chain[@]}"); dir="$(dirname "$dir")"; done
+    dirs+=("${chain[@]}")
+  done
   for dir in "${dirs[@]}"; do
     if [ -d "$dir" ] && ! setpriv --reuid="$uid" --regid="$uid" --clear-groups test -x "$dir" 2>/dev/null; then
       echo "granting uid $uid traversal of $dir (setfacl -m u:$uid:x), for sandboxed kernels"
