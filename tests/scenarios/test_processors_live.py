@@ -308,3 +308,65 @@ def test_a_broker_side_connection_close_loses_no_message(
     )
     assert set(counts) == set(range(sent))
     assert done["status"] == "running"
+
+
+FOLLOWER = """
+from suricate import sdk
+m = sdk.load_model("m@champion")
+def on_message(msg):
+    sdk.action("seen", n=msg.body["n"], said=m["v"])
+"""
+
+
+def test_a_processor_on_rabbitmq_follows_its_alias_while_messages_flow(
+    alice: TestClient, broker_url: str
+) -> None:
+    import io
+    import threading
+    from datetime import UTC, datetime, timedelta
+
+    for v in (1, 2):
+        r = alice.post(
+            "/api/v1/models/m/versions",
+            data={"flavor": "json"},
+            files={"artifact": ("m.json", io.BytesIO(json.dumps({"v": v}).encode()))},
+        )
+        assert r.status_code == 201, r.text
+    alice.put("/api/v1/models/m/aliases/champion", json={"version": 1})
+    api = Api(alice)
+    queue = f"swap-{uuid.uuid4().hex[:6]}"
+    api.call(
+        "POST", "/streams", json={"name": "s", "type": "amqp", "uri": broker_url, "queue": queue}
+    )
+    pid = api.call(
+        "POST", "/processors", json={"notebook_id": api.notebook("f", FOLLOWER), "stream": "s"}
+    )["id"]
+    api.wait(pid, lambda p: p["status"] == "running", 120)
+    sent = 3000
+    publish(broker_url, queue, [json.dumps({"n": n}).encode() for n in range(1000)])
+    api.wait(pid, lambda p: p["processed"] >= 1000, 120)
+    rest = threading.Thread(
+        target=publish,
+        args=(broker_url, queue, [json.dumps({"n": n}).encode() for n in range(1000, sent)]),
+    )
+    rest.start()
+    api.wait(pid, lambda p: p["processed"] >= 1300, 120)  # messages flow: move the alias now
+    moved_at = datetime.now(UTC)
+    assert alice.put("/api/v1/models/m/aliases/champion", json={"version": 2}).status_code == 200
+    rest.join(120)
+    done = api.wait(pid, lambda p: p["processed"] >= sent, 180)
+    assert done["restarts"] == 0 and done["failed"] == 0 and done["processed"] == sent
+    actions = sorted(api.actions(pid), key=lambda a: a["id"])
+    assert Counter(a["data"]["n"] for a in actions) == Counter(range(sent))  # each once
+    said = [a["data"]["said"] for a in actions]
+    switch = said.index(2)
+    assert set(said[:switch]) == {1} and set(said[switch:]) == {2}  # one move, between messages
+    assert all(a["models"] == {"m": a["data"]["said"]} for a in actions)  # stamped both sides
+    late = moved_at + timedelta(seconds=2)
+    stale = [
+        a
+        for a in actions
+        if a["data"]["said"] == 1 and datetime.fromisoformat(a["created_at"]) > late
+    ]
+    assert stale == [], f"{len(stale)} actions with the old version more than 2 s after the move"
+    api.call("DELETE", f"/processors/{pid}")
