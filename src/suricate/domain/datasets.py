@@ -12,6 +12,7 @@ in the middle) is recognised by that digest and completed, never written twice.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import hashlib
 import json
@@ -158,8 +159,6 @@ class DatasetService:
 
     async def flush(self, tenant_id: int, name: str) -> VersionInfo | None:
         """Write the waiting rows out as the dataset's next version (None: nothing waited)."""
-        import asyncio
-
         content, batch, ids = await asyncio.to_thread(self._prepare, tenant_id, name)
         if not ids:
             return None
@@ -260,8 +259,6 @@ class DatasetService:
 
     async def flush_due(self) -> int:
         """Flush every dataset that is due; return how many versions were written."""
-        import asyncio
-
         written = 0
         for tenant_id, name in await asyncio.to_thread(self.due, time.time()):
             try:

@@ -13,7 +13,6 @@ lost); the first look only notes where things stand (a new schedule does not fir
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -138,7 +137,3 @@ def _observe_alias(
         "previous": state.get("version"),
     }
     return fired, {"version": version}
-
-
-def dumps(value: dict[str, Any]) -> str:
-    return json.dumps(value)
