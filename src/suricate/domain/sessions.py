@@ -215,12 +215,15 @@ class SessionService:
         except (TimeoutError, ExecutionNodeError, OSError):
             return session  # the node is slow or gone: what is known stands
         if isinstance(reply, SessionState):
+            shown = session.state
             session.cpu_busy = reply.cpu_busy
             session.cpu_seconds = reply.cpu_seconds
             session.cpu_cores = reply.cpu_cores
             session.memory_bytes = reply.memory_bytes
             if session.execution_state == "idle":
                 session.last_activity = max(session.last_activity, time.monotonic() - reply.idle_s)
+            if session.state != shown:  # pages showing it hear that its CPU use began or ended
+                session.publish({"type": "status", "execution_state": session.state})
         return session
 
     def get(self, principal: Principal, session_id: str) -> Session:

@@ -164,12 +164,15 @@ class Kernel:
                 argv=argv, display_name="Python 3", language="python", interrupt_mode="message"
             )
             self._km = km
-            await km.start_kernel(
-                env=env,
-                stdout=self._log,
-                stderr=self._log,
-                pass_fds=(fd,) if fd is not None else (),
-            )
+            # The kernel's own stdout/stderr (crash messages) go to a log in its runtime dir.
+            # Only the kernel holds it open: a file left open here would keep the tmpfs busy.
+            with (self.runtime_dir / "kernel.log").open("ab") as log_file:
+                await km.start_kernel(
+                    env=env,
+                    stdout=log_file,
+                    stderr=log_file,
+                    pass_fds=(fd,) if fd is not None else (),
+                )
             if fd is not None:
                 os.close(fd)
                 fd = None
@@ -200,8 +203,6 @@ class Kernel:
             self.runtime_dir.chmod(0o700)  # its connection file's keys are the kernel's alone
             if plan.drop:
                 os.chown(self.runtime_dir, plan.uid, plan.gid)
-        # The kernel's own stdout/stderr (crash messages) go to a log in its runtime dir.
-        self._log = (self.runtime_dir / "kernel.log").open("ab")
         if self.cgroup.available:
             self.cgroup.create()
 
@@ -436,9 +437,6 @@ class Kernel:
                 process.kill()
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(process.wait, 10)
-        log_file = getattr(self, "_log", None)
-        if log_file is not None:
-            log_file.close()  # an open file would keep the tmpfs busy
         await asyncio.to_thread(self._clear)
 
     def _clear(self) -> None:

@@ -24,6 +24,7 @@ from suricate.server.api.deps import (
 from suricate.server.api.schemas import MAX_SECONDS, ErrorOut
 
 router = APIRouter(tags=["sessions"])
+CPU_FOLLOW_S = 2.0  # as often as nodes sample their kernels' CPU time
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (401, 404, 422, 503)
 }
@@ -206,8 +207,10 @@ async def session_socket(
     events: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=10_000)
     session.attach(events)
     sender = asyncio.create_task(_send(websocket, events))
+    follower = asyncio.create_task(_follow_cpu(platform, session))
     running: set[asyncio.Task[None]] = set()
     try:
+        await platform.sessions.refresh(session)  # what is known may be a while old
         await websocket.send_json({"type": "status", "execution_state": session.state})
         while True:
             message = await websocket.receive_json()
@@ -222,6 +225,16 @@ async def session_socket(
     finally:
         session.detach(events)
         sender.cancel()
+        follower.cancel()
+
+
+async def _follow_cpu(platform: Any, session: Session) -> None:
+    """While a page shows the session, ask its node every few seconds whether the kernel uses
+    CPU between cells (a thread, a child): a change reaches the page as a status event."""
+    with contextlib.suppress(Exception):
+        while True:
+            await asyncio.sleep(CPU_FOLLOW_S)
+            await platform.sessions.refresh(session)
 
 
 async def _send(websocket: WebSocket, events: asyncio.Queue[dict[str, Any]]) -> None:
