@@ -11,7 +11,13 @@ import pytest
 SRC = Path(__file__).parents[1] / "src" / "suricate"
 HEAVY = {"pandas", "numpy", "sklearn", "matplotlib", "zmq", "pyarrow", "scipy", "dask"}
 # What the in-kernel code may import from Suricate: no server, node, domain or store code.
-KERNEL_MAY = ("suricate.kernel", "suricate.errors", "suricate.names", "suricate.wire.body")
+KERNEL_MAY = (
+    "suricate.kernel",
+    "suricate.errors",
+    "suricate.names",
+    "suricate.wire.body",
+    "suricate.wire.records",
+)
 
 
 def module_name(path: Path) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from suricate.domain.auth import Principal
+from suricate.domain.backtests import Backtest
 from suricate.domain.notebooks import NotebookService
 from suricate.domain.pagination import Page, keyset, page_of
 from suricate.domain.quotas import KernelAsk, QuotaService
@@ -69,6 +70,7 @@ class RunInfo:
     cpus: float | None
     started_at: datetime | None
     finished_at: datetime | None
+    backtest: dict[str, Any] | None = None
 
     @property
     def duration_s(self) -> float | None:
@@ -95,6 +97,7 @@ def _info(row: Run) -> RunInfo:
         cpus=row.cpus,
         started_at=row.started_at,
         finished_at=row.finished_at,
+        backtest=json.loads(row.backtest) if row.backtest else None,
     )
 
 
@@ -186,10 +189,12 @@ class RunService:
         timeout_s: float | None = None,
         webhook_url: str | None = None,
         kernel: KernelAsk | None = None,
+        backtest: Backtest | None = None,
     ) -> RunInfo:
         """Queue a run of the notebook's current revision and start it.
 
-        ``kernel``: the run's kernel limits, at most the tenant's maxima (default: the node's).
+        ``kernel``: the run's kernel limits, at most the tenant's maxima (default: the node's);
+        ``backtest``: replay a stored object through the notebook's handlers after its cells.
         """
         if self.webhooks is not None:
             self.webhooks.check_url(webhook_url)
@@ -217,6 +222,7 @@ class RunService:
             cells_total=0,
             cells_done=0,
             attempt=1,
+            backtest=backtest.dumps() if backtest is not None else None,
             created_at=utcnow(),
         )
         await asyncio.to_thread(self._insert, row)
@@ -341,6 +347,9 @@ class RunService:
         source = notebook.content
         assert source is not None
         nb = inject_parameters(source, parameters)
+        backtest = Backtest.loads(row.backtest)
+        if backtest is not None:
+            nb["cells"].append(backtest.cell(run_id))
         code_cells = [i for i, c in enumerate(nb["cells"]) if c.get("cell_type") == "code"]
         for i in code_cells:
             nb["cells"][i]["outputs"], nb["cells"][i]["execution_count"] = [], None
@@ -354,6 +363,10 @@ class RunService:
             session = await self.sessions.create(principal, notebook_id, kind="run", limits=limits)
             session.run_id, session.notebook_revision = run_id, revision
             live = _LiveOutputs(self, run_id, nb, session)
+            if backtest is not None and backtest.models:
+                pinned = await self.sessions.execute(principal, session.id, backtest.pins(), None)
+                if pinned.status != "ok":
+                    raise RuntimeError(f"cannot pin the models: {pinned.ename}: {pinned.evalue}")
             for done, index in enumerate(code_cells, start=1):
                 cell = nb["cells"][index]
                 remaining = None if deadline is None else deadline - loop.time()

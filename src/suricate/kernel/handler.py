@@ -21,7 +21,9 @@ from suricate.wire.body import Body
 
 TRIAL_MIME = "application/vnd.suricate.trial+json"  # the editor's trial run
 CHUNK_MIME = "application/vnd.suricate.chunk+json"
+VERDICT_MIME = "application/vnd.suricate.verdict+json"  # a gate notebook's sdk.verdict
 _collecting: list[list[dict[str, Any]]] = []
+_shadow_pass: list[bool] = []  # True while the handlers run for a challenger in shadow
 
 
 @dataclass
@@ -101,56 +103,169 @@ def _call(fn: Callable[[Any], Any], arg: Any) -> tuple[list[dict[str, Any]], str
     return actions, None, ""
 
 
+def in_shadow() -> bool:
+    """Whether the handlers run for the challenger now: what they append or emit is dropped."""
+    return _shadow_pass[-1] if _shadow_pass else False
+
+
+def configure_shadow(model: str, alias: str) -> None:
+    """Run the challenger ``model@alias`` in shadow on every message (set by the node)."""
+    from suricate.kernel import sdk
+    from suricate.kernel.models import ModelHandle, registry
+
+    registry.shadow = ModelHandle(f"{model}@{alias}", 0, None)
+    registry.reset_follow()
+    registry.follow(sdk.client())  # load it now when the alias exists
+
+
 def _follow_aliases() -> None:
     """Between two chunks: move the models loaded by alias to where their aliases point."""
     from suricate.kernel.models import registry
 
-    if any(h.alias is not None for h in registry.handles):
+    if registry.shadow is not None or any(h.alias is not None for h in registry.handles):
         from suricate.kernel import sdk
 
         registry.follow(sdk.client())
 
 
+@dataclass
+class _Unit:
+    """Messages handled by one handler call (one, or a whole batch), and what it did."""
+
+    indexes: list[int]
+    effects: list[dict[str, Any]] | None  # None: the handler raised
+    batch: bool = False  # one on_batch call for them all
+
+
+def _units(
+    msgs: list[Msg], on_message: Any, on_batch: Any, use_batch: bool
+) -> tuple[list[_Unit], dict[str, dict[str, str]]]:
+    """Run the handlers on the messages: the calls made, and the failures (by index)."""
+    failures: dict[str, dict[str, str]] = {}
+    if callable(on_batch) and (use_batch or not callable(on_message)):
+        found, error, tb = _call(on_batch, msgs)
+        if error is None:
+            return [_Unit(list(range(len(msgs))), found, batch=True)], failures
+        if len(msgs) == 1:
+            failures["0"] = {"error": error, "traceback": tb}
+            return [_Unit([0], None)], failures
+    # One message at a time: the plain handler, or isolating the one that broke the batch.
+    single = on_message if callable(on_message) else (lambda m: on_batch([m]))
+    units: list[_Unit] = []
+    for i, msg in enumerate(msgs):
+        found, error, tb = _call(single, msg)
+        units.append(_Unit([i], found if error is None else None))
+        if error is not None:
+            failures[str(i)] = {"error": error, "traceback": tb}
+    return units, failures
+
+
 def process(
     raws: list[dict[str, Any]], namespace: dict[str, Any], use_batch: bool
 ) -> dict[str, Any]:
-    """Run the handlers on the messages; return the failures (by index) and the actions."""
+    """Run the handlers on the messages; return the failures (by index) and the actions, and
+    what the challenger made of the same messages when one runs in shadow."""
     _follow_aliases()
     on_message = namespace.get("on_message")
     on_batch = namespace.get("on_batch")
     if not callable(on_message) and not callable(on_batch):
         raise NameError("the notebook defines neither on_message(msg) nor on_batch(msgs)")
     msgs = [_message(raw) for raw in raws]
+    units, failures = _units(msgs, on_message, on_batch, use_batch)
     # Only failures are listed (by index): most chunks have none, and the reply stays small.
-    failures: dict[str, dict[str, str]] = {}
-    actions: list[dict[str, Any]] = []
-    if callable(on_batch) and (use_batch or not callable(on_message)):
-        batch_actions, error, tb = _call(on_batch, msgs)
-        if error is None:
-            return _outcome(len(msgs), failures, batch_actions)
-        if len(msgs) == 1:
-            failures["0"] = {"error": error, "traceback": tb}
-            return _outcome(1, failures, [])
-    # One message at a time: the plain handler, or isolating the one that broke the batch.
-    single = on_message if callable(on_message) else (lambda m: on_batch([m]))  # type: ignore[misc]
-    for i, msg in enumerate(msgs):
-        found, error, tb = _call(single, msg)
-        if error is None:
-            actions.extend(found)
-        else:
-            failures[str(i)] = {"error": error, "traceback": tb}
-    return _outcome(len(msgs), failures, actions)
+    out = _outcome(len(msgs), failures, [e for u in units for e in u.effects or []])
+    from suricate.kernel.models import registry
+
+    out["models"] = registry.stamp()
+    shadow = _shadow(msgs, units, on_message, on_batch)
+    if shadow is not None:
+        out["shadow"] = shadow
+    return out
+
+
+def _shadow(
+    msgs: list[Msg], units: list[_Unit], on_message: Any, on_batch: Any
+) -> dict[str, Any] | None:
+    """Handle the messages again with the challenger in the champion's place; compare.
+
+    Agreement is counted per handler call: a message (on_message) or a batch (on_batch)
+    agrees when both made the same actions (the same texts, in the same order).
+    """
+    from suricate.kernel.models import registry
+
+    challenger = registry.shadow
+    if challenger is None or challenger.model is None:
+        return None
+    live = registry.live(challenger.name)
+    if not live or all(h.version == challenger.version for h in live):
+        return None  # the handlers do not use the model, or the challenger is the champion
+    tally: dict[str, Any] = {
+        "model": challenger.name,
+        "champion": live[-1].version,
+        "challenger": challenger.version,
+        "compared": 0,
+        "agreed": 0,
+        "failed": 0,
+        "actions": [],
+        "metrics": {"champion": {}, "challenger": {}},
+    }
+    single = on_message if callable(on_message) else (lambda m: on_batch([m]))
+    _shadow_pass.append(True)
+    try:
+        with registry.swapped(challenger.name, challenger.version, challenger.model):
+            for unit in units:
+                if unit.effects is None:
+                    continue  # failed live: it is retried, and compared then
+                if unit.batch:
+                    found, error, _ = _call(on_batch, [msgs[i] for i in unit.indexes])
+                else:
+                    found, error, _ = _call(single, msgs[unit.indexes[0]])
+                n = len(unit.indexes)
+                tally["compared"] += n
+                if error is not None:
+                    tally["failed"] += n
+                    continue
+                _add_metrics(tally["metrics"]["champion"], unit.effects)
+                _add_metrics(tally["metrics"]["challenger"], found)
+                mine = [e for e in found if "text" in e]
+                if [a["text"] for a in mine] == [e["text"] for e in unit.effects if "text" in e]:
+                    tally["agreed"] += n
+                tally["actions"].extend(mine)
+    finally:
+        _shadow_pass.pop()
+    return tally
+
+
+def _add_metrics(into: dict[str, list[float]], effects: list[dict[str, Any]]) -> None:
+    """Add what ``sdk.metric`` recorded to per-name [sum, count] pairs."""
+    for e in effects:
+        if "metric" in e:
+            name, value = e["metric"]["name"], e["metric"]["value"]
+            total = into.setdefault(name, [0.0, 0])
+            total[0] += value
+            total[1] += 1
+
+
+def record_metric(name: str, value: float) -> None:
+    """Keep a metric a handler measured on a message (the loss of its last advice...)."""
+    sink = collecting()
+    assert sink is not None
+    sink.append({"metric": {"name": str(name), "value": float(value)}})
 
 
 def _outcome(
     count: int, failures: dict[str, dict[str, str]], effects: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """What a chunk did: its failures, the actions its handlers recorded, the rows appended."""
+    """What a chunk did: its failures, the actions its handlers recorded, the rows appended,
+    and the metrics they measured ([sum, count] by name)."""
+    metrics: dict[str, list[float]] = {}
+    _add_metrics(metrics, effects)
     return {
         "count": count,
         "failures": failures,
-        "actions": [e for e in effects if "append" not in e],
+        "actions": [e for e in effects if "text" in e],
         "appends": [e["append"] for e in effects if "append" in e],
+        "metrics": metrics,
     }
 
 

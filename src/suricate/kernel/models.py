@@ -11,10 +11,12 @@ models loaded in its kernel.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 FOLLOW_EVERY_S = 1.0  # how often a processor asks where its aliases point
@@ -117,10 +119,14 @@ class ModelHandle:
 
 
 class Registry:
-    """The models loaded in this kernel, and the aliases they follow."""
+    """The models loaded in this kernel, the aliases they follow, and the challenger a
+    processor runs in shadow (loaded apart: actions are stamped with the live versions)."""
 
     def __init__(self) -> None:
         self.handles: list[ModelHandle] = []
+        self.shadow: ModelHandle | None = None
+        # name -> version: a backtest's pins, which load_model takes over any alias.
+        self.pins: dict[str, int] = {}
         self._checked = 0.0
 
     def add(self, handle: ModelHandle) -> ModelHandle:
@@ -131,10 +137,33 @@ class Registry:
         """The versions in use now, by model name (the last loaded wins a tie)."""
         return {h.name: h.version for h in self.handles}
 
+    def live(self, name: str) -> list[ModelHandle]:
+        """The handles of a model the handlers use."""
+        return [h for h in self.handles if h.name == name]
+
+    @contextlib.contextmanager
+    def swapped(self, name: str, version: int, model: Any) -> Iterator[None]:
+        """Have every handle of ``name`` answer as ``version`` for a while (a shadow pass)."""
+        handles = self.live(name)
+        kept = [(h.version, h.model) for h in handles]
+        try:
+            for h in handles:
+                h.version, h.model = version, model
+            yield
+        finally:
+            for h, (v, m) in zip(handles, kept, strict=True):
+                h.version, h.model = v, m
+
+    def reset_follow(self) -> None:
+        """Look where the aliases point at the next ``follow``, however recent the last look."""
+        self._checked = float("-inf")
+
     def follow(self, client: Any, now: float | None = None) -> None:
         """Move each alias's handle to the version the alias names now (at most once a second)."""
         now = time.monotonic() if now is None else now
         following = [h for h in self.handles if h.alias is not None]
+        if self.shadow is not None and self.shadow.alias is not None:
+            following.append(self.shadow)
         if not following or now - self._checked < FOLLOW_EVERY_S:
             return
         self._checked = now
@@ -146,6 +175,8 @@ class Registry:
                 continue
             for handle in (h for h in following if h.name == name):
                 target = aliases.get(handle.alias)
+                if target is None and handle is self.shadow:
+                    handle.swap(0, None)  # no challenger now: the shadow pass pauses
                 if target in (None, handle.version, handle.failed_version):
                     continue
                 try:

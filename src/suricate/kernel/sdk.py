@@ -28,11 +28,13 @@ __all__ = [
     "load",
     "load_model",
     "log_model",
+    "metric",
     "open",
     "put_object",
     "read_csv",
     "read_json",
     "save",
+    "verdict",
 ]
 
 
@@ -145,8 +147,23 @@ def load_model(ref: str) -> Any:
 
     name, alias, number = models.parse_ref(ref)
     wanted = alias if alias is not None else str(number) if number is not None else "latest"
+    pinned = models.registry.pins.get(name)
+    if pinned is not None:  # a backtest runs the version it was asked to, whatever the alias
+        ref, wanted = f"{name}/{pinned}", str(pinned)
     flavor, data, version = _api(client().model_artifact, name, wanted)
     return models.registry.add(models.ModelHandle(ref, version, models.deserialize(flavor, data)))
+
+
+def metric(name: str, value: float) -> None:
+    """Record a metric a processor's handler measured on a message: the loss of its advice
+    once the outcome is known, a latency... The processor page shows each metric's mean by
+    model version, and a challenger in shadow is compared with the champion on it (a
+    promotion policy can decide on it). Outside a processor's handler it is not kept.
+    """
+    from suricate.kernel import handler as processing
+
+    if processing.collecting() is not None:
+        processing.record_metric(name, value)
 
 
 def action(text: str, **data: Any) -> None:
@@ -182,9 +199,37 @@ def append(name: str, records: Any, key: str | None = None) -> None:
     _api(client().append, name, rows, key)
 
 
+def verdict(promote: bool, reason: str = "") -> None:
+    """Give a gate notebook's verdict: promote the challenger (True) or keep the champion.
+
+    A processor's promotion policy with a ``gate`` runs the notebook with the shadow figures
+    as parameters (model, champion_version, challenger_version, compared, agreement,
+    champion_metrics, challenger_metrics); the last verdict it displays decides.
+    """
+    from IPython.display import display
+
+    from suricate.kernel.handler import VERDICT_MIME
+
+    said = "promote the challenger" if promote else "keep the champion"
+    display(
+        {
+            VERDICT_MIME: {"promote": bool(promote), "reason": str(reason)},
+            "text/plain": f"Verdict: {said}" + (f" ({reason})" if reason else ""),
+        },
+        raw=True,
+    )
+
+
 def emit(stream: str, payload: Any, headers: dict[str, Any] | None = None) -> None:
-    """Publish a message onto one of the tenant's streams (JSON, or bytes as they are)."""
+    """Publish a message onto one of the tenant's streams (JSON, or bytes as they are).
+
+    A challenger's handler running in shadow publishes nothing.
+    """
     __tracebackhide__ = True
+    from suricate.kernel import handler as processing
+
+    if processing.in_shadow():
+        return
     _api(client().emit, stream, payload, headers)
 
 

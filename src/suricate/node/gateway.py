@@ -17,7 +17,7 @@ from typing import Any
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "upgrade", "host", "te"}
 
 # The routes the in-kernel SDK uses, and all a kernel reaches: the tenant's data. Never logins,
-# tokens, users, tenants, sessions, runs or metrics.
+# tokens, users, tenants, sessions, runs (but a running backtest's actions) or metrics.
 _SDK_ROUTES = [
     ("GET", r"/api/v1/(health|me)"),
     ("GET", r"/api/v1/objects"),
@@ -29,6 +29,7 @@ _SDK_ROUTES = [
     ("POST", r"/api/v1/models/[^/]+/versions"),
     ("PUT", r"/api/v1/models/[^/]+/aliases/[^/]+"),
     ("POST", r"/api/v1/actions"),
+    ("POST", r"/api/v1/runs/[^/]+/actions"),  # a replay backtest's actions
     ("POST", r"/api/v1/streams/[^/]+/messages"),
 ]
 _SDK_PATTERNS = [(method, re.compile(path)) for method, path in _SDK_ROUTES]

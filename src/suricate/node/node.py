@@ -27,7 +27,6 @@ from suricate.node.sources import (
     check_stream,
     records_from,
 )
-from suricate.node.sources.replay import REPLAY_MAX_BYTES
 from suricate.outbound import Outbound
 from suricate.settings import Settings, warn_if_root
 from suricate.wire.bus import EventHook, ReportHook
@@ -55,6 +54,7 @@ from suricate.wire.messages import (
     StopProcessor,
     StopSession,
 )
+from suricate.wire.records import REPLAY_MAX_BYTES
 from suricate.wire.streams import StreamSpec, check_spec
 
 log = logging.getLogger(__name__)

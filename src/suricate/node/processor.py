@@ -32,7 +32,9 @@ from suricate.wire.messages import (
     AppendRecord,
     DeadLetterRecord,
     KernelError,
+    MetricTally,
     ProcessorReport,
+    ShadowTally,
     StartProcessor,
     StreamMessage,
 )
@@ -52,9 +54,11 @@ class Effects:
 
     actions: list[ActionRecord] = field(default_factory=list)
     appends: list[AppendRecord] = field(default_factory=list)
+    metrics: list[MetricTally] = field(default_factory=list)
+    shadow: list[ShadowTally] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.actions or self.appends)
+        return bool(self.actions or self.appends or self.metrics or self.shadow)
 
 
 @dataclass(frozen=True)
@@ -135,12 +139,15 @@ class ProcessorRunner:
                     traceback=plain(result.traceback),
                     cell=index,
                 )
+        shadow = self.command.shadow
         result = await kernel.execute(
-            "from suricate.kernel.handler import check_handlers,"
+            "from suricate.kernel.handler import check_handlers, configure_shadow,"
             " run_chunk_file as _suricate_chunk\n"
-            "check_handlers(); del check_handlers",
+            + (f"configure_shadow({shadow.model!r}, {shadow.alias!r})\n" if shadow else "")
+            + "check_handlers(); del check_handlers, configure_shadow",
             store_history=False,
         )
+        self._keep_logs(result.outputs)
         if result.status != "ok":
             raise SetupFailed(result.ename or "Error", result.evalue or "")
         found: dict[str, bool] = next(
@@ -378,6 +385,8 @@ class ProcessorRunner:
                 error=error,
                 actions=effects.actions if effects else [],
                 appends=effects.appends if effects else [],
+                metrics=effects.metrics if effects else [],
+                shadow=effects.shadow if effects else [],
                 dead_letters=dead_letters or [],
                 replayed=replayed or [],
                 samples=samples,
@@ -410,20 +419,7 @@ def _chunk_outcome(out: Any, n: int) -> tuple[list[Failure | None], Effects]:
     if not isinstance(out, dict):
         broken: Failure | None = Failure("the handler runtime answered something unreadable")
         return [broken for _ in range(n)], Effects()
-    actions: list[ActionRecord] = []
-    for a in out.get("actions", []):
-        if isinstance(a, dict):
-            data, at, models = a.get("data"), a.get("at"), a.get("models")
-            actions.append(
-                ActionRecord(
-                    str(a.get("text", "")),
-                    data if isinstance(data, dict) else {},
-                    float(at) if isinstance(at, int | float) else None,
-                    {str(k): v for k, v in models.items() if isinstance(v, int)}
-                    if isinstance(models, dict)
-                    else {},
-                )
-            )
+    actions = _actions(out.get("actions"))
     failures = out.get("failures", {})
     results: list[Failure | None] = []
     for i in range(n):
@@ -437,4 +433,69 @@ def _chunk_outcome(out: Any, n: int) -> tuple[list[Failure | None], Effects]:
         for a in out.get("appends", [])
         if isinstance(a, dict) and isinstance(a.get("records"), list)
     ]
-    return results, Effects(actions, appends)
+    stamp = _versions(out.get("models"))
+    metrics = [
+        MetricTally(name, total, count, stamp)
+        for name, (total, count) in _metrics(out.get("metrics")).items()
+    ]
+    return results, Effects(actions, appends, metrics, _shadow(out.get("shadow")))
+
+
+def _actions(found: Any) -> list[ActionRecord]:
+    """The actions a chunk's handlers recorded, as the kernel answered them."""
+    actions: list[ActionRecord] = []
+    for a in found if isinstance(found, list) else []:
+        if isinstance(a, dict):
+            data, at = a.get("data"), a.get("at")
+            actions.append(
+                ActionRecord(
+                    str(a.get("text", "")),
+                    data if isinstance(data, dict) else {},
+                    float(at) if isinstance(at, int | float) else None,
+                    _versions(a.get("models")),
+                )
+            )
+    return actions
+
+
+def _versions(found: Any) -> dict[str, int]:
+    """Model versions by name (what the kernel answered, only the well-formed pairs)."""
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): v for k, v in found.items() if isinstance(v, int)}
+
+
+def _metrics(found: Any) -> dict[str, tuple[float, int]]:
+    """Metric sums and counts by name (what the kernel answered, only the well-formed ones)."""
+    if not isinstance(found, dict):
+        return {}
+    return {
+        str(name): (float(pair[0]), int(pair[1]))
+        for name, pair in found.items()
+        if isinstance(pair, list)
+        and len(pair) == 2
+        and all(isinstance(x, int | float) for x in pair)
+    }
+
+
+def _shadow(found: Any) -> list[ShadowTally]:
+    """How the challenger did on the chunk, when one ran in shadow."""
+    if not isinstance(found, dict):
+        return []
+    try:
+        metrics = found.get("metrics") or {}
+        return [
+            ShadowTally(
+                model=str(found["model"]),
+                champion=int(found["champion"]),
+                challenger=int(found["challenger"]),
+                compared=int(found.get("compared", 0)),
+                agreed=int(found.get("agreed", 0)),
+                failed=int(found.get("failed", 0)),
+                champion_metrics=_metrics(metrics.get("champion")),
+                challenger_metrics=_metrics(metrics.get("challenger")),
+                actions=_actions(found.get("actions")),
+            )
+        ]
+    except (KeyError, TypeError, ValueError):
+        return []

@@ -22,6 +22,7 @@ from suricate.server.api import (
     processors,
     runs,
     sessions,
+    shadows,
     streams,
     system,
 )
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(streams.router, prefix=API_PREFIX)
     app.include_router(processors.router, prefix=API_PREFIX)
     app.include_router(models.router, prefix=API_PREFIX)
+    app.include_router(shadows.router, prefix=API_PREFIX)
 
     @app.get(API_PREFIX, include_in_schema=False)
     def api_root() -> JSONResponse:

@@ -116,6 +116,7 @@ class Compute:
         )
         webhooks = WebhookSender(secret, outbound)
         runs = RunService(platform.db, platform.notebooks, sessions, webhooks, platform.quotas)
+        processors.models, processors.runs = platform.models, runs  # promotion, gate runs
         await runs.recover(principal_for_ids)
         schedules = ScheduleService(platform.db, platform.notebooks, runs, principal_for_ids)
         schedules.objects = platform.objects

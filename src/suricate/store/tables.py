@@ -255,6 +255,8 @@ class Run(Base):
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     result: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # A replay backtest: {"object", "version", "models", "shadow", "batch_size"}, as JSON.
+    backtest: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -332,6 +334,12 @@ class Processor(Base):
     redelivered: Mapped[int] = mapped_column(BigInteger, default=0)
     position: Mapped[int] = mapped_column(BigInteger, default=0)
     restarts: Mapped[int] = mapped_column(Integer, default=0)
+    # A challenger run in shadow and its promotion policy ({"model", "alias", "policy"}), as JSON.
+    shadow: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # How the challenger does against the champion since it became the challenger, as JSON.
+    shadow_stats: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    # What sdk.metric measured, by model versions in use: [{"models", "name", "total", "count"}].
+    metrics: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -352,6 +360,11 @@ class Action(Base):
     data: Mapped[str] = mapped_column(Text, default="{}")
     # The model versions the action was made with: {"name": version}, as JSON.
     models: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    # live (what users act on), shadow (a challenger's, never acted on), backtest (a run's).
+    feed: Mapped[str] = mapped_column(String(16), default="live", server_default="live")
+    run_id: Mapped[str | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), nullable=True, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

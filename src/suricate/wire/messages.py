@@ -128,6 +128,49 @@ class AppendRecord:
 
 
 @dataclass(frozen=True)
+class MetricTally:
+    """What ``sdk.metric`` measured under a name, summed, with the model versions in use."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+
+    name: str
+    total: float
+    count: int
+    models: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ShadowSpec:
+    """A challenger to run in shadow: the model, and the alias that names its version."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+
+    model: str
+    alias: str = "challenger"
+
+
+@dataclass(frozen=True)
+class ShadowTally:
+    """How a challenger did in shadow on messages the champion handled, since the last report.
+
+    ``compared`` messages were handled by both, ``agreed`` of them with the same actions,
+    ``failed`` raised for the challenger alone; the metrics of each side are on those messages.
+    """
+
+    __pydantic_config__: ClassVar[ConfigDict] = _STRICT
+
+    model: str
+    champion: int
+    challenger: int
+    compared: int = 0
+    agreed: int = 0
+    failed: int = 0
+    champion_metrics: dict[str, tuple[float, int]] = field(default_factory=dict)
+    challenger_metrics: dict[str, tuple[float, int]] = field(default_factory=dict)
+    actions: list[ActionRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class DeadLetterRecord:
     """A message a processor gave up on, with the error of its last attempt."""
 
@@ -306,6 +349,7 @@ class StartProcessor(Message):
     position: int = 0
     avoid_colocation: bool = False
     limits: KernelLimits | None = None
+    shadow: ShadowSpec | None = None
 
 
 @message
@@ -360,6 +404,8 @@ class ProcessorReport(Message):
     actions: list[ActionRecord] = field(default_factory=list)
     dead_letters: list[DeadLetterRecord] = field(default_factory=list)
     appends: list[AppendRecord] = field(default_factory=list)
+    metrics: list[MetricTally] = field(default_factory=list)
+    shadow: list[ShadowTally] = field(default_factory=list)
     replayed: list[str] = field(default_factory=list)
     samples: list[StreamMessage] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)

@@ -9,7 +9,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 
 from suricate.domain.pagination import Page, keyset, page_of
 from suricate.domain.processors.base import ProcessorBase
@@ -40,6 +40,7 @@ class Actions(ProcessorBase):
             text=text,
             data=json.dumps(data),
             models=json.dumps(models or {}),
+            feed="live",
             created_at=utcnow(),
         )
         with self.db.session() as s:
@@ -62,13 +63,20 @@ class Actions(ProcessorBase):
         newest_first: bool = False,
         model: str | None = None,
         model_version: int | None = None,
+        feed: str | None = "live",
+        run_id: str | None = None,
     ) -> Page[ActionInfo]:
         """Actions oldest first (or newest first); ``since`` keeps those created after it,
-        ``model`` (and ``model_version``) those made with that model (version)."""
+        ``model`` (and ``model_version``) those made with that model (version), ``feed``
+        those of one feed (live, shadow, backtest; None: all), ``run_id`` a backtest's."""
         if processor_id is not None:
             self.get(tenant_id, processor_id)
         with self.db.session() as s:
             query = select(Action).where(Action.tenant_id == tenant_id)
+            if feed is not None:
+                query = query.where(Action.feed == feed)
+            if run_id is not None:
+                query = query.where(Action.run_id == run_id)
             if processor_id is not None:
                 query = query.where(Action.processor_id == processor_id)
             if since is not None:
@@ -77,6 +85,28 @@ class Actions(ProcessorBase):
                 query = query.where(made_with(model, model_version))
             query, limit = keyset(query, Action.id, cursor, limit, descending=newest_first)
             return page_of([_action(r) for r in s.scalars(query)], limit, lambda i: i.id)
+
+    def record_backtest(
+        self, tenant_id: int, run_id: str, actions: builtins.list[dict[str, Any]], shadow: bool
+    ) -> int:
+        """Keep actions a replay backtest made (its own feed, or the shadow one); return how
+        many."""
+        rows = [
+            {
+                "tenant_id": tenant_id,
+                "run_id": run_id,
+                "text": a["text"],
+                "data": json.dumps(a.get("data") or {}),
+                "models": json.dumps(a.get("models") or {}),
+                "feed": "shadow" if shadow else "backtest",
+                "created_at": _utc(a["at"]) if a.get("at") else utcnow(),
+            }
+            for a in actions
+        ]
+        if rows:
+            with self.db.session() as s:
+                s.execute(insert(Action), rows)
+        return len(rows)
 
     def subscribe(
         self, tenant_id: int, processor_id: str | None

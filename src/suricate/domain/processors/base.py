@@ -19,6 +19,7 @@ from suricate.domain.processors.records import (
     ActionInfo,
     ProcessorInfo,
     _Live,
+    summary,
 )
 from suricate.domain.quotas import QuotaService
 from suricate.domain.streams import StreamService
@@ -131,6 +132,18 @@ class ProcessorBase:
             created_at=row.created_at,
             started_at=row.started_at,
             stopped_at=row.stopped_at,
+            shadow=json.loads(row.shadow) if row.shadow else None,
+            shadow_stats=summary(json.loads(row.shadow_stats or "{}")),
+            metrics=[
+                {
+                    "models": m["models"],
+                    "name": m["name"],
+                    "mean": m["total"] / m["count"],
+                    "count": m["count"],
+                }
+                for m in json.loads(row.metrics or "[]")
+                if m.get("count")
+            ],
         )
 
     def _update(self, processor_id: str, **values: Any) -> None:

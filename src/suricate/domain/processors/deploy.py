@@ -35,12 +35,21 @@ from suricate.wire.messages import (
     KernelError,
     KernelLimits,
     Message,
+    ShadowSpec,
     StartProcessor,
     StopProcessor,
 )
 from suricate.wire.streams import StreamSpec
 
 log = logging.getLogger(__name__)
+
+
+def _shadow_spec(stored: str | None) -> ShadowSpec | None:
+    """What a node needs of a processor's shadow: the challenger's model and alias."""
+    if not stored:
+        return None
+    raw = json.loads(stored)
+    return ShadowSpec(raw["model"], raw.get("alias", "challenger"))
 
 
 class Deployment(DeadLetters):
@@ -56,10 +65,12 @@ class Deployment(DeadLetters):
         max_retries: int = 3,
         replicas: int = 1,
         kernel: KernelAsk | None = None,
+        shadow: str | None = None,
     ) -> ProcessorInfo:
         """Record a processor and start its instances in the background (status ``starting``).
 
-        ``kernel``: each instance's kernel limits, at most the tenant's maxima.
+        ``kernel``: each instance's kernel limits, at most the tenant's maxima; ``shadow``: a
+        challenger to run in shadow (a ``ShadowConfig`` as JSON).
         """
         kernel = kernel or KernelAsk()
         notebook = await asyncio.to_thread(self.notebooks.find, principal.tenant_id, notebook_id)
@@ -86,6 +97,7 @@ class Deployment(DeadLetters):
             cpus=kernel.cpus,
             status=STARTING,
             nodes="{}",
+            shadow=shadow,
             created_at=utcnow(),
         )
         await asyncio.to_thread(self._insert, row)
@@ -179,6 +191,7 @@ class Deployment(DeadLetters):
                 for c in notebook.content["cells"]
                 if c.get("cell_type") == "code"
             ]
+            live.shadowed = row.shadow is not None
             return StartProcessor(
                 processor_id=processor_id,
                 instance=instance,
@@ -194,6 +207,7 @@ class Deployment(DeadLetters):
                 limits=(
                     KernelLimits(row.memory_mb, row.cpus) if row.memory_mb or row.cpus else None
                 ),
+                shadow=_shadow_spec(row.shadow),
             )
 
     def _failure_of(self, processor_id: str, reply: Message) -> KernelError:

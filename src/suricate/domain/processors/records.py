@@ -46,6 +46,8 @@ class _Live:
     history: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=HISTORY))
     logs: deque[str] = field(default_factory=lambda: deque(maxlen=200))
     busy: asyncio.Lock = field(default_factory=asyncio.Lock)
+    shadowed: bool = False  # a challenger runs in shadow beside the champion
+    judging: bool = False  # its promotion policy is being applied
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,10 @@ class ProcessorInfo:
     created_at: datetime
     started_at: datetime | None
     stopped_at: datetime | None
+    # The challenger in shadow and its policy, how it does, and the handlers' metrics.
+    shadow: dict[str, Any] | None = None
+    shadow_stats: dict[str, Any] = field(default_factory=dict)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,8 @@ class ActionInfo:
     data: dict[str, Any]
     created_at: datetime
     models: dict[str, int] = field(default_factory=dict)  # the model versions it was made with
+    feed: str = "live"  # live, shadow (a challenger's) or backtest (a replay run's)
+    run_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,30 @@ class DeadLetterInfo:
     replayed_at: datetime | None
 
 
+def summary(stats: dict[str, Any]) -> dict[str, Any]:
+    """The figures as the API shows them: means instead of sums, agreement as a share."""
+    if not stats:
+        return {}
+    compared = stats.get("compared", 0)
+    means = {
+        side: {n: round(t / c, 6) for n, (t, c) in found.items() if c}
+        for side, found in stats.get("metrics", {}).items()
+    }
+    return {
+        "model": stats.get("model"),
+        "champion": stats.get("champion"),
+        "challenger": stats.get("challenger"),
+        "compared": compared,
+        "agreed": stats.get("agreed", 0),
+        "failed": stats.get("failed", 0),
+        "agreement": round(stats.get("agreed", 0) / compared, 4) if compared else None,
+        "metrics": means,
+        "since": stats.get("since"),
+        "pending_run": stats.get("pending_run"),
+        "decisions": stats.get("decisions", []),
+    }
+
+
 def _action(row: Action) -> ActionInfo:
     return ActionInfo(
         row.id,
@@ -113,6 +145,8 @@ def _action(row: Action) -> ActionInfo:
         json.loads(row.data),
         row.created_at,
         json.loads(row.models or "{}"),
+        row.feed or "live",
+        row.run_id,
     )
 
 

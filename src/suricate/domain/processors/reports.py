@@ -13,13 +13,13 @@ from typing import Any
 
 from sqlalchemy import insert, update
 
-from suricate.domain.processors.deploy import Deployment
 from suricate.domain.processors.records import (
     FAILED,
     ActionInfo,
     _action,
     _at,
 )
+from suricate.domain.processors.shadows import Shadows
 from suricate.errors import InvalidInput
 from suricate.store.tables import Action, DeadLetter, Processor, utcnow
 from suricate.wire.messages import (
@@ -31,7 +31,7 @@ from suricate.wire.messages import (
 log = logging.getLogger(__name__)
 
 
-class Reports(Deployment):
+class Reports(Shadows):
     """Reports from the nodes: counters, throughput, logs, actions and dead letters recorded."""
 
     async def take_report(self, message: Message) -> None:
@@ -61,6 +61,8 @@ class Reports(Deployment):
                 self.streams.note(live.stream_id, message.samples)
         if actions:
             self._announce(tenant_id, message.processor_id, actions)
+        if live is not None and live.shadowed:
+            self._spawn(self._judge(message.processor_id))
         if message.status == FAILED and message.error is not None:
             current = self._live.get(message.processor_id)
             if current is not None and not current.busy.locked():
@@ -95,6 +97,7 @@ class Reports(Deployment):
                 values["position"] = report.position
             if report.status == FAILED and report.error is not None:
                 values["error"] = json.dumps(asdict(report.error))
+            values.update(self._tally(row, report))
             s.execute(update(Processor).where(Processor.id == row.id).values(**values))
             rows = [
                 {
@@ -107,6 +110,21 @@ class Reports(Deployment):
                 }
                 for a in report.actions
             ]
+            shadow = [
+                {
+                    "tenant_id": tenant_id,
+                    "processor_id": row.id,
+                    "text": a.text,
+                    "data": json.dumps(a.data),
+                    "models": json.dumps(a.models),
+                    "feed": "shadow",
+                    "created_at": _at(a.at),
+                }
+                for tally in report.shadow
+                for a in tally.actions
+            ]
+            if shadow:
+                s.execute(insert(Action), shadow)  # the shadow feed: stored, never announced
             actions: list[Action] = []
             if rows and self._feeds:
                 actions = [Action(**r) for r in rows]  # the live feeds want their ids

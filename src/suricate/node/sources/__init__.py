@@ -11,7 +11,8 @@ from suricate.node.sources.amqp import AmqpSource
 from suricate.node.sources.base import CONNECT_TIMEOUT, Delivery, Source
 from suricate.node.sources.mqtt import MqttSource
 from suricate.node.sources.publish import Publishers, check_stream
-from suricate.node.sources.replay import ReplaySource, records_from
+from suricate.node.sources.replay import ReplaySource
+from suricate.wire.records import records_from
 from suricate.wire.streams import check_spec, check_uri, host_allowed
 
 __all__ = [

@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from suricate.domain.quotas import KernelAsk
 from suricate.server.api.deps import PlatformDep, PrincipalDep
-from suricate.server.api.schemas import ErrorOut
+from suricate.server.api.schemas import ErrorOut, ShadowIn
 
 router = APIRouter(tags=["processors"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -54,6 +54,9 @@ class ProcessorCreate(BaseModel):
         gt=0,
         le=1024,
         description="Each instance's kernel CPU limit in cores, up to the tenant's maximum.",
+    )
+    shadow: ShadowIn | None = Field(
+        default=None, description="A challenger to run in shadow beside the champion."
     )
 
 
@@ -95,6 +98,21 @@ class ProcessorOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     stopped_at: datetime | None
+    shadow: dict[str, Any] | None = Field(
+        default=None,
+        description='The challenger run in shadow: {"model", "alias", "champion", "policy"}.',
+    )
+    shadow_stats: dict[str, Any] = Field(
+        default_factory=dict,
+        description="How the challenger does against the champion since it became one: "
+        "model, champion, challenger (versions), compared, agreed, failed, agreement (share), "
+        "metrics ({champion: {name: mean}, challenger: {...}}), since, pending_run, decisions.",
+    )
+    metrics: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="What sdk.metric measured in the handlers: {models, name, mean, count}, "
+        "by the model versions in use.",
+    )
 
 
 class ProcessorPage(BaseModel):
@@ -152,6 +170,10 @@ class ActionOut(BaseModel):
     text: str
     data: dict[str, Any]
     models: dict[str, int] = Field(description="The model versions it was made with, by name.")
+    feed: str = Field(
+        default="live", description="live, shadow (a challenger's) or backtest (a replay run's)."
+    )
+    run_id: str | None = Field(default=None, description="The backtest run that made it.")
     created_at: datetime
 
 
@@ -179,6 +201,7 @@ async def deploy_processor(
         body.max_retries,
         body.replicas,
         KernelAsk(body.memory_mb, body.cpus),
+        body.shadow.config().dumps() if body.shadow is not None else None,
     )
     return ProcessorOut.model_validate(info)
 
@@ -272,8 +295,15 @@ def list_actions(
     model_version: Annotated[
         int | None, Query(ge=1, le=2**31 - 1, description="...and this version of it.")
     ] = None,
+    feed: Annotated[
+        Literal["live", "shadow", "backtest", "all"],
+        Query(description="live (the default), shadow (challengers'), backtest, or all."),
+    ] = "live",
+    run: Annotated[str | None, Query(description="Only this backtest run's.")] = None,
 ) -> ActionPage:
     """Actions, oldest first (follow `next` for newer ones), or newest first."""
+    if run is not None and feed == "live":
+        feed = "all"  # a run's actions are in its own feeds
     page = platform.processors.actions(
         principal.tenant_id,
         processor,
@@ -283,6 +313,8 @@ def list_actions(
         newest_first,
         model=model,
         model_version=model_version,
+        feed=None if feed == "all" else feed,
+        run_id=run,
     )
     return ActionPage(items=[ActionOut.model_validate(i) for i in page.items], next=page.next)
 

@@ -9,14 +9,38 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from suricate.domain.backtests import Backtest
 from suricate.domain.quotas import KernelAsk
 from suricate.server.api.deps import PlatformDep, PrincipalDep
-from suricate.server.api.schemas import MAX_SECONDS, ErrorOut
+from suricate.server.api.schemas import MAX_DB_INT, MAX_SECONDS, ErrorOut
 
 router = APIRouter(tags=["runs"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (400, 401, 404, 409, 422, 429, 503)
 }
+
+
+class ShadowPin(BaseModel):
+    model: str = Field(min_length=1, max_length=255)
+    version: int = Field(ge=1, le=MAX_DB_INT)
+
+
+class BacktestIn(BaseModel):
+    """A replay backtest: the notebook's handlers over every record of a stored object."""
+
+    object: str = Field(min_length=1, max_length=255, description="The object to replay.")
+    version: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description="Default: latest.")
+    models: dict[str, int] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="Model versions to use, by name, whatever alias the notebook loads.",
+    )
+    shadow: ShadowPin | None = Field(default=None, description="A challenger run in shadow.")
+    batch_size: int = Field(default=500, ge=1, le=10_000, description="Records per handler call.")
+
+    def spec(self) -> Backtest:
+        shadow = self.shadow.model_dump() if self.shadow is not None else None
+        return Backtest(self.object, self.version, self.models, shadow, self.batch_size)
 
 
 class RunCreate(BaseModel):
@@ -46,6 +70,10 @@ class RunCreate(BaseModel):
         le=1024,
         description="The run's kernel CPU limit in cores, up to the tenant's maximum.",
     )
+    backtest: BacktestIn | None = Field(
+        default=None,
+        description="Replay a stored object through the notebook's handlers after its cells.",
+    )
 
 
 class RunError(BaseModel):
@@ -73,6 +101,9 @@ class RunOut(BaseModel):
     duration_s: float | None
     memory_mb: int | None = Field(default=None, description="Kernel memory limit asked, MiB.")
     cpus: float | None = Field(default=None, description="Kernel CPU limit asked, cores.")
+    backtest: dict[str, Any] | None = Field(
+        default=None, description="The replay backtest it runs, if any (see RunCreate)."
+    )
 
 
 class RunPage(BaseModel):
@@ -95,6 +126,7 @@ async def trigger_run(
         body.timeout_s,
         body.webhook_url,
         KernelAsk(body.memory_mb, body.cpus),
+        body.backtest.spec() if body.backtest is not None else None,
     )
     return RunOut.model_validate(info)
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from suricate.domain.notebooks import Kind
 from suricate.domain.objects import VersionInfo
 from suricate.domain.previews import Preview
+from suricate.domain.processors.shadows import PromotionPolicy, ShadowConfig
 
 # The largest integer a database column holds (SQLite and PostgreSQL BIGINT): ids, versions and
 # revisions past it are a 422, never an OverflowError deep in a driver.
@@ -153,3 +154,38 @@ class RevisionOut(BaseModel):
 class RevisionPage(BaseModel):
     items: list[RevisionOut]
     next: str | None
+
+
+class PolicyIn(BaseModel):
+    """When to move the champion alias to the challenger: on a metric, or a gate's verdict."""
+
+    window: int = Field(
+        default=500, ge=1, le=10_000_000, description="Messages compared before deciding."
+    )
+    metric: str | None = Field(
+        default=None,
+        max_length=255,
+        description="A metric the handler measures with sdk.metric: the challenger's mean "
+        "must beat the champion's over the window.",
+    )
+    goal: Literal["min", "max"] = Field(default="min", description="min: lower is better.")
+    min_improvement: float = Field(
+        default=0.0, ge=0, allow_inf_nan=False, description="By more than this much."
+    )
+    gate: str | None = Field(
+        default=None,
+        max_length=255,
+        description="A notebook (id or name) run with the figures as parameters; it decides "
+        "with sdk.verdict(promote, reason).",
+    )
+
+
+class ShadowIn(BaseModel):
+    model: str = Field(min_length=1, max_length=255, description="The model the notebook uses.")
+    alias: str = Field(default="challenger", description="The challenger's alias.")
+    champion: str = Field(default="champion", description="The alias a promotion moves.")
+    policy: PolicyIn | None = Field(default=None, description="None: promotion by hand.")
+
+    def config(self) -> ShadowConfig:
+        policy = PromotionPolicy(**self.policy.model_dump()) if self.policy else None
+        return ShadowConfig(self.model, self.alias, self.champion, policy)

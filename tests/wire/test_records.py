@@ -7,7 +7,7 @@ import gzip
 import pytest
 
 from suricate.errors import StreamError
-from suricate.node.sources.replay import records_from
+from suricate.wire.records import records_from
 from tests.domain.test_previews import zeros_gzip
 
 
