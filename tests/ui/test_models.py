@@ -227,3 +227,77 @@ def test_an_action_links_the_model_versions_it_was_made_with(page, ui_server: Se
     finally:
         with api(ui_server) as client:
             client.delete(f"/processors/{processor}")
+
+
+ADVISOR = """
+from suricate import sdk
+m = sdk.load_model("pass-model@champion")
+def on_message(msg):
+    p = m["p"]
+    sdk.metric("loss", (p - msg.body["y"]) ** 2)
+    sdk.action("pass" if p > 0.5 else "run", play=msg.body["play"], p=p)
+"""
+
+
+def test_a_challenger_in_shadow_on_the_processor_page(page, ui_server: Server) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell(ADVISOR))
+    plays = b"play,y\n" + b"".join(f"{i},1\n".encode() for i in range(100_000))
+    with api(ui_server) as client:
+        for p in (0.3, 0.4, 0.8):
+            r = client.post(
+                "/models/pass-model/versions",
+                data={"flavor": "json", "meta": "{}"},
+                files={"artifact": ("m.json", json.dumps({"p": p}).encode())},
+            )
+            assert r.status_code == 201, r.text
+        client.put("/models/pass-model/aliases/champion", json={"version": 1})
+        client.put("/models/pass-model/aliases/challenger", json={"version": 2})
+        client.put("/objects/downs.csv", content=plays).raise_for_status()
+        stream = {"name": "downs", "type": "replay", "object": "downs.csv", "rate": 50}
+        assert client.post("/streams", json=stream).status_code == 201
+        r = client.post(
+            "/notebooks",
+            json={"name": "pass-advisor", "kind": "processing", "notebook": dict(nb)},
+        )
+        assert r.status_code == 201, r.text
+        shadow = {"model": "pass-model", "policy": {"metric": "loss", "window": 100}}
+        body = {"notebook_id": r.json()["id"], "stream": "downs", "shadow": shadow}
+        r = client.post("/processors", json=body)
+        assert r.status_code == 201, r.text
+        processor = r.json()["id"]
+    try:
+        page.goto(f"/processing/{processor}")
+        panel = page.get_by_label("Challenger in shadow")
+        # Version 2 (p=0.4) loses less than version 1 (p=0.3): the policy promotes it.
+        decisions = panel.get_by_role("list", name="Promotion decisions, newest first")
+        expect(decisions).to_contain_text("promoted", timeout=60_000)
+        expect(decisions).to_contain_text("loss: challenger 0.36, champion 0.49")
+        metrics = page.get_by_role("table", name="Metrics by model version")
+        expect(metrics).to_contain_text("pass-model v1")
+        expect(metrics).to_contain_text("0.4900")
+        # A new challenger, chosen on the page, compared by hand: agreement shows as it goes.
+        with api(ui_server) as client:
+            client.put("/models/pass-model/aliases/challenger", json={"version": 3})
+        panel.get_by_role("button", name="Change").click()
+        panel.get_by_role("button", name="Run in shadow").click()
+        expect(panel).to_contain_text("Promotion: by hand")
+        expect(panel).to_contain_text("pass-model v3", timeout=60_000)
+        expect(panel.get_by_text(re.compile(r"of [1-9][\d,]* compared"))).to_be_visible(
+            timeout=60_000
+        )
+        expect(panel).to_contain_text("0%")  # v2 says run, v3 says pass: they never agree
+        page.get_by_role("tab", name="Shadow actions").click()
+        shadow_feed = page.get_by_role("list", name="Shadow actions, newest first")
+        expect(shadow_feed.get_by_role("listitem").first).to_contain_text("pass")
+        expect(shadow_feed.get_by_role("link", name="pass-model v3").first).to_have_attribute(
+            "href", "/models/pass-model#v3"
+        )
+        _shots(page, "processor-shadow")
+        panel.get_by_role("button", name="Promote v3").click()
+        expect(page.get_by_text("pass-model v3 is the champion")).to_be_visible()
+        with api(ui_server) as client:
+            assert client.get("/models/pass-model").json()["aliases"]["champion"] == 3
+    finally:
+        with api(ui_server) as client:
+            client.delete(f"/processors/{processor}")

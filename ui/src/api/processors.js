@@ -1,5 +1,5 @@
 // Processors: processing notebooks deployed on streams; their counters and dead letters.
-import { del, get, post } from "./client.js";
+import { del, get, post, put } from "./client.js";
 
 const path = (id) => `/processors/${encodeURIComponent(id)}`;
 
@@ -21,3 +21,12 @@ export const listDeadLetters = (id, { limit }) => get(`${path(id)}/dead-letters`
 
 /** Hand the dead letters back to the processor: {replaying: count}. */
 export const replayDeadLetters = (id) => post(`${path(id)}/dead-letters/replay`);
+
+/** Run a challenger in shadow: {model, alias, champion, policy}; the processor starts again. */
+export const setShadow = (id, shadow) => put(`${path(id)}/shadow`, shadow);
+
+/** Stop running a challenger in shadow. */
+export const clearShadow = (id) => del(`${path(id)}/shadow`);
+
+/** A processor's challenger actions, newest first: {items, next}. */
+export const shadowActions = (id, limit) => get("/actions", { processor: id, feed: "shadow", newest_first: true, limit });

@@ -18,6 +18,7 @@ import { ActionFeed } from "./actions.jsx";
 import { DeadLetters } from "./dead-letters.jsx";
 import { ms, rate, timespan } from "./format.js";
 import { Logs } from "./logs.jsx";
+import { MetricsByVersion, ShadowFeed, ShadowPanel } from "./shadow.jsx";
 
 function Metric({ label, value, hint, tone }) {
   return (
@@ -197,9 +198,12 @@ export function ProcessorView({ id }) {
           <dd class="mono">{p.id}</dd>
         </div>
       </dl>
+      <MetricsByVersion metrics={p.metrics || []} />
+      <ShadowPanel processor={p} models={models} after={reload} />
       <Tabs
         tabs={[
           ["actions", "Live actions"],
+          ...(p.shadow ? [["shadow", "Shadow actions"]] : []),
           ["dead", `Dead letters${waiting ? ` (${number(waiting)}${letters.next ? "+" : ""})` : ""}`],
           ["logs", `Logs${p.logs.length ? ` (${p.logs.length})` : ""}`],
         ]}
@@ -210,6 +214,7 @@ export function ProcessorView({ id }) {
       <div hidden={tab !== "actions"}>
         <ActionFeed id={p.id} processor={p} onModels={setModels} />
       </div>
+      {tab === "shadow" && <ShadowFeed id={p.id} />}
       {tab === "dead" && <DeadLetters processor={p} page={letters} error={lettersError} reload={reloadLetters} />}
       {tab === "logs" && <Logs lines={p.logs} />}
       {stopping && (
