@@ -90,7 +90,10 @@ class Site:
         return queue
 
     def processor(self, stream: str) -> str:
-        nb = self.api.notebook(f"watch-{stream}", SLOW_HANDLER)
+        # Each message also appends its number, by key: once each in the dataset, whatever
+        # was handled twice (see appended()).
+        keep = f'\n    sdk.append("seen-{stream}.jsonl", {{"n": msg.body["n"]}}, key="n")\n'
+        nb = self.api.notebook(f"watch-{stream}", SLOW_HANDLER.rstrip() + keep)
         body = {"notebook_id": nb, "stream": stream}
         pid = str(self.api.call("POST", "/processors", json=body)["id"])
         self.api.wait(pid, lambda p: p["status"] == "running", 120)
@@ -140,6 +143,21 @@ class Site:
             message="the processed counter never agreed with the actions recorded",
         )
         return done, Counter(a["data"]["n"] for a in actions)
+
+    def appended(self, stream: str, sent: int) -> Counter[int]:
+        """The numbers in the dataset the processor appended to, once each number sent is
+        there (its rows are queued a moment after the report's actions are recorded)."""
+        name = f"seen-{stream}.jsonl"
+
+        def written() -> Counter[int]:
+            self.api.call("POST", f"/objects/{name}/rows/flush")
+            data = self.http.get(f"/api/v1/objects/{name}/content")
+            data.raise_for_status()
+            return Counter(json.loads(line)["n"] for line in data.text.splitlines() if line)
+
+        return wait_until(
+            written, until=lambda seen: len(seen) >= sent, timeout=30, message="rows missing"
+        )
 
     def figures(self, sent: int, done: dict[str, Any], counts: Counter[int]) -> str:
         return (
@@ -226,8 +244,14 @@ def test_node_killed_during_stream_processing(site: Site, rng: random.Random, re
     site.api.wait(pid, lambda p: p["processed"] >= kill_at, 120)
     site.kill_node(holder)
     done, counts = site.all_handled(pid, MESSAGES)
-    report(f"stream: node killed at {kill_at} -> {site.figures(MESSAGES, done, counts)}")
+    appended = site.appended("plays", MESSAGES)
+    report(
+        f"stream: node killed at {kill_at} -> {site.figures(MESSAGES, done, counts)}, "
+        f"rows appended {sum(appended.values())}"
+    )
     assert set(counts) == set(range(MESSAGES)), "lost messages"
+    # Appended by key: every number once, those handled twice included (exactly once).
+    assert appended == Counter(range(MESSAGES)), "rows lost or appended twice"
     assert done["restarts"] >= 1 and holder not in done["nodes"]
     assert done["status"] == "running"
     site.check_records()
