@@ -74,6 +74,79 @@ def test_cli_lists_shows_and_moves_model_aliases(start_server: Callable[..., Ser
     assert server.cli("models", "alias", "advice", "champion", "--delete").returncode == 0
 
 
+@pytest.mark.timeout(300)
+def test_cli_backtests_two_versions_and_runs_a_challenger_in_shadow(
+    start_server: Callable[..., Server],
+) -> None:
+    """A backtest of both versions over a stored game, then the challenger in shadow, live."""
+    server = start_server()
+    for v in (1, 2):
+        r = httpx.post(
+            f"{server.url}/api/v1/models/advice/versions",
+            headers=server.headers(),
+            data={"flavor": "json", "meta": "{}"},
+            files={"artifact": ("a.json", b'{"v": %d}' % v)},
+        )
+        assert r.status_code == 201, r.text
+    api = httpx.Client(base_url=f"{server.url}/api/v1", headers=server.headers(), timeout=60)
+    handler = (
+        "from suricate import sdk\nm = sdk.load_model('advice@champion')\n"
+        "def on_message(msg):\n"
+        "    sdk.metric('miss', abs(m['v'] - msg.body['v']))\n"
+        "    sdk.action(f\"say {m['v']}\")\n"
+    )
+    nb = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {},
+        "cells": [
+            {
+                "cell_type": "code",
+                "id": "c1",
+                "metadata": {},
+                "source": handler,
+                "outputs": [],
+                "execution_count": None,
+            }
+        ],
+    }
+    r = api.post("/notebooks", json={"name": "advisor", "kind": "processing", "notebook": nb})
+    assert r.status_code == 201, r.text
+    api.put("/objects/game.jsonl", content=b'{"v": 2}\n' * 50).raise_for_status()
+    tested = server.cli(
+        "models",
+        "backtest",
+        "advisor",
+        "game.jsonl",
+        "--pin",
+        "advice=1",
+        "--challenger",
+        "advice=2",
+    )
+    assert tested.returncode == 0, tested.stderr
+    figures = json.loads(tested.stdout)
+    assert figures["handled"] == 50 and figures["shadow"]["agreement"] == 0
+    assert figures["shadow"]["metrics"] == {"champion": {"miss": 1.0}, "challenger": {"miss": 0.0}}
+    stream = {"name": "game", "type": "replay", "object": "game.jsonl", "rate": 100, "loop": True}
+    assert api.post("/streams", json=stream).status_code == 201
+    api.put("/models/advice/aliases/champion", json={"version": 1})
+    api.put("/models/advice/aliases/challenger", json={"version": 2})
+    pid = api.post("/processors", json={"notebook_id": "advisor", "stream": "game"}).json()["id"]
+    shadowed = server.cli("models", "shadow", pid, "advice", "--metric", "miss", "--window", "20")
+    assert shadowed.returncode == 0, shadowed.stderr
+    assert "advice@challenger in shadow, promoted to @champion on miss" in shadowed.stdout
+    decided = wait_until(
+        lambda: server.cli("models", "shadow", pid).stdout,
+        until=lambda out: "promoted v2" in out,
+        timeout=120,
+        message="the policy never promoted the challenger",
+    )
+    assert "miss: challenger 0, champion 1" in decided, decided
+    assert server.cli("models", "shadow", pid, "--off").returncode == 0
+    api.delete(f"/processors/{pid}")
+    api.close()
+
+
 def test_cli_reports_an_unreachable_server(start_server: Callable[..., Server], tmp_path: Path):
     server = start_server()
     server.url = f"http://127.0.0.1:{free_port()}"

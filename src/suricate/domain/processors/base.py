@@ -47,10 +47,13 @@ class ProcessorBase:
     _supervisor: asyncio.Task[None] | None
     _feeds: set[tuple[int, str | None, asyncio.Queue[ActionInfo]]]
 
-    def _spawn(self, coro: Any) -> None:
+    _starts: dict[str, asyncio.Task[Any]]  # the start (or restart) of a processor under way
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     def _tenant_name(self, tenant_id: int) -> str:
         from suricate.store.tables import Tenant

@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import uuid
+from typing import Any
 
 from suricate.domain.auth import SDK_SCOPE, Principal
 from suricate.domain.processors.deadletters import DeadLetters
@@ -101,7 +102,7 @@ class Deployment(DeadLetters):
             created_at=utcnow(),
         )
         await asyncio.to_thread(self._insert, row)
-        self._spawn(self._start(principal, row.id))
+        self._launch(row.id, self._start(principal, row.id))
         return await asyncio.to_thread(self.get, principal.tenant_id, row.id)
 
     def _insert(self, row: Processor) -> None:
@@ -267,7 +268,6 @@ class Deployment(DeadLetters):
     async def restart(self, principal: Principal, processor_id: str) -> ProcessorInfo:
         """Stop it, take the notebook's current revision, and start it again."""
         info = await asyncio.to_thread(self.get, principal.tenant_id, processor_id)
-        await self._stop_instances(processor_id)
         notebook = await asyncio.to_thread(
             self.notebooks.find, principal.tenant_id, info.notebook_id
         )
@@ -279,5 +279,32 @@ class Deployment(DeadLetters):
             notebook_revision=notebook.revision,
             stopped_at=None,
         )
-        self._spawn(self._start(principal, processor_id))
+        self._restart_later(principal, processor_id)
         return await asyncio.to_thread(self.get, principal.tenant_id, processor_id)
+
+    def _launch(self, processor_id: str, coro: Any) -> None:
+        """Start (or restart) a processor in the background, as its one start under way."""
+        task = self._spawn(coro)
+        self._starts[processor_id] = task
+        task.add_done_callback(
+            lambda t: (
+                self._starts.pop(processor_id, None)
+                if self._starts.get(processor_id) is t
+                else None
+            )
+        )
+
+    def _restart_later(self, principal: Principal, processor_id: str) -> None:
+        """Stop what runs of it and start it again, once a start under way has ended (never
+        cut short: an instance it placed would be left running, unknown)."""
+        earlier = self._starts.get(processor_id)
+
+        async def relaunch() -> None:
+            if earlier is not None:
+                with contextlib.suppress(BaseException):
+                    await asyncio.shield(earlier)
+            await self._stop_instances(processor_id)
+            await asyncio.to_thread(self._update, processor_id, status=STARTING, error=None)
+            await self._start(principal, processor_id)
+
+        self._launch(processor_id, relaunch())

@@ -41,6 +41,7 @@ class ProcessorService(Supervision):
         self.quotas = quotas
         self._live: dict[str, _Live] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._starts: dict[str, asyncio.Task[Any]] = {}
         self._supervisor: asyncio.Task[None] | None = None
         self._feeds: set[tuple[int, str | None, asyncio.Queue[ActionInfo]]] = set()
         streams.deliver_local = self._deliver_local

@@ -285,17 +285,15 @@ class Shadows(Deployment):
             await asyncio.to_thread(self.notebooks.find, principal.tenant_id, config.policy.gate)
         kept = await asyncio.to_thread(self._row, processor_id)
         decisions = json.loads(kept.shadow_stats or "{}").get("decisions", []) if kept else []
-        await self._stop_instances(processor_id)
         await asyncio.to_thread(
             self._update,
             processor_id,
             shadow=config.dumps() if config is not None else None,
             shadow_stats=json.dumps({"decisions": decisions} if decisions else {}),
-            status=STARTING if info.status != "stopped" else info.status,
-            error=None,
         )
         if info.status != "stopped":
-            self._spawn(self._start(principal, processor_id))
+            await asyncio.to_thread(self._update, processor_id, status=STARTING, error=None)
+            self._restart_later(principal, processor_id)
         return await asyncio.to_thread(self.get, principal.tenant_id, processor_id)
 
 

@@ -169,4 +169,4 @@ class Supervision(Reports):
             await asyncio.to_thread(
                 self._update, processor_id, status=STARTING, restarts=Processor.restarts + 1
             )
-            self._spawn(self._start(principal, processor_id))
+            self._launch(processor_id, self._start(principal, processor_id))
