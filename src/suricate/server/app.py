@@ -15,6 +15,8 @@ from suricate.server import web
 from suricate.server.api import (
     datasets,
     errors,
+    jupyter,
+    jupyter_channels,
     login,
     models,
     notebooks,
@@ -81,6 +83,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(streams.router, prefix=API_PREFIX)
     app.include_router(processors.router, prefix=API_PREFIX)
     app.include_router(models.router, prefix=API_PREFIX)
+    app.state.jupyter = jupyter_channels.Hub()
+    app.include_router(jupyter.router)
 
     @app.get(API_PREFIX, include_in_schema=False)
     def api_root() -> JSONResponse:
