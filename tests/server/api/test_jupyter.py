@@ -88,7 +88,9 @@ def test_kernelspecs_kernels_and_their_routes(alice: TestClient, bob: TestClient
     assert alice.get(f"{API}/kernels/{kid}").json()["execution_state"] == "idle"
     # Bearer works as well as "token"; the kernel is a session of the Suricate API too.
     bearer = {"Authorization": f"Bearer {_token(alice)}"}
-    assert alice.get(f"/api/v1/sessions/{kid}", headers=bearer).status_code == 200
+    assert uuid.UUID(kid).hex == kid.replace("-", "")  # a dashed UUID, as Jupyter routes want
+    session = alice.get(f"/api/v1/sessions/{kid.replace('-', '')}", headers=bearer)
+    assert session.status_code == 200
 
     # Another tenant: every route of the kernel is a 404, its WebSocket too.
     bob = _jupyter(bob)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -107,11 +108,24 @@ def kernelspec() -> KernelSpecModel:
     )
 
 
+def kernel_id_of(session_id: str) -> str:
+    """A session's id as a kernel's: the same UUID, dashed (Jupyter Server routes only those)."""
+    try:
+        return str(uuid.UUID(hex=session_id))
+    except ValueError:
+        return session_id
+
+
+def session_id_of(kernel_id: str) -> str:
+    """The session a kernel id names (dashes or none)."""
+    return kernel_id.replace("-", "")
+
+
 def kernel_model(session: Session, connections: int) -> KernelModel:
     ago = max(0.0, time.monotonic() - session.last_activity)
     last = datetime.now(UTC) - timedelta(seconds=ago)
     return KernelModel(
-        id=session.id,
+        id=kernel_id_of(session.id),
         name=KERNEL_NAME,
         last_activity=last.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         execution_state=session.state,
@@ -173,7 +187,7 @@ async def start_kernel(
     if name != KERNEL_NAME:
         raise KernelSpecNotFound(name)
     session = await platform.sessions.create(principal)
-    response.headers["Location"] = f"{PREFIX}/kernels/{session.id}"
+    response.headers["Location"] = f"{PREFIX}/kernels/{kernel_id_of(session.id)}"
     return _model(request, session)
 
 
@@ -182,7 +196,8 @@ async def get_kernel(
     kernel_id: str, request: Request, platform: PlatformDep, principal: JupyterPrincipal
 ) -> KernelModel:
     """Show a kernel."""
-    session = await platform.sessions.refresh(platform.sessions.get(principal, kernel_id))
+    session = platform.sessions.get(principal, session_id_of(kernel_id))
+    session = await platform.sessions.refresh(session)
     return _model(request, session)
 
 
@@ -191,8 +206,8 @@ async def delete_kernel(
     kernel_id: str, request: Request, platform: PlatformDep, principal: JupyterPrincipal
 ) -> Response:
     """Stop a kernel; its WebSockets hear it die."""
-    await platform.sessions.delete(principal, kernel_id)
-    request.app.state.jupyter.status(kernel_id, "dead")
+    await platform.sessions.delete(principal, session_id_of(kernel_id))
+    request.app.state.jupyter.status(session_id_of(kernel_id), "dead")
     return Response(status_code=204)
 
 
@@ -201,7 +216,7 @@ async def interrupt_kernel(
     kernel_id: str, platform: PlatformDep, principal: JupyterPrincipal
 ) -> Response:
     """Interrupt the running cell."""
-    await platform.sessions.interrupt(principal, kernel_id)
+    await platform.sessions.interrupt(principal, session_id_of(kernel_id))
     return Response(status_code=204)
 
 
@@ -211,10 +226,11 @@ async def restart_kernel(
 ) -> KernelModel:
     """Replace the kernel with a fresh one (variables are lost); the id stays."""
     hub: jupyter_channels.Hub = request.app.state.jupyter
-    hub.status(kernel_id, "restarting")
-    await platform.sessions.restart(principal, kernel_id)
-    hub.status(kernel_id, "starting")
-    return _model(request, platform.sessions.get(principal, kernel_id))
+    session = platform.sessions.get(principal, session_id_of(kernel_id))
+    hub.status(session.id, "restarting")
+    await platform.sessions.restart(principal, session.id)
+    hub.status(session.id, "starting")
+    return _model(request, session)
 
 
 @router.websocket("/kernels/{kernel_id}/channels")
@@ -226,4 +242,4 @@ async def kernel_channels(
 ) -> None:
     """Carry the Jupyter messaging protocol (v5.3, JSON frames) to and from the kernel."""
     secret = bearer(websocket.headers.get("authorization", ""), token)
-    await jupyter_channels.serve(websocket, kernel_id, secret)
+    await jupyter_channels.serve(websocket, session_id_of(kernel_id), secret)
