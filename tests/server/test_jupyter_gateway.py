@@ -24,10 +24,17 @@ pytestmark = pytest.mark.slow
 JUPYTER_TOKEN = uuid.uuid4().hex
 
 
-@pytest.fixture
-def jupyter(start_server: Callable[..., Server], tmp_path: Path) -> Iterator[tuple[Server, str]]:
-    """Suricate, and a Jupyter server whose kernels are Suricate's (its gateway)."""
-    server = start_server(SURICATE_KERNEL_POOL_SIZE="0")
+@pytest.fixture(params=["embedded", "rabbitmq"])
+def jupyter(
+    request: pytest.FixtureRequest, start_server: Callable[..., Server], tmp_path: Path
+) -> Iterator[tuple[Server, str]]:
+    """Suricate (its node in-process, or an execution node over RabbitMQ), and a Jupyter
+    server whose kernels are Suricate's (its gateway)."""
+    if request.param == "rabbitmq":
+        server, start_node = request.getfixturevalue("cluster")
+        start_node()
+    else:
+        server = start_server(SURICATE_KERNEL_POOL_SIZE="0")
     port = free_port()
     home = tmp_path / "jupyter"
     root = home / "notebooks"
