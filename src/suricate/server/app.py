@@ -17,6 +17,7 @@ from suricate.server.api import (
     errors,
     jupyter,
     jupyter_channels,
+    jupyter_sessions,
     login,
     models,
     notebooks,
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(models.router, prefix=API_PREFIX)
     app.state.jupyter = jupyter_channels.Hub()
     app.include_router(jupyter.router)
+    app.include_router(jupyter_sessions.router)
 
     @app.get(API_PREFIX, include_in_schema=False)
     def api_root() -> JSONResponse:

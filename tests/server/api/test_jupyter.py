@@ -92,9 +92,28 @@ def test_kernelspecs_kernels_and_their_routes(alice: TestClient, bob: TestClient
     session = alice.get(f"/api/v1/sessions/{kid.replace('-', '')}", headers=bearer)
     assert session.status_code == 200
 
+    # A Jupyter session names a notebook's path for a kernel (how VS Code starts kernels).
+    r = alice.post(
+        f"{API}/sessions",
+        json={"path": "w/a b.ipynb", "name": "a b", "type": "notebook", "kernel": {"id": kid}},
+    )
+    assert r.status_code == 201, r.text
+    named = r.json()
+    assert named["kernel"]["id"] == kid and named["notebook"]["path"] == "w/a b.ipynb"
+    assert [s["id"] for s in alice.get(f"{API}/sessions").json()] == [named["id"]]
+    moved = alice.patch(f"{API}/sessions/{named['id']}", json={"path": "b.ipynb"})
+    assert moved.json()["path"] == "b.ipynb" and moved.json()["kernel"]["id"] == kid
+    r_notebook = {"path": "c.ipynb", "kernel": {"name": "ir"}}
+    assert alice.post(f"{API}/sessions", json=r_notebook).status_code == 404  # never in Python
+
     # Another tenant: every route of the kernel is a 404, its WebSocket too.
     bob = _jupyter(bob)
     assert bob.get(f"{API}/kernels").json() == []
+    assert bob.get(f"{API}/sessions").json() == []
+    for method in ("GET", "PATCH", "DELETE"):
+        r = bob.request(method, f"{API}/sessions/{named['id']}", json={})
+        assert r.status_code == 404, method
+    assert bob.post(f"{API}/sessions", json={"path": "x", "kernel": {"id": kid}}).status_code == 404
     for method, path in [
         ("GET", f"{API}/kernels/{kid}"),
         ("POST", f"{API}/kernels/{kid}/interrupt"),
@@ -122,9 +141,12 @@ def test_kernelspecs_kernels_and_their_routes(alice: TestClient, bob: TestClient
         _, iopub = exchange(ws, request("execute_request", {"code": "'x' in globals()"}))
         result = next(m for m in iopub if m["msg_type"] == "execute_result")
         assert result["content"]["data"]["text/plain"] == "False"  # a fresh kernel: x is gone
-    assert alice.delete(f"{API}/kernels/{kid}").status_code == 204
+    # Ending the Jupyter session stops its kernel, as Jupyter Server does.
+    assert alice.delete(f"{API}/sessions/{named['id']}").status_code == 204
     assert alice.get(f"{API}/kernels/{kid}").status_code == 404
+    assert alice.delete(f"{API}/kernels/{kid}").status_code == 404
     assert alice.get(f"{API}/kernels").json() == []
+    assert alice.get(f"{API}/sessions").json() == []
 
 
 def test_channels_speak_the_jupyter_protocol(alice: TestClient) -> None:

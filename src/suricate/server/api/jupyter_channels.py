@@ -65,10 +65,12 @@ class Connection:
 
 
 class Hub:
-    """The WebSockets open on each kernel, on this server."""
+    """The WebSockets open on each kernel, and the Jupyter sessions, on this server."""
 
     def __init__(self) -> None:
         self._open: dict[str, set[Connection]] = {}
+        # Jupyter sessions (a notebook path named to a kernel) by id: see jupyter_sessions.
+        self.sessions: dict[str, Any] = {}
 
     def connections(self, kernel_id: str) -> int:
         return len(self._open.get(kernel_id, ()))
