@@ -172,11 +172,11 @@ class Settings(BaseSettings):
         ),
     )
     jupyter_messages_per_s: float = Field(
-        default=50.0,
+        default=100.0,
         gt=0,
         description=(
             "Messages a Jupyter client may send per second on one kernel WebSocket (bursts of "
-            "four times as many); faster closes the socket (1008)."
+            "ten seconds' worth); faster closes the socket (1008)."
         ),
     )
     append_rows: int = Field(

@@ -37,10 +37,12 @@ from suricate.server.api.errors import error_body, status_of
 
 log = logging.getLogger(__name__)
 
-# Requests of one WebSocket waiting for the kernel; more is a client gone wrong.
-MAX_WAITING = 256
-# Messages queued for one WebSocket that does not read them; past this it is closed.
-MAX_QUEUED = 10_000
+# Requests of one WebSocket waiting for the kernel (a "run all" of a long notebook sends them
+# all at once), and their bytes; more is a client gone wrong, and it is closed.
+MAX_WAITING = 4096
+MAX_WAITING_BYTES = 64 * 1024**2
+# Bytes of messages queued for one WebSocket that does not read them; past this it is closed.
+MAX_QUEUED_BYTES = 256 * 1024**2
 PROTOCOL_VERSION = "5.3"
 # Workers of closed WebSockets finishing their request (held, so that they are not collected).
 _running: set[asyncio.Task[None]] = set()
@@ -51,17 +53,21 @@ class Connection:
     """One WebSocket open on a kernel: what is to be sent to it."""
 
     kernel_id: str
-    outbox: asyncio.Queue[str | None] = field(
-        default_factory=lambda: asyncio.Queue(maxsize=MAX_QUEUED)
-    )
+    outbox: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    queued_bytes: int = 0  # in the outbox
+    waiting_bytes: int = 0  # of the requests waiting for the kernel
     overflowed: bool = False
     closed: bool = False
 
     def put(self, message: dict[str, Any]) -> None:
-        try:
-            self.outbox.put_nowait(json.dumps(message))
-        except asyncio.QueueFull:
-            self.overflowed = True
+        if self.overflowed:
+            return
+        text = json.dumps(message)
+        if self.queued_bytes + len(text) > MAX_QUEUED_BYTES:
+            self.overflowed = True  # the sender closes the socket
+            return
+        self.queued_bytes += len(text)
+        self.outbox.put_nowait(text)
 
 
 class Hub:
@@ -122,10 +128,10 @@ def made(
 
 
 class _Bucket:
-    """Messages a client may send: ``rate`` a second, in bursts of four times that."""
+    """Messages a client may send: ``rate`` a second, in bursts of ten seconds' worth."""
 
     def __init__(self, rate: float) -> None:
-        self.rate, self.size = rate, max(1.0, 4 * rate)
+        self.rate, self.size = rate, max(1.0, 10 * rate)
         self.level, self.at = self.size, time.monotonic()
 
     def take(self) -> bool:
@@ -164,7 +170,7 @@ async def serve(websocket: WebSocket, kernel_id: str, secret: str) -> None:
     await websocket.accept()
     connection = Connection(kernel_id)
     hub.add(connection)
-    waiting: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue(MAX_WAITING)
+    waiting: asyncio.Queue[tuple[str, dict[str, Any], int] | None] = asyncio.Queue(MAX_WAITING)
     sender = asyncio.create_task(_send(websocket, connection))
     worker = asyncio.create_task(_work(platform, hub, principal, connection, waiting))
     bucket = _Bucket(settings.jupyter_messages_per_s)
@@ -181,8 +187,6 @@ async def serve(websocket: WebSocket, kernel_id: str, secret: str) -> None:
                 close = 1009, f"message past {settings.jupyter_max_message_bytes} bytes"
             elif not bucket.take():
                 close = 1008, "too many messages: slow down"
-            elif connection.overflowed:
-                close = 1008, "messages were not read"
             else:
                 close = await _take(platform, hub, principal, connection, waiting, data)
     except (WebSocketDisconnect, RuntimeError):
@@ -230,7 +234,7 @@ async def _take(
     hub: Hub,
     principal: Principal,
     connection: Connection,
-    waiting: asyncio.Queue[tuple[str, dict[str, Any]] | None],
+    waiting: asyncio.Queue[tuple[str, dict[str, Any], int] | None],
     data: str | bytes,
 ) -> tuple[int, str] | None:
     """Handle one frame of the client's; a reason to close the socket, or None."""
@@ -263,10 +267,13 @@ async def _take(
         return None
     if channel not in ("shell", "control"):
         return None  # stdin (input_reply: nothing was asked), hb, or unknown: nothing to do
+    if connection.waiting_bytes + len(data) > MAX_WAITING_BYTES:
+        return 1008, f"more than {MAX_WAITING_BYTES} bytes of requests waiting for the kernel"
     try:
-        waiting.put_nowait((channel, parts))
+        waiting.put_nowait((channel, parts, len(data)))
     except asyncio.QueueFull:
         return 1008, f"more than {MAX_WAITING} requests waiting for the kernel"
+    connection.waiting_bytes += len(data)
     return None
 
 
@@ -275,7 +282,7 @@ async def _work(
     hub: Hub,
     principal: Principal,
     connection: Connection,
-    waiting: asyncio.Queue[tuple[str, dict[str, Any]] | None],
+    waiting: asyncio.Queue[tuple[str, dict[str, Any], int] | None],
 ) -> None:
     """Pass the WebSocket's requests to the kernel, one at a time, in the order sent."""
     max_bytes = platform.settings.jupyter_max_message_bytes
@@ -289,7 +296,8 @@ async def _work(
             connection.put(message)
 
     while (item := await waiting.get()) is not None and not connection.closed:
-        channel, parts = item
+        channel, parts, size = item
+        connection.waiting_bytes -= size
         header = parts["header"]
         try:
             await platform.sessions.relay(principal, kernel_id, channel, parts, answer, max_bytes)
@@ -322,4 +330,9 @@ def _fail(
 async def _send(websocket: WebSocket, connection: Connection) -> None:
     with contextlib.suppress(Exception):
         while (text := await connection.outbox.get()) is not None:
+            connection.queued_bytes -= len(text)
+            if connection.overflowed:
+                reason = f"more than {MAX_QUEUED_BYTES} bytes of messages were not read"
+                await websocket.close(code=1008, reason=reason)
+                return
             await websocket.send_text(text)
