@@ -3,6 +3,7 @@ REST routes, and the channels WebSocket speaking the Jupyter messaging protocol.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -236,10 +237,18 @@ def test_channels_are_bounded(alice: TestClient) -> None:
         _, iopub = exchange(ws, request("execute_request", {"code": "print('x' * 5000)"}))
         streams = [m["content"]["text"] for m in iopub if m["msg_type"] == "stream"]
         assert streams and "dropped" in streams[0] and "xxxxx" not in streams[0]
+        # Deeply nested content gets an answer (an error, or the kernel's), never a hang.
+        deep = request("kernel_info_request", {})
+        deep["metadata"] = {"x": json.loads("[" * 400 + "]" * 400)}
+        reply, _ = exchange(ws, deep)
+        assert reply["msg_type"] == "kernel_info_reply"
         # A client's message past the limit closes the socket.
         ws.send_json(request("execute_request", {"code": "'" + "y" * 3000 + "'"}))
         closed = ws.receive()
         assert closed["type"] == "websocket.close" and closed["code"] == 1009
+    with alice.websocket_connect(url) as ws:
+        ws.send_text("[" * 1500)  # not a message, however it nests
+        assert ws.receive()["code"] == 1003
     with alice.websocket_connect(url) as ws:
         for _ in range(40):  # past the burst of 20
             ws.send_json(request("kernel_info_request", {}))

@@ -217,7 +217,7 @@ def _parse(data: str | bytes) -> dict[str, Any] | None:
             end = offsets[1] if count > 1 else len(data)
             data = data[offsets[0] : end].decode()
         message = json.loads(data)
-    except (ValueError, struct.error, UnicodeDecodeError):
+    except (ValueError, struct.error, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
     if not isinstance(message, dict):
         return None
@@ -304,6 +304,7 @@ async def _work(
         except SuricateError as exc:
             _fail(hub, connection, channel, header, exc)
             if isinstance(exc, SessionNotFound):
+                connection.outbox.put_nowait(None)  # the sender closes the socket
                 return
         except Exception:
             log.exception("a Jupyter request to kernel %s failed", kernel_id)
@@ -336,3 +337,5 @@ async def _send(websocket: WebSocket, connection: Connection) -> None:
                 await websocket.close(code=1008, reason=reason)
                 return
             await websocket.send_text(text)
+        # The kernel is gone (stopped, culled, or its node lost): so is its socket.
+        await websocket.close(code=1000, reason="the kernel is gone")
