@@ -44,14 +44,12 @@ def bearer(authorization: str, token: str | None = None) -> str:
 async def jupyter_principal(
     request: Request,
     platform: PlatformDep,
-    authorization: Annotated[
-        str, Header(description="`token <API token>` or `Bearer <API token>`.")
-    ] = "",
     x_suricate_tenant: Annotated[
         str | None, Header(description="Tenant to act in; default: the user's first.")
     ] = None,
 ) -> Principal:
-    secret = bearer(authorization, request.query_params.get("token"))
+    """The caller, from ``Authorization: token X`` (or ``Bearer X``) or ``?token=X``."""
+    secret = bearer(request.headers.get("authorization", ""), request.query_params.get("token"))
     if not secret:
         raise Unauthenticated("missing credentials: send 'Authorization: token <API token>'")
     return await authenticate(
