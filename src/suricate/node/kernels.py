@@ -394,7 +394,9 @@ class Kernel:
         async with self._lock:
             self.busy = True
             try:
+                await self._check_memory()  # past its memory limit, the kernel goes, as in a cell
                 yield self._kc
+                await self._check_memory()
             finally:
                 self.busy = False
                 self.last_activity = time.monotonic()

@@ -218,6 +218,15 @@ def test_channels_speak_the_jupyter_protocol(alice: TestClient) -> None:
         assert comm_id in reply["content"]["comms"]
         exchange(ws, request("comm_close", {"comm_id": comm_id, "data": {}}))
 
+        # A kernel that dies is replaced: its request fails clearly, the next one runs.
+        reply, iopub = exchange(ws, request("execute_request", {"code": "import os; os._exit(1)"}))
+        assert reply["content"]["status"] == "error"
+        assert reply["content"]["ename"] == "KernelDied"
+        states = [m["content"]["execution_state"] for m in iopub if m["msg_type"] == "status"]
+        assert "restarting" in states and states[-1] == "idle"
+        reply, _ = exchange(ws, request("execute_request", {"code": "'fresh'"}))
+        assert reply["content"]["status"] == "ok"
+
         # Interrupt on the control channel is answered here.
         ws.send_json(request("interrupt_request", {}, channel="control"))
         assert ws.receive_json()["msg_type"] == "interrupt_reply"

@@ -183,7 +183,8 @@ async def serve(websocket: WebSocket, kernel_id: str, secret: str) -> None:
             data = frame.get("text") if frame.get("text") is not None else frame.get("bytes")
             if data is None:
                 continue
-            if len(data) > settings.jupyter_max_message_bytes:
+            size = len(data) if isinstance(data, bytes) else len(data.encode())
+            if size > settings.jupyter_max_message_bytes:
                 close = 1009, f"message past {settings.jupyter_max_message_bytes} bytes"
             elif not bucket.take():
                 close = 1008, "too many messages: slow down"
@@ -322,7 +323,9 @@ def _fail(
     elif isinstance(exc, ExecutionNodeError) and exc.reason == "kernel_died":
         hub.status(kernel_id, "restarting", header)
     if msg_type.endswith("_request"):
-        content = {"status": "error", "ename": exc.code, "evalue": exc.message, "traceback": []}
+        died = isinstance(exc, ExecutionNodeError) and exc.reason == "kernel_died"
+        ename = "KernelDied" if died else exc.code
+        content = {"status": "error", "ename": ename, "evalue": exc.message, "traceback": []}
         connection.put(made(msg_type.replace("_request", "_reply"), channel, content, header))
     if not isinstance(exc, SessionNotFound):
         hub.status(kernel_id, "idle", header)
