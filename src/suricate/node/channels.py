@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 REQUEST_TIMEOUT_S = 60.0
 # After an execute_request's time limit the cell is interrupted; this long later, given up.
 INTERRUPT_GRACE_S = 10.0
-# How often the kernel is polled for answers while none comes.
-POLL_S = 0.05
+# How long to wait for an answer before looking whether the kernel still lives.
+POLL_S = 0.2
 
 
 class RequestFailed(Exception):
@@ -52,10 +52,17 @@ async def relay(
     async with kernel.claimed() as kc:
         if kc is None:
             raise KernelDied(kernel.exit_code())
+        import zmq
+        import zmq.asyncio
+
         channel = kc.control_channel if command.channel == "control" else kc.shell_channel
         channel.send(msg)
         # Only *_request messages get a reply; every message gets iopub busy, then idle.
         replied, idle, interrupted = not msg_type.endswith("_request"), False, False
+        poller = zmq.asyncio.Poller()
+        poller.register(kc.iopub_channel.socket, zmq.POLLIN)
+        if not replied:
+            poller.register(channel.socket, zmq.POLLIN)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not (replied and idle):
@@ -67,18 +74,22 @@ async def relay(
                 interrupted = True
                 await kernel.interrupt()
                 deadline = loop.time() + INTERRUPT_GRACE_S
-            got = await _poll(kc.iopub_channel, POLL_S)
+            ready = dict(await poller.poll(POLL_S * 1000))
+            if not ready:
+                if not await kernel.alive():
+                    raise kernel.died()
+                continue
+            got = await _poll(kc.iopub_channel, 0) if kc.iopub_channel.socket in ready else None
             if got is not None and _parent_id(got) == msg_id:
                 if got["msg_type"] == "status":
                     idle = (got.get("content") or {}).get("execution_state") == "idle"
                 await emit(_answer(command, "iopub", got))
-            if not replied:
+            if not replied and channel.socket in ready:
                 answer = await _poll(channel, 0)
                 if answer is not None and _parent_id(answer) == msg_id:
                     replied = True
+                    poller.unregister(channel.socket)
                     await emit(_answer(command, command.channel, answer))
-            if got is None and not await kernel.alive():
-                raise kernel.died()
 
 
 async def _poll(channel: Any, timeout: float) -> dict[str, Any] | None:

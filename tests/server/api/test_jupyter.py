@@ -86,7 +86,8 @@ def test_kernelspecs_kernels_and_their_routes(alice: TestClient, bob: TestClient
     assert kernel["name"] == "python3" and kernel["connections"] == 0
     assert kernel["last_activity"].endswith("Z") and "." in kernel["last_activity"]
     assert [k["id"] for k in alice.get(f"{API}/kernels").json()] == [kid]
-    assert alice.get(f"{API}/kernels/{kid}").json()["execution_state"] == "idle"
+    # busy too while the fresh kernel still uses CPU (its imports), as its node samples it
+    assert alice.get(f"{API}/kernels/{kid}").json()["execution_state"] in ("idle", "busy")
     # Bearer works as well as "token"; the kernel is a session of the Suricate API too.
     bearer = {"Authorization": f"Bearer {_token(alice)}"}
     assert uuid.UUID(kid).hex == kid.replace("-", "")  # a dashed UUID, as Jupyter routes want
