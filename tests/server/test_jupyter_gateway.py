@@ -20,7 +20,8 @@ from websockets.sync.client import connect
 from tests.support.servers import Server, free_port
 from tests.support.wait import wait_until
 
-pytestmark = pytest.mark.slow
+# Two servers and a cold kernel: longer than most tests on a loaded machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 JUPYTER_TOKEN = uuid.uuid4().hex
 
 

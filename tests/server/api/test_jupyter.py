@@ -151,6 +151,7 @@ def test_kernelspecs_kernels_and_their_routes(alice: TestClient, bob: TestClient
     assert alice.get(f"{API}/sessions").json() == []
 
 
+@pytest.mark.timeout(300)  # two cold kernel starts (the first, and the one after a death)
 def test_channels_speak_the_jupyter_protocol(alice: TestClient) -> None:
     alice = _jupyter(alice)
     kid = alice.post(f"{API}/kernels", json={"name": "python3"}).json()["id"]
