@@ -7,6 +7,7 @@
     │   ├── ObjectNotFound(name, version)
     │   ├── NotebookNotFound(ref)
     │   ├── SessionNotFound(session_id)
+    │   ├── KernelSpecNotFound(name)  a Jupyter kernel name Suricate does not offer
     │   ├── RunNotFound(run_id)
     │   ├── ScheduleNotFound(schedule_id)
     │   ├── StreamNotFound(name)
@@ -91,6 +92,14 @@ class SessionNotFound(NotFound):
     def __init__(self, session_id: str) -> None:
         self.session_id = session_id
         super().__init__(f"session {session_id!r} not found")
+
+
+class KernelSpecNotFound(NotFound):
+    code = "kernelspec_not_found"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"no kernel named {name[:80]!r}: Suricate's kernels are Python")
 
 
 class RunNotFound(NotFound):

@@ -163,6 +163,22 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a session's kernel may stay idle before it is shut down (culled).",
     )
+    jupyter_max_message_bytes: int = Field(
+        default=10 * 1024**2,
+        gt=0,
+        description=(
+            "Largest Jupyter message, in bytes, on a /jupyter kernel's WebSocket: a client's "
+            "larger one closes the socket (1009); a kernel's larger one is replaced by a note."
+        ),
+    )
+    jupyter_messages_per_s: float = Field(
+        default=100.0,
+        gt=0,
+        description=(
+            "Messages a Jupyter client may send per second on one kernel WebSocket (bursts of "
+            "ten seconds' worth); faster closes the socket (1008)."
+        ),
+    )
     append_rows: int = Field(
         default=1000,
         gt=0,

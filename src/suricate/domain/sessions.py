@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +25,8 @@ from suricate.wire.messages import (
     Failed,
     Interrupt,
     KernelLimits,
+    KernelMessage,
+    KernelRequest,
     Message,
     Output,
     QuerySession,
@@ -295,6 +298,39 @@ class SessionService:
             session.publish({"type": "status", "execution_state": "restarted"})
         session.publish({"type": "status", "execution_state": "idle"})
         return reply
+
+    async def relay(
+        self,
+        principal: Principal,
+        session_id: str,
+        channel: str,
+        message: dict[str, Any],
+        on_message: Callable[[str, dict[str, Any]], Awaitable[None]],
+        max_bytes: int,
+    ) -> None:
+        """Pass a Jupyter client's message (shell or control) to the session's kernel;
+        ``on_message(channel, message)`` hears each of the kernel's answers to it. The session
+        is busy while an execute_request runs."""
+        session = self.get(principal, session_id)
+        header = message.get("header")
+        executes = isinstance(header, dict) and header.get("msg_type") == "execute_request"
+        session.last_activity = time.monotonic()
+        if executes:
+            session.execution_state = "busy"
+
+        async def on_event(event: Message) -> None:
+            if isinstance(event, KernelMessage):
+                await on_message(event.channel, event.message)
+
+        command = KernelRequest(session_id, channel, message, max_bytes=max_bytes)
+        try:
+            reply = await self.bus.call(session.tenant, command, on_event, node=session.node)
+        finally:
+            if executes:
+                session.execution_state = "idle"
+            session.last_activity = time.monotonic()
+        if not isinstance(reply, Done):
+            raise self._failure(session, reply)
 
     async def interrupt(self, principal: Principal, session_id: str) -> None:
         session = self.get(principal, session_id)

@@ -15,7 +15,7 @@ import queue
 import shutil
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -387,6 +387,19 @@ class Kernel:
             result.status, result.ename = "error", "TimeoutError"
             result.evalue = f"the cell ran longer than {timeout:g} s and was interrupted"
         return result
+
+    @contextlib.asynccontextmanager
+    async def claimed(self) -> AsyncIterator[Any]:
+        """Hold the kernel, as a cell does, for one exchange of raw messages; yield its client."""
+        async with self._lock:
+            self.busy = True
+            try:
+                await self._check_memory()  # past its memory limit, the kernel goes, as in a cell
+                yield self._kc
+                await self._check_memory()
+            finally:
+                self.busy = False
+                self.last_activity = time.monotonic()
 
     async def _reply(self, msg_id: str) -> dict[str, Any] | None:
         for _ in range(50):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from suricate.errors import KernelDied, SetupFailed, StreamError
+from suricate.node.channels import RequestFailed, relay
 from suricate.node.kernels import Kernel, KernelConfig, KernelPool
 from suricate.node.processor import ProcessorRunner
 from suricate.node.sandbox import Limits
@@ -41,6 +42,7 @@ from suricate.wire.messages import (
     JsonObject,
     KernelError,
     KernelLimits,
+    KernelRequest,
     Message,
     Output,
     ProcessorReport,
@@ -153,6 +155,8 @@ class ExecNode:
             return Failed("session_gone", "the session's kernel is no longer running")
         if isinstance(command, Execute):
             return await self._execute(command, session, emit)
+        if isinstance(command, KernelRequest):
+            return await self._relay(command, session, emit)
         if isinstance(command, Interrupt):
             await session.kernel.interrupt()
             return Done(self.id)
@@ -206,6 +210,23 @@ class ExecNode:
             evalue=result.evalue,
             traceback=result.traceback,
         )
+
+    async def _relay(self, command: KernelRequest, session: _Session, emit: EventHook) -> Message:
+        """Pass a Jupyter client's message to the kernel; its answers go out as events."""
+        kernel = session.kernel
+        try:
+            await relay(kernel, command, emit, self.pool.config.exec_timeout)
+        except RequestFailed as failed:
+            return Failed(failed.code, failed.message)
+        except KernelDied as died:
+            log.warning("kernel of session %s died: %s", command.session_id, died)
+            await kernel.shutdown()
+            if session.kernel is kernel:  # a Restart meanwhile gave it a fresh one already
+                session.kernel = await self._kernel_for(
+                    session.tenant, session.token, session.limits
+                )
+            return Failed("kernel_died", str(died))
+        return Done(self.id)
 
     async def _handle_stream(self, command: Message) -> Message | None:
         """Carry out a stream or processor command; None for any other command."""

@@ -15,6 +15,9 @@ from suricate.server import web
 from suricate.server.api import (
     datasets,
     errors,
+    jupyter,
+    jupyter_channels,
+    jupyter_sessions,
     login,
     models,
     notebooks,
@@ -83,6 +86,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(processors.router, prefix=API_PREFIX)
     app.include_router(models.router, prefix=API_PREFIX)
     app.include_router(shadows.router, prefix=API_PREFIX)
+    app.state.jupyter = jupyter_channels.Hub()
+    app.include_router(jupyter.router)
+    app.include_router(jupyter_sessions.router)
 
     @app.get(API_PREFIX, include_in_schema=False)
     def api_root() -> JSONResponse:

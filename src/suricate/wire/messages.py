@@ -241,6 +241,25 @@ class QuerySession(Message):
 
 @message
 @dataclass(frozen=True)
+class KernelRequest(Message):
+    """A Jupyter client's message for a session's kernel, passed through as it came.
+
+    ``message`` holds the protocol's parts (``header``, ``parent_header``, ``metadata``,
+    ``content``); the node signs it with the kernel's key and sends it on ``channel`` (shell or
+    control), then emits each message the kernel sends in answer (``KernelMessage``: its reply,
+    and the iopub messages whose parent it is) until the kernel is idle again and has replied.
+    """
+
+    type: ClassVar[str] = "kernel_request"
+    session_id: str
+    channel: str
+    message: JsonObject
+    timeout: float | None = None  # an execute_request's time limit (None: the node's)
+    max_bytes: int = 10 * 1024**2  # an answer larger than this encoded is replaced by an error
+
+
+@message
+@dataclass(frozen=True)
 class StopSession(Message):
     type: ClassVar[str] = "stop_session"
     session_id: str
@@ -255,6 +274,19 @@ class Output(Message):
     type: ClassVar[str] = "output"
     session_id: str
     output: JsonObject  # an nbformat output (or a clear_output / update_display_data event)
+
+
+@message
+@dataclass(frozen=True)
+class KernelMessage(Message):
+    """A message a session's kernel sent in answer to a ``KernelRequest``: ``channel`` is
+    iopub, shell or control, and ``message`` its parts (``header``, ``parent_header``,
+    ``metadata``, ``content``) as the kernel sent them, dates as ISO text, buffers dropped."""
+
+    type: ClassVar[str] = "kernel_message"
+    session_id: str
+    channel: str
+    message: JsonObject
 
 
 # Replies (node -> frontend, one per command)

@@ -21,7 +21,7 @@ from typing import Any
 
 from suricate.errors import ExecutionNodeError, MalformedMessage
 from suricate.wire.bus import EventHook, Handler, ReportHook
-from suricate.wire.messages import Execute, Failed, Message, decode
+from suricate.wire.messages import Execute, Failed, KernelRequest, Message, decode
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ class RabbitBus:
                     return Failed("session_gone", f"execution node {node} is gone")
             # A cell may run for its whole time limit before the reply; anything else is quick.
             timeout = self.reply_timeout
-            if isinstance(command, Execute):
+            if isinstance(command, Execute | KernelRequest):
                 timeout += command.timeout or self.exec_timeout
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout

@@ -2,8 +2,8 @@
 one the OpenAPI document lists, in the shape it gives.
 
 Bounded: five examples per operation and tenant (some five minutes in all here). Operations that
-start kernels (sessions, runs, schedules, processors) are left out: they cost seconds each and
-are covered by their own tests.
+start kernels (sessions, runs, schedules, processors, Jupyter kernels and sessions) are left out:
+they cost seconds each and are covered by their own tests.
 Streams may only name 127.0.0.1, so no generated host is ever looked up.
 """
 
@@ -38,6 +38,9 @@ LEFT_OUT = [
     "/api/v1/processors",
     "/api/v1/processors/{processor_id}/restart",
     "/api/v1/processors/{processor_id}/dead-letters/replay",
+    "/jupyter/api/kernels",
+    "/jupyter/api/sessions",
+    "/jupyter/api/sessions/{session_id}",
 ]
 
 
