@@ -33,6 +33,7 @@ __all__ = [
     "read_csv",
     "read_json",
     "save",
+    "set_alias",
 ]
 
 
@@ -147,6 +148,13 @@ def load_model(ref: str) -> Any:
     wanted = alias if alias is not None else str(number) if number is not None else "latest"
     flavor, data, version = _api(client().model_artifact, name, wanted)
     return models.registry.add(models.ModelHandle(ref, version, models.deserialize(flavor, data)))
+
+
+def set_alias(name: str, alias: str, version: int) -> dict[str, Any]:
+    """Point a model's alias at a version: promote it (or roll back); processors that loaded
+    ``name@alias`` follow within a second or so."""
+    __tracebackhide__ = True
+    return _api(client().set_alias, name, alias, version)
 
 
 def action(text: str, **data: Any) -> None:
