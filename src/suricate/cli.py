@@ -186,6 +186,9 @@ def demo(
     configure_logging(settings.log_level, settings.log_format)
     logging.getLogger("suricate.access").setLevel(logging.WARNING)  # keep the banner readable
     season = SeasonReplay(from_week, speed, retrain_every, games) if season_replay else None
+    if season and not {"SURICATE_APPEND_ROWS", "SURICATE_APPEND_SECONDS"} & set(os.environ):
+        # Each version of the plays kept holds them all: one per retrain, not one every 10 s.
+        settings = settings.model_copy(update={"append_rows": retrain_every, "append_seconds": 60})
     serve_demo(settings, host, port, _url(host, port), game, rate, season)
 
 

@@ -85,8 +85,6 @@ def test_a_replayed_season_is_retrained_promoted_and_beats_the_frozen_model(
         message="06-retrain did not finish",
     )
     retrains = finished_runs(http, notebooks["06-retrain"])
-    for r in retrains:
-        print(r["created_at"], r.get("started_at"), r.get("finished_at"), r["parameters"])
     assert retrains and all(r["status"] == "succeeded" for r in retrains), retrains
 
     # The champion moved, by a retrain's promotion: its version came from a run of 06.
@@ -104,10 +102,7 @@ def test_a_replayed_season_is_retrained_promoted_and_beats_the_frozen_model(
         params = {"model": MODEL, "model_version": version, "processor": processor["id"]}
         return list(http.get("/actions", params=params | {"limit": 5}).json()["items"])
 
-    for v in model["versions"]:
-        print(v["version"], v["aliases"], v["metrics"], v["params"].get("trained_until"))
     used = {v["version"]: actions_of(v["version"]) for v in model["versions"]}
-    print({v: len(found) for v, found in used.items()})
     assert used[1] and all(a["models"] == {MODEL: 1} for a in used[1])
     later = [v for v, found in used.items() if v > 1 and found]
     assert later, "no play was advised by a promoted version"
@@ -123,7 +118,8 @@ def test_a_replayed_season_is_retrained_promoted_and_beats_the_frozen_model(
     )
     assert run["status"] == "succeeded", run
     report = json.loads(http.get("/objects/nfl-loop-report.json/content").text)
-    print(json.dumps(report, indent=1))
+    for week in [*report["weeks"], report["total"]]:  # the figures, for the record
+        print({k: week.get(k) for k in ("week", "snaps", "frozen_brier", "retrained_brier")})
     assert report["frozen_version"] == 1
     assert [w["week"] for w in report["weeks"]] == [2, 3]
     total, last = report["total"], report["weeks"][-1]
