@@ -142,17 +142,23 @@ def serve(host: str | None, port: int | None) -> None:
     "promoting the model as plays come in, instead of looping one game.",
 )
 @click.option(
-    "--speed", default=50.0, show_default=True, help="Plays per second of the season replay."
+    "--speed",
+    default=50.0,
+    show_default=True,
+    type=click.FloatRange(0, 100_000, min_open=True),
+    help="Plays per second of the season replay.",
 )
 @click.option(
     "--from-week",
     default=5,
+    type=click.IntRange(1, 22),
     show_default=True,
     help="Season replay: the first regular-season week replayed (the model knows those before).",
 )
 @click.option(
     "--retrain-every",
     default=1000,
+    type=click.IntRange(1),
     show_default=True,
     help="Season replay: 06-retrain runs each time the processor has kept this many more plays.",
 )
