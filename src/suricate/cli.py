@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import sys
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -136,16 +135,54 @@ def serve(host: str | None, port: int | None) -> None:
     help="Game whose plays the processor's replay stream plays (DEN-BAL, week 1 of 2013).",
 )
 @click.option("--rate", default=1.0, show_default=True, help="Plays per second of the replay.")
-def demo(host: str | None, port: int | None, game: str, rate: float) -> None:
+@click.option(
+    "--season-replay",
+    is_flag=True,
+    help="Replay the rest of the season (from --from-week) to the processor, retraining and "
+    "promoting the model as plays come in, instead of looping one game.",
+)
+@click.option(
+    "--speed",
+    default=50.0,
+    show_default=True,
+    type=click.FloatRange(0, 100_000, min_open=True),
+    help="Plays per second of the season replay.",
+)
+@click.option(
+    "--from-week",
+    default=5,
+    type=click.IntRange(1, 22),
+    show_default=True,
+    help="Season replay: the first regular-season week replayed (the model knows those before).",
+)
+@click.option(
+    "--retrain-every",
+    default=1000,
+    type=click.IntRange(1),
+    show_default=True,
+    help="Season replay: 06-retrain runs each time the processor has kept this many more plays.",
+)
+@click.option(
+    "--games",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Season replay: a folder of GameCenter files (<eid>.json[.gz], and a schedule*.json "
+    "if any) to upload instead of the 2013 season shipped.",
+)
+def demo(
+    host: str | None,
+    port: int | None,
+    game: str,
+    rate: float,
+    season_replay: bool,
+    speed: float,
+    from_week: int,
+    retrain_every: int,
+    games: Path | None,
+) -> None:
     """Run the server with the football demo: NFL 2013 data, notebooks, runs, a processor."""
-    import threading
-
-    import uvicorn
-
-    from suricate.demo import DEMO_OUTBOUND, ensure_login, set_up
-    from suricate.kernel.client import Client
-    from suricate.server.app import create_app
-    from suricate.server.platform import Platform
+    from suricate.demo import DEMO_OUTBOUND, SeasonReplay
+    from suricate.demo.serve import serve_demo
 
     settings = _settings()
     if not settings.outbound_allowed_hosts:
@@ -154,62 +191,11 @@ def demo(host: str | None, port: int | None, game: str, rate: float) -> None:
     host, port = _address(settings, host, port)
     configure_logging(settings.log_level, settings.log_format)
     logging.getLogger("suricate.access").setLevel(logging.WARNING)  # keep the banner readable
-    platform = Platform.from_settings(settings)
-    platform.start_serving()
-    login = ensure_login(platform)
-    url = _url(host, port)
-    note_server(settings.data_dir, url)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(platform=platform),
-            host=host,
-            port=port,
-            log_config=None,
-            access_log=False,
-        )
-    )
-
-    def say(line: str) -> None:
-        click.echo(f"demo: {line}", err=True)
-
-    def progress(text: str, done: int | None, total: int | None) -> None:
-        platform.notices.set("demo", text, done, total)
-
-    def setup() -> None:
-        while not server.started and not server.should_exit:
-            time.sleep(0.1)
-        if server.should_exit:
-            return
-        # The login first: the server answers from now on, while the demo loads behind it.
-        click.echo(
-            f"\nSuricate is up: open {url} in a browser\n"
-            f"  log in as {login.user}, password {login.password}\n"
-            f"  API token: {login.token} (this run's; the previous one is revoked)\n"
-            "The demo loads now (a banner in the web UI shows how far it is): the season's "
-            "games, the notebooks and their runs, then the live processor.\n",
-            err=True,
-        )
-        progress("loading the demo", None, None)
-        try:
-            with Client(url, login.token, tenant="demo", timeout=300) as client:
-                set_up(client, game, rate, say, progress)
-        except Exception as exc:
-            say(f"set-up stopped: {exc}")
-            platform.notices.set("demo", f"the demo's set-up stopped: {exc}")
-            return
-        platform.notices.clear("demo")
-        click.echo(
-            f"\nSuricate demo ready: {url}  (user {login.user}, password {login.password})\n"
-            f"  live processor: {url}/processing   notebooks: {url}/notebooks\n"
-            f"  try: curl -H 'Authorization: Bearer {login.token}' "
-            f"'{url}/api/v1/actions?newest_first=true&limit=5'\n"
-            "Ctrl-C stops the server; `suricate demo` again reuses everything.",
-            err=True,
-        )
-
-    threading.Thread(target=setup, name="demo-setup", daemon=True).start()
-    say(f"serving {url}, data in {settings.data_dir.resolve()}")
-    server.run()
+    season = SeasonReplay(from_week, speed, retrain_every, games) if season_replay else None
+    if season and not {"SURICATE_APPEND_ROWS", "SURICATE_APPEND_SECONDS"} & set(os.environ):
+        # Each version of the plays kept holds them all: one per retrain, not one every 10 s.
+        settings = settings.model_copy(update={"append_rows": retrain_every, "append_seconds": 60})
+    serve_demo(settings, host, port, _url(host, port), game, rate, season)
 
 
 @main.command()

@@ -65,6 +65,19 @@ def upload(client: TestClient, name: str, data: bytes, tags: list[str] | None = 
         assert r.status_code == 200, r.text
 
 
+def champion(client: TestClient, model: dict[str, Any]) -> None:
+    """Log the tendencies as a version of nfl-tendencies and make it the champion."""
+    r = client.post(
+        "/api/v1/models/nfl-tendencies/versions",
+        data={"flavor": "json", "meta": json.dumps({})},
+        files={"artifact": ("m.json", io.BytesIO(json.dumps(model).encode()))},
+    )
+    assert r.status_code == 201, r.text
+    version = r.json()["version"]
+    r = client.put("/api/v1/models/nfl-tendencies/aliases/champion", json={"version": version})
+    assert r.status_code == 200, r.text
+
+
 def content(client: TestClient, name: str) -> bytes:
     r = client.get(f"/api/v1/objects/{name}/content")
     assert r.status_code == 200, r.text
@@ -256,6 +269,11 @@ def test_the_notebooks_answer_from_the_play_by_play(alice: TestClient) -> None:
     assert set(model) == {"version", "selection", "games", "plays", "distances", "zones", "teams"}
     den = model["teams"]["DEN"]
     assert {"*|*|*", "3|*|*", "3|long|*"} <= set(den["situations"])
+    # ... and logged as version 1 of the model nfl-tendencies, the champion.
+    registered = alice.get("/api/v1/models/nfl-tendencies").json()
+    assert registered["aliases"] == {"champion": 1}
+    assert alice.get("/api/v1/models/nfl-tendencies/versions/1/artifact").json() == model
+    assert 0 < registered["versions"][0]["metrics"]["train_brier"] < 0.25
     overall = den["situations"]["*|*|*"]
     assert overall["plays"] == den["plays"] == overall["pass"] + overall["run"] + overall["kick"]
     assert set(overall) == {
@@ -263,7 +281,8 @@ def test_the_notebooks_answer_from_the_play_by_play(alice: TestClient) -> None:
     }  # fmt: skip
     assert overall["top_targets"][0]["receiver"] in ("W.Welker", "D.Thomas")
 
-    # 6: new plays go into the table once, and the model is rebuilt with them.
+    # 6: the plays the processor kept go into the table once; a candidate learns from them but
+    # the newest, is judged against the champion on those, logged, and promoted if better.
     retrain = import_notebook(alice, "06-retrain.ipynb")
     run(alice, retrain)  # no new plays yet
     assert versions(alice, "nfl-plays.parquet") == 1
@@ -272,8 +291,8 @@ def test_the_notebooks_answer_from_the_play_by_play(alice: TestClient) -> None:
         for column in ("id", "season", "week", "season_type", "game_date", "zone", "yardline_100"):
             del row[column]
     lines = [json.dumps(row) for row in new_rows] + [json.dumps(rows_of("2013090500")[5])]
-    upload(alice, "nfl-new-plays.jsonl", "\n".join(lines).encode())
-    executed = run(alice, retrain)
+    upload(alice, "nfl-live-plays.jsonl", "\n".join(lines).encode())
+    executed = run(alice, retrain, min_holdout_snaps=10)
     assert f"{len(new_rows)} new plays" in printed(executed)
     grown = pd.read_parquet(io.BytesIO(content(alice, "nfl-plays.parquet")))
     assert len(grown) == len(table) + len(new_rows)
@@ -282,12 +301,26 @@ def test_the_notebooks_answer_from_the_play_by_play(alice: TestClient) -> None:
     assert records(added.reset_index(drop=True)[COLUMNS]) == records(
         pd.DataFrame(rows_of(NEW_GAME), columns=COLUMNS)
     )
-    retrained = json.loads(content(alice, "nfl-tendencies.json"))
-    assert retrained["games"] == 20
-    assert retrained == json.loads(json.dumps(build_model(*select_games(grown))))
+    registered = alice.get("/api/v1/models/nfl-tendencies").json()
+    assert registered["latest_version"] == 2
+    logged = registered["versions"][0]
+    held = int(len(new_rows) * 0.3)
+    learnt = grown.iloc[: len(grown) - held]
+    candidate = json.loads(json.dumps(build_model(*select_games(learnt))))
+    assert alice.get("/api/v1/models/nfl-tendencies/versions/2/artifact").json() == candidate
+    assert candidate["games"] == 20
+    metrics = logged["metrics"]
+    assert {"brier", "log_loss", "holdout_snaps", "champion_brier"} <= set(metrics)
+    promoted = metrics["brier"] < metrics["champion_brier"]
+    assert registered["aliases"] == {"champion": 2 if promoted else 1}
+    assert logged["params"]["champion_version"] == 1
+    assert {o["name"] for o in logged["lineage"]["objects"]} >= {
+        "nfl-plays.parquet", "nfl-live-plays.jsonl"
+    }  # fmt: skip
     executed = run(alice, retrain)  # the same new plays again: nothing changes
     assert "0 new plays" in printed(executed)
     assert versions(alice, "nfl-plays.parquet") == 2
+    assert alice.get("/api/v1/models/nfl-tendencies").json()["latest_version"] == 2
 
 
 def all_actions(client: TestClient, processor_id: str) -> list[dict[str, Any]]:
@@ -321,7 +354,7 @@ def all_processed(client: TestClient, processor_id: str, count: int) -> None:
 def test_the_live_notebook_advises_the_defense_before_each_snap(alice: TestClient) -> None:
     table = pd.DataFrame([row for eid in GAMES for row in rows_of(eid)], columns=COLUMNS)
     model = json.loads(json.dumps(build_model(*select_games(table))))
-    upload(alice, "nfl-tendencies.json", json.dumps(model).encode())
+    champion(alice, model)
     plays = rows_of("2013090500")
     upload(
         alice, "nfl-live-2013090500.jsonl", "".join(json.dumps(p) + "\n" for p in plays).encode()
@@ -358,14 +391,20 @@ def test_the_live_notebook_advises_the_defense_before_each_snap(alice: TestClien
 
     # Step 6b: every play seen joins the data, once per play (its rows are recorded with the
     # report that counted it, a moment after the count shows).
-    def kept() -> list[str]:
+    # Each with the advice given before it, and the model version that gave it.
+    def kept() -> list[dict[str, Any]]:
         alice.post("/api/v1/objects/nfl-live-plays.jsonl/rows/flush")
         content = alice.get("/api/v1/objects/nfl-live-plays.jsonl/content")
         lines = content.text.splitlines() if content.status_code == 200 else []
-        return sorted(json.loads(line)["id"] for line in lines)
+        return sorted((json.loads(line) for line in lines), key=lambda row: str(row["id"]))
 
     wanted = sorted({p["id"] for p in plays})
-    assert wait_until(kept, until=lambda ids: len(ids) >= len(wanted), timeout=60) == wanted
+    rows = wait_until(kept, until=lambda rows: len(rows) >= len(wanted), timeout=60)
+    assert [row["id"] for row in rows] == wanted
+    assert {row["advice_model"] for row in rows} == {1}
+    advised = [row for row in rows if row["advice_pass_pct"] is not None]
+    assert len(advised) == len(expected)
+    assert all(a["models"] == {"nfl-tendencies": 1} for a in actions)
     alice.delete(f"/api/v1/processors/{pid}")
 
 
@@ -374,7 +413,7 @@ def test_the_live_notebook_runs_on_a_game_fed_over_rabbitmq(
 ) -> None:
     table = pd.DataFrame([row for eid in GAMES for row in rows_of(eid)], columns=COLUMNS)
     model = json.loads(json.dumps(build_model(*select_games(table))))
-    upload(alice, "nfl-tendencies.json", json.dumps(model).encode())
+    champion(alice, model)
     queue = f"nfl-plays-{uuid.uuid4().hex[:8]}"
     r = alice.post(
         "/api/v1/streams",

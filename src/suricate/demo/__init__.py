@@ -30,7 +30,12 @@ DEMO_OUTBOUND = "127.0.0.1,::1,localhost"
 RUN_ONCE = ("01-ingest", "02-favourite-receivers", "03-receiver-clusters", "04-tendencies")
 PROCESSING = "05-live-defense"
 RETRAIN = "06-retrain"
-RETRAIN_CRON = "0 6 * * *"
+REPORT = "08-loop-report"
+MODEL = "nfl-tendencies"
+LIVE_PLAYS = "nfl-live-plays.jsonl"  # where 05 keeps the plays it sees
+RETRAIN_ROWS = 1000  # 06 runs each time 05 has kept this many more plays
+SEASON_STREAM = "nfl-season"
+SEASON_REPLAY = "nfl-season-replay.jsonl"  # what 01 holds out of the table for the replay
 
 Say = Callable[[str], None]
 # What the set-up is doing, and how far along (done of total), for a banner or a bar.
@@ -70,15 +75,53 @@ def ensure_login(platform: Any) -> Login:
     return Login(USER, password, token)
 
 
-def set_up(client: Client, game: str, rate: float, say: Say, progress: Progress = _quiet) -> None:
+@dataclass(frozen=True)
+class SeasonReplay:
+    """Replay the rest of a season to the live processor, fast: the whole loop at work.
+
+    The latest season's regular-season weeks from ``from_week`` on (and its postseason) are
+    held out of the play table; the model is built on what came before; the held-out plays
+    are replayed in game order at ``speed`` plays a second, and 06 retrains every
+    ``retrain_every`` plays kept. ``games``: a folder of GameCenter files to upload instead
+    of the 2013 season shipped (with a ``schedule*.json`` if there is one).
+    """
+
+    from_week: int = 5
+    speed: float = 50.0
+    retrain_every: int = RETRAIN_ROWS
+    games: Path | None = None
+
+
+def set_up(
+    client: Client,
+    game: str,
+    rate: float,
+    say: Say,
+    progress: Progress = _quiet,
+    season: SeasonReplay | None = None,
+) -> None:
     """Upload the data, install and run the notebooks, deploy the processor, schedule."""
-    upload_games(client, say, progress)
+    schedule = upload_games(client, say, progress, season.games if season else None)
     progress("loading the demo: installing the notebooks", None, None)
     notebooks = install_notebooks(client, say)
-    for done, name in enumerate(RUN_ONCE):
-        progress(f"loading the demo: running {name}", done, len(RUN_ONCE))
-        run_once(client, notebooks[name], name, say)
+    ingest: dict[str, Any] = {} if schedule == SCHEDULE else {"schedule": schedule}
+    steps: tuple[str, ...] = RUN_ONCE
+    if season is not None:
+        # 02 and 03 look at one quarterback of 2013: not part of a season's replay.
+        steps = ("01-ingest", "04-tendencies")
+        ingest["replay_week"] = season.from_week
+    again = False  # a table made anew is followed by its model made anew
+    for done, name in enumerate(steps):
+        progress(f"loading the demo: running {name}", done, len(steps))
+        params = ingest if name == "01-ingest" else {}
+        again = run_once(client, notebooks[name], name, say, params, again) or again
+    retrain_on_new_plays(client, notebooks[RETRAIN], season, say)
     progress("loading the demo: deploying the live processor", None, None)
+    if season is not None:
+        stream = {"name": SEASON_STREAM, "type": "replay", "object": SEASON_REPLAY,
+                  "rate": season.speed, "loop": False}  # fmt: skip
+        deploy(client, notebooks[PROCESSING], stream, say)
+        return
     live = f"nfl-live-{game}.jsonl"
     if not _exists(client, live):
         from suricate.demo.football.feed import read_game, schedule_entry
@@ -92,27 +135,38 @@ def set_up(client: Client, game: str, rate: float, say: Say, progress: Progress 
         client.put_object(live, data, "application/x-ndjson")
         say(f"saved the {len(rows)} plays of game {game} as {live}")
     stream = {"name": STREAM, "type": "replay", "object": live, "rate": rate, "loop": True}
+    deploy(client, notebooks[PROCESSING], stream, say)
+
+
+def deploy(client: Client, notebook_id: str, stream: dict[str, Any], say: Say) -> None:
+    """Define the stream unless it exists; run the processing notebook on it unless it runs."""
+    name = stream["name"]
     try:
         client.call("POST", "/streams", json=stream)
-        say(f"stream {STREAM}: a replay of {live} at {rate:g} plays/s")
+        say(f"stream {name}: a replay of {stream['object']} at {stream['rate']:g} plays/s")
     except ApiError as exc:
         if exc.status != 409:
             raise
-    running = [
-        p
-        for p in client.call("GET", "/processors", params={"stream": STREAM})["items"]
-        if p["status"] in ("starting", "running")
-    ]
-    if not running:
-        body = {"notebook_id": notebooks[PROCESSING], "stream": STREAM}
+    processors = client.call("GET", "/processors", params={"stream": name})["items"]
+    if not [p for p in processors if p["status"] in ("starting", "running")]:
+        body = {"notebook_id": notebook_id, "stream": name}
         processor = client.call("POST", "/processors", json=body)
-        say(f"processor {processor['id']}: {PROCESSING} on {STREAM}")
-    schedules = client.call("GET", f"/notebooks/{notebooks[RETRAIN]}/schedules")["items"]
-    if not schedules:
-        client.call(
-            "POST", f"/notebooks/{notebooks[RETRAIN]}/schedules", json={"cron": RETRAIN_CRON}
-        )
-        say(f"{RETRAIN} scheduled at '{RETRAIN_CRON}' (UTC)")
+        say(f"processor {processor['id']}: {PROCESSING} on {name}, following {MODEL}@champion")
+
+
+def retrain_on_new_plays(
+    client: Client, notebook_id: str, season: SeasonReplay | None, say: Say
+) -> None:
+    """Schedule 06 on data: each time the live processor has kept enough new plays."""
+    rows = season.retrain_every if season else RETRAIN_ROWS
+    trigger = {"object": LIVE_PLAYS, "rows": rows}
+    schedules = client.call("GET", f"/notebooks/{notebook_id}/schedules")["items"]
+    if any(s.get("trigger") == trigger for s in schedules):
+        return
+    for old in schedules:  # an earlier demo's schedule (a cron, or another count of plays)
+        client.call("DELETE", f"/schedules/{old['id']}")
+    client.call("POST", f"/notebooks/{notebook_id}/schedules", json={"trigger": trigger})
+    say(f"{RETRAIN} runs each time {LIVE_PLAYS} has gained {rows} plays")
 
 
 def _exists(client: Client, name: str) -> bool:
@@ -125,12 +179,23 @@ def _exists(client: Client, name: str) -> bool:
         raise
 
 
-def upload_games(client: Client, say: Say, progress: Progress = _quiet) -> None:
+def upload_games(
+    client: Client, say: Say, progress: Progress = _quiet, folder: Path | None = None
+) -> str:
+    """Upload the GameCenter files (the 2013 season shipped, or those of ``folder``) tagged
+    ``gamecenter``, and a schedule; return the schedule's object name."""
     present = {o["name"] for o in client.list_objects(tag=GAMES_TAG)}
-    files = sorted(DATA.glob("*.json.gz"))
+    if folder is not None:
+        files = sorted(p for p in folder.glob("*.json*") if p.name[:1].isdigit())
+        schedules = sorted(folder.glob("schedule*.json"))
+        if not files:
+            raise RuntimeError(f"no GameCenter file (<eid>.json or .json.gz) in {folder}")
+    else:
+        files, schedules = sorted(DATA.glob("*.json.gz")), [DATA / "schedule-2013.json"]
     missing = [f for f in files if f"nfl-{f.name}" not in present]
     if missing:
-        say(f"uploading {len(missing)} GameCenter files of the 2013 season")
+        where = f"from {folder}" if folder else "of the 2013 season"
+        say(f"uploading {len(missing)} GameCenter files {where}")
     for done, path in enumerate(missing, 1):
         name = f"nfl-{path.name}"
         client.put_object(name, path.read_bytes(), "application/gzip")
@@ -138,8 +203,13 @@ def upload_games(client: Client, say: Say, progress: Progress = _quiet) -> None:
         progress(f"loading the demo: {done} of {len(missing)} games", done, len(missing))
         if done % 50 == 0 or done == len(missing):
             say(f"  {done}/{len(missing)}")
-    if not _exists(client, SCHEDULE):
-        client.put_object(SCHEDULE, (DATA / "schedule-2013.json").read_bytes(), "application/json")
+    if not schedules:
+        say("no schedule: weeks and season types come from the game dates")
+        return "no-schedule.json"
+    name = SCHEDULE if folder is None else f"nfl-{schedules[0].name}"
+    if not _exists(client, name):
+        client.put_object(name, schedules[0].read_bytes(), "application/json")
+    return name
 
 
 def install_notebooks(client: Client, say: Say) -> dict[str, str]:
@@ -166,12 +236,22 @@ def install_notebooks(client: Client, say: Say) -> dict[str, str]:
     return ids
 
 
-def run_once(client: Client, notebook_id: str, name: str, say: Say) -> None:
-    """Run the notebook unless a run of it has succeeded already."""
+def run_once(
+    client: Client,
+    notebook_id: str,
+    name: str,
+    say: Say,
+    parameters: dict[str, Any] | None = None,
+    again: bool = False,
+) -> bool:
+    """Run the notebook unless a run of it with these parameters has succeeded already (or
+    ``again``); tell whether it ran."""
+    parameters = parameters or {}
     runs = client.call("GET", "/runs", params={"notebook_id": notebook_id, "limit": 100})
-    if any(r["status"] == "succeeded" for r in runs["items"]):
-        return
-    run = client.run(notebook_id)
+    done = any(r["status"] == "succeeded" and r["parameters"] == parameters for r in runs["items"])
+    if done and not again:
+        return False
+    run = client.run(notebook_id, parameters)
     say(f"running {name} ...")
     while run["status"] in ("queued", "running"):
         time.sleep(0.5)
@@ -183,3 +263,4 @@ def run_once(client: Client, notebook_id: str, name: str, say: Say) -> None:
             f"(cell {error.get('cell')}; see GET /api/v1/runs/{run['id']}/notebook)"
         )
     say(f"{name} succeeded in {run['duration_s']:.1f} s")
+    return True

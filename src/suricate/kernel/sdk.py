@@ -34,6 +34,7 @@ __all__ = [
     "read_csv",
     "read_json",
     "save",
+    "set_alias",
     "verdict",
 ]
 
@@ -164,6 +165,13 @@ def metric(name: str, value: float) -> None:
 
     if processing.collecting() is not None:
         processing.record_metric(name, value)
+
+
+def set_alias(name: str, alias: str, version: int) -> dict[str, Any]:
+    """Point a model's alias at a version: promote it (or roll back); processors that loaded
+    ``name@alias`` follow within a second or so."""
+    __tracebackhide__ = True
+    return _api(client().set_alias, name, alias, version)
 
 
 def action(text: str, **data: Any) -> None:
