@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from suricate.domain.pagination import Page, keyset, page_of
 from suricate.domain.previews import parse_json
 from suricate.errors import AlreadyExists, Conflict, MalformedData, NotebookNotFound
-from suricate.names import check_name
+from suricate.names import check_name, normal_name
 from suricate.store.db import Database
 from suricate.store.tables import Notebook, NotebookRevision, utcnow
 
@@ -143,7 +143,7 @@ class NotebookService:
         user_id: int | None = None,
     ) -> NotebookInfo:
         """Create a notebook (empty unless ``content`` is given) at revision 1."""
-        check_name("notebook", name)
+        name = check_name("notebook", name)
         content = parse_notebook(content, name) if content is not None else new_notebook()
         now = utcnow()
         row = Notebook(
@@ -176,7 +176,7 @@ class NotebookService:
     ) -> NotebookInfo:
         """Save new content (as the next revision) and/or a new name."""
         if name is not None:
-            check_name("notebook", name)
+            name = check_name("notebook", name)
         if content is not None:
             content = parse_notebook(content, name or "notebook")
         try:
@@ -210,6 +210,7 @@ class NotebookService:
 
     def find(self, tenant_id: int, id_or_name: str) -> NotebookInfo:
         """Return a notebook (without content) by id or by name."""
+        id_or_name = normal_name(id_or_name)
         with self.db.session() as s:
             row = s.scalar(
                 select(Notebook).where(
@@ -263,6 +264,7 @@ class NotebookService:
 
     @staticmethod
     def _row(s: Session, tenant_id: int, notebook_id: str, lock: bool = False) -> Notebook:
+        notebook_id = normal_name(notebook_id)
         query = select(Notebook).where(
             Notebook.tenant_id == tenant_id,
             (Notebook.id == notebook_id) | (Notebook.name == notebook_id),  # an id, or a name

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
 from suricate.domain.notebooks import Kind, parse_notebook, to_ipynb
 from suricate.errors import InvalidInput, UploadTooLarge
-from suricate.server.api.deps import PlatformDep, PrincipalDep
+from suricate.server.api.deps import PlatformDep, PrincipalDep, attachment
 from suricate.server.api.schemas import (
     MAX_DB_INT,
     ErrorOut,
@@ -175,7 +174,7 @@ def export_notebook(
     return Response(
         to_ipynb(info),
         media_type="application/x-ipynb+json",
-        headers={"Content-Disposition": f'attachment; filename="{_filename(info.name)}.ipynb"'},
+        headers={"Content-Disposition": attachment(f"{info.name}.ipynb")},
     )
 
 
@@ -195,8 +194,3 @@ def list_revisions(
         items=[RevisionOut(revision=r.revision, created_at=r.created_at) for r in page.items],
         next=page.next,
     )
-
-
-def _filename(name: str) -> str:
-    # Names are checked whole today; one stored before could still break the header.
-    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
