@@ -102,3 +102,26 @@ def test_a_non_python_notebook_fails_clearly(alice: TestClient) -> None:
     assert run["error"]["ename"] == "NoSuchKernel"
     assert "kernel 'ir' (language R)" in run["error"]["evalue"]
     assert "Python notebooks only" in run["error"]["evalue"]
+
+
+@pytest.mark.parametrize("stem", ["sys_exit_0", "raises_exception_tag"])
+def test_the_golden_file_still_says_what_papermill_says(tmp_path: Path, stem: str) -> None:
+    """Papermill, run live on two notebooks, still gives the committed verdict and outputs."""
+    import subprocess
+    import sys
+
+    import nbformat
+
+    from tests.files.papermill.golden import summary as papermill_summary
+
+    out = tmp_path / "out.ipynb"
+    done = subprocess.run(
+        [sys.executable, "-m", "papermill", "--no-progress-bar", str(HERE / f"{stem}.ipynb"), out],
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=100,
+    )
+    verdict = "succeeded" if done.returncode == 0 else "failed"
+    cells = papermill_summary(nbformat.read(out, as_version=4))
+    assert verdict == EXPECTED[stem]["verdict"], done.stderr[-2000:]
+    assert shown(cells) == shown(EXPECTED[stem]["cells"])
