@@ -62,6 +62,18 @@ def normal_name(name: str) -> str:
     return name if name.isascii() else unicodedata.normalize("NFC", name)
 
 
+def storable(name: str) -> bool:
+    """Tell whether a name could be stored at all: PostgreSQL refuses NUL and lone surrogates,
+    so a look-up of such a name is answered "not found" without asking the database."""
+    if "\x00" in name:
+        return False
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_text(kind: str, name: str) -> str:
     if not isinstance(name, str) or len(name) > 4 * MAX_TEXT_BYTES:
         raise InvalidName(kind, _shown(name), _TEXT_ADVICE)

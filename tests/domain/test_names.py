@@ -147,3 +147,18 @@ def test_a_notebook_named_with_spaces_imports_opens_and_exports(alice: TestClien
         bad = alice.post("/api/v1/notebooks", json={"name": name})
         assert bad.status_code == 422, name
         assert bad.json()["error"]["code"] == "invalid_name"
+
+
+def test_looking_up_a_name_with_nul_is_404_on_both_databases(alice: TestClient) -> None:
+    # PostgreSQL refuses NUL in text: the look-up must not reach it (it was a 500).
+    for method, path in [
+        ("GET", "/api/v1/objects/a%00b"),
+        ("GET", "/api/v1/objects/a%00b/content"),
+        ("GET", "/api/v1/objects/a%00b/preview"),
+        ("DELETE", "/api/v1/objects/a%00b"),
+        ("GET", "/api/v1/notebooks/a%00b"),
+        ("GET", "/api/v1/notebooks/a%00b/ipynb"),
+        ("POST", "/api/v1/notebooks/a%00b/runs"),
+    ]:
+        r = alice.request(method, path)
+        assert r.status_code == 404, (method, path, r.text)

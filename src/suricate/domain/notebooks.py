@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from suricate.domain.pagination import Page, keyset, page_of
 from suricate.domain.previews import parse_json
 from suricate.errors import AlreadyExists, Conflict, MalformedData, NotebookNotFound
-from suricate.names import check_name, normal_name
+from suricate.names import check_name, normal_name, storable
 from suricate.store.db import Database
 from suricate.store.tables import Notebook, NotebookRevision, utcnow
 
@@ -282,6 +282,8 @@ class NotebookService:
 
     def find(self, tenant_id: int, id_or_name: str) -> NotebookInfo:
         """Return a notebook (without content) by id or by name."""
+        if not storable(id_or_name):
+            raise NotebookNotFound(id_or_name)
         id_or_name = normal_name(id_or_name)
         with self.db.session() as s:
             row = s.scalar(
@@ -336,6 +338,8 @@ class NotebookService:
 
     @staticmethod
     def _row(s: Session, tenant_id: int, notebook_id: str, lock: bool = False) -> Notebook:
+        if not storable(notebook_id):
+            raise NotebookNotFound(notebook_id)
         notebook_id = normal_name(notebook_id)
         query = select(Notebook).where(
             Notebook.tenant_id == tenant_id,

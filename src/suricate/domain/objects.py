@@ -19,7 +19,7 @@ from suricate.errors import (
     UploadIncomplete,
     UploadTooLarge,
 )
-from suricate.names import check_name, normal_name
+from suricate.names import check_name, normal_name, storable
 from suricate.store.blobs import BlobWriter, ObjectStore
 from suricate.store.db import Database
 from suricate.store.tables import DataObject, ObjectTag, ObjectVersion, utcnow
@@ -307,6 +307,8 @@ class ObjectService:
 
     @staticmethod
     def _object(s: Session, tenant_id: int, name: str) -> DataObject:
+        if not storable(name):
+            raise ObjectNotFound(name)
         name = normal_name(name)
         obj = s.scalar(
             select(DataObject)
