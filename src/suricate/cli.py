@@ -465,7 +465,7 @@ def upload(file: Path, name: str | None, content_type: str | None, quiet: bool) 
         ) as bar,
     ):
         info = client.upload(file, name=name, content_type=content_type, progress=bar.update)
-    click.echo(json.dumps(info))
+    click.echo(json.dumps(info, ensure_ascii=False))
 
 
 @main.command()
@@ -504,7 +504,7 @@ def download(name: str, version: int | None, output: Path | None, quiet: bool) -
             bar.refresh()
 
         info = client.download(name, dest, version=version, progress=bar.update, on_size=on_size)
-    click.echo(json.dumps(info))
+    click.echo(json.dumps(info, ensure_ascii=False))
 
 
 def _parameter(text: str) -> tuple[str, Any]:
@@ -568,7 +568,7 @@ def run_cmd(
                 shown = state
         if output is not None:
             output.write_bytes(client.run_notebook(run["id"]))
-        click.echo(json.dumps(run))
+        click.echo(json.dumps(run, ensure_ascii=False))
         if run["status"] != "succeeded":
             error = run.get("error") or {}
             where = f" in cell {error['cell']}" if error.get("cell") is not None else ""

@@ -47,7 +47,7 @@ def test_appends_are_checked(alice: TestClient) -> None:
         ("plays.jsonl", {"records": []}),
         ("plays.jsonl", {"records": [{"a": 1}], "key": "id"}),
         ("plays.jsonl", {"records": "nope"}),
-        (".hidden.jsonl", {"records": [{"a": 1}]}),
+        ("padded.jsonl%20", {"records": [{"a": 1}]}),
     ]
     for name, body in bad:
         r = alice.post(f"/api/v1/objects/{name}/rows", json=body)

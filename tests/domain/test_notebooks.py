@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import nbformat
 from fastapi.testclient import TestClient
@@ -129,7 +130,65 @@ def test_export_is_a_valid_ipynb_with_outputs(alice: TestClient) -> None:
     parsed = nbformat.reads(r.text, as_version=4)
     nbformat.validate(parsed)
     assert parsed.cells[1].outputs[0].text == "2\n"
-    assert parsed.metadata.suricate.kind == "analytics"
+    assert "suricate" not in parsed.metadata  # nothing of ours in an analytics notebook
+
+
+def test_a_processing_notebook_exports_its_kind_and_imports_back_as_one(alice: TestClient) -> None:
+    nb = create(alice, "handler", kind="processing", notebook=CODE_NB)
+    exported = alice.get(f"/api/v1/notebooks/{nb['id']}/ipynb").text
+    assert json.loads(exported)["metadata"]["suricate"] == {"kind": "processing"}
+    again = alice.post(
+        "/api/v1/notebooks/import", files={"file": ("handler2.ipynb", exported)}
+    ).json()
+    assert again["kind"] == "processing"
+    assert "suricate" not in again["notebook"]["metadata"]
+
+
+def test_import_repairs_what_jupyter_would_and_says_what(alice: TestClient) -> None:
+    # nbclient's Output.ipynb: a kernelspec with only a language; cells without ids in 4.5.
+    nb = json.loads(json.dumps(CODE_NB))
+    nb["metadata"]["kernelspec"] = {"language": "python"}
+    nb["cells"][1]["metadata"]["collapsed"] = "yes"  # invalid: collapsed is a boolean
+    for cell in nb["cells"]:
+        del cell["id"]
+    r = alice.post("/api/v1/notebooks/import", files={"file": ("Output.ipynb", json.dumps(nb))})
+    assert r.status_code == 201, r.text
+    assert r.json()["name"] == "Output"
+    assert r.json()["repairs"] == [
+        "added ids to 2 cells",
+        "filled in metadata.kernelspec.name ('python3')",
+        "filled in metadata.kernelspec.display_name ('Python 3')",
+        "removed invalid metadata at cells/1/metadata/collapsed ('yes' is not of type 'boolean')",
+    ]
+    stored = nbformat.from_dict(r.json()["notebook"])
+    nbformat.validate(stored)
+    assert stored.metadata.kernelspec == {
+        "language": "python",
+        "name": "python3",
+        "display_name": "Python 3",
+    }
+    # A 4.4 notebook whose cells have ids (as some editors write) becomes 4.5, where ids exist.
+    old = json.loads(json.dumps(CODE_NB)) | {"nbformat_minor": 4}
+    r = alice.post("/api/v1/notebooks/import", params={"name": "old"}, content=json.dumps(old))
+    assert r.json()["repairs"] == ["upgraded nbformat 4.4 to 4.5, the first version with cell ids"]
+    assert r.json()["notebook"]["nbformat_minor"] == 5
+    # A valid notebook needs nothing.
+    r = alice.post("/api/v1/notebooks/import", params={"name": "fine"}, content=json.dumps(CODE_NB))
+    assert r.json()["repairs"] == []
+
+
+def test_an_imported_notebook_exports_equal_after_normalisation(alice: TestClient) -> None:
+    files = Path(__file__).parent.parent / "files"
+    paths = [*sorted((files / "papermill").glob("*.ipynb")), files / "notebooks" / "outputs.ipynb"]
+    for path in paths:
+        r = alice.post("/api/v1/notebooks/import", files={"file": (path.name, path.read_bytes())})
+        assert r.status_code == 201, (path.name, r.text)
+        exported = alice.get(f"/api/v1/notebooks/{r.json()['id']}/ipynb").text
+        nbformat.validate(nbformat.reads(exported, as_version=4))
+        original = nbformat.writes(nbformat.reads(path.read_text(), as_version=4))
+        again = nbformat.writes(nbformat.reads(exported, as_version=4))
+        assert again == original, path.name
+        assert exported == original + "\n", path.name  # written as Jupyter writes it
 
 
 def test_import_raw_and_multipart_round_trip(alice: TestClient) -> None:

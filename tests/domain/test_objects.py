@@ -131,7 +131,7 @@ def test_delete_removes_all_versions_and_their_bytes(alice: TestClient, platform
 
 
 def test_invalid_name_is_422(alice: TestClient) -> None:
-    r = alice.put("/api/v1/objects/.hidden", content=b"x")
+    r = alice.put("/api/v1/objects/%2E%2E", content=b"x")
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "invalid_name"
 

@@ -50,6 +50,50 @@ def test_cli_upload_and_download_round_trip(start_server: Callable[..., Server],
     assert not (tmp_path / "x").exists()
 
 
+def test_cli_handles_names_as_people_write_them(
+    start_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    server = start_server()
+    src = tmp_path / "Données 2013.csv"
+    src.write_text("season,team\n2013,DEN\n")
+    up = server.cli("upload", str(src), "-q")
+    assert up.returncode == 0, up.stderr
+    assert '"name": "Données 2013.csv"' in up.stdout
+    down = server.cli("download", "Données 2013.csv", "-o", str(tmp_path / "back.csv"), "-q")
+    assert down.returncode == 0, down.stderr
+    assert (tmp_path / "back.csv").read_bytes() == src.read_bytes()
+    bad = server.cli("upload", str(src), "--name", "..", "-q")
+    assert bad.returncode == 1
+    assert "invalid object name '..'" in bad.stderr
+
+    notebook = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+        "cells": [
+            {
+                "cell_type": "code",
+                "id": "c",
+                "metadata": {},
+                "execution_count": None,
+                "source": "print('ran')",
+                "outputs": [],
+            }
+        ],
+    }
+    imported = httpx.post(
+        f"{server.url}/api/v1/notebooks/import",
+        headers=server.headers(),
+        files={"file": ("Clear Output.ipynb", json.dumps(notebook))},
+    )
+    assert imported.status_code == 201, imported.text
+    out = tmp_path / "Clear Output (ran).ipynb"
+    ran = server.cli("run", "Clear Output", "-o", str(out))
+    assert ran.returncode == 0, ran.stderr
+    assert "of Clear Output" in ran.stderr
+    assert json.loads(out.read_text())["cells"][0]["outputs"][0]["text"] == "ran\n"
+
+
 def test_cli_lists_shows_and_moves_model_aliases(start_server: Callable[..., Server]) -> None:
     server = start_server()
     for v in (1, 2):
@@ -293,10 +337,14 @@ def test_cli_refuses_names_that_are_not_object_names(
 ) -> None:
     server = start_server()
     (tmp_path / "f.csv").write_text("a\n1\n")
-    for name in ["m.csv?version=1#", "a/b", "..", ""]:
+    for name in ["a/b", "..", "", "tab\there", " padded"]:
         result = server.cli("upload", str(tmp_path / "f.csv"), "--name", name, "-q")
         assert result.returncode == 1, name
         assert "invalid object name" in result.stderr, (name, result.stderr)
+    # A name with URL syntax in it is encoded: it names that object, never a query.
+    odd = server.cli("upload", str(tmp_path / "f.csv"), "--name", "m.csv?version=1#", "-q")
+    assert odd.returncode == 0, odd.stderr
+    assert '"name": "m.csv?version=1#"' in odd.stdout
     down = server.cli("download", "x.csv/preview?x=", "-o", str(tmp_path / "o"))
     assert down.returncode == 1
     assert "invalid object name" in down.stderr

@@ -64,19 +64,25 @@ def test_drop_a_file_on_the_page_and_rename_it_before_upload(page, ui_server: Se
     )
     page.locator(".data-dropzone").dispatch_event("drop", {"dataTransfer": transfer})
     name = page.get_by_label("Object name for dropped file.csv")
-    expect(name).to_have_value("dropped_file.csv")  # a space is not allowed in a name
-    name.fill("bad name")
-    expect(page.get_by_text("Use letters, digits")).to_be_visible()
+    expect(name).to_have_value("dropped file.csv")  # a name is the file's name, spaces and all
+    name.fill("bad/name")
+    expect(page.get_by_text("Use up to 255 bytes of text")).to_be_visible()
     expect(page.get_by_role("button", name="Upload", exact=True)).to_be_disabled()
     shot(page, "data-upload-staged")
-    name.fill("dropped.csv")
+    accented = "Données 2013.csv"
+    name.fill(accented)
     page.get_by_role("button", name="Upload", exact=True).click()
-    expect(page.get_by_role("progressbar", name="Upload of dropped.csv")).to_have_attribute(
+    expect(page.get_by_role("progressbar", name=f"Upload of {accented}")).to_have_attribute(
         "aria-valuenow", "100"
     )
-    expect(_objects_table(page).get_by_role("link", name="dropped.csv")).to_be_visible()
+    link = _objects_table(page).get_by_role("link", name=accented)
+    expect(link).to_be_visible()
+    link.click()
+    page.wait_for_url("**/data/objects/Donn%C3%A9es%202013.csv")
+    preview = page.get_by_role("region", name="Preview").locator("table")
+    expect(preview.locator("thead .data-col")).to_have_text(["x", "y"])
     with api(ui_server) as client:
-        assert client.get("/objects/dropped.csv/content").content == b"x,y\n1,2\n3,4\n"
+        assert client.get("/objects/Donn%C3%A9es%202013.csv/content").content == b"x,y\n1,2\n3,4\n"
 
 
 def test_errors_show_in_place(page, ui_server: Server) -> None:

@@ -7,6 +7,7 @@ import re
 import threading
 from pathlib import Path
 
+import nbformat
 from playwright.sync_api import expect
 
 from tests.support.servers import Server
@@ -291,7 +292,8 @@ def test_import_export_rename_conflict_and_delete(page, ui_server: Server, tmp_p
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Export .ipynb").click()
-    exported = json.loads(Path(download.value.path()).read_text())
+    # Written as Jupyter writes it (sources as lists of lines): read it as Jupyter reads it.
+    exported = nbformat.reads(Path(download.value.path()).read_text(), as_version=4)
     assert [c["source"] for c in exported["cells"]] == [
         "# Imported\nFrom *Jupyter*. Edited.",
         "greeting = 'hello'",

@@ -47,7 +47,7 @@ class Appended:
 
 def check_dataset(name: str) -> str:
     """Return ``name`` if rows can be appended to it (a JSON-lines object name)."""
-    check_name("object", name)
+    name = check_name("object", name)
     if not name.lower().endswith(SUFFIXES):
         raise InvalidInput(f"rows are appended to JSON-lines objects: name it {name}.jsonl")
     return name
@@ -85,7 +85,7 @@ class DatasetService:
 
     def append(self, tenant_id: int, name: str, records: Any, key: str | None = None) -> Appended:
         """Queue rows for the dataset's next version; rows with a key seen before are left out."""
-        check_dataset(name)
+        name = check_dataset(name)
         rows = _rows(records, key)
         accepted = 0
         with self.db.session() as s:

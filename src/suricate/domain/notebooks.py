@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from suricate.domain.pagination import Page, keyset, page_of
 from suricate.domain.previews import parse_json
 from suricate.errors import AlreadyExists, Conflict, MalformedData, NotebookNotFound
-from suricate.names import check_name
+from suricate.names import check_name, normal_name, storable
 from suricate.store.db import Database
 from suricate.store.tables import Notebook, NotebookRevision, utcnow
 
@@ -60,35 +60,107 @@ def new_notebook() -> dict[str, Any]:
     return _plain(nb)
 
 
-def parse_notebook(data: bytes | str | dict[str, Any], name: str = "notebook") -> dict[str, Any]:
-    """Parse and validate an .ipynb (any nbformat 4.x, or older, upgraded); raise MalformedData."""
-    import nbformat
+DEFAULT_KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
-    if isinstance(data, dict):
-        raw: Any = data
-    else:
-        raw = parse_json(data, name)
+
+def parse_notebook(data: bytes | str | dict[str, Any], name: str = "notebook") -> dict[str, Any]:
+    """Parse an .ipynb as leniently as Jupyter (see ``read_notebook``); raise MalformedData."""
+    return read_notebook(data, name)[0]
+
+
+def read_notebook(
+    data: bytes | str | dict[str, Any], name: str = "notebook"
+) -> tuple[dict[str, Any], list[str]]:
+    """Parse an .ipynb (any nbformat 4.x, or older, upgraded), repairing what nbformat can;
+    return it with a sentence per repair. Only what cannot be read as a notebook is refused."""
+    import nbformat
+    from nbformat.validator import normalize
+
+    raw: Any = data if isinstance(data, dict) else parse_json(data, name)
     if not isinstance(raw, dict) or ("cells" not in raw and "worksheets" not in raw):
         raise MalformedData(name, "not a Jupyter notebook: no 'cells' list at the top level")
     if not isinstance(raw.get("nbformat"), int):
         raise MalformedData(name, "not a Jupyter notebook: 'nbformat' must be an integer")
-    if raw["nbformat"] == 4:
-        # Check v4 against the schema first: nbformat's own reader stops at the first problem
-        # with a vaguer message.
-        problem = _schema_problem(raw)
-        if problem:
-            raise MalformedData(name, f"not a valid nbformat v4 notebook: {problem}")
+    if raw["nbformat"] > 4:
+        raise MalformedData(name, f"nbformat {raw['nbformat']} is newer than this server reads (4)")
+    raw = json.loads(json.dumps(raw))  # repairs never touch the caller's dict
+    repairs = _repair_raw(raw) if raw["nbformat"] == 4 else []
     try:
         with warnings.catch_warnings():
-            # Older notebooks lack cell ids; nbformat adds them and warns, which is fine here.
+            # nbformat warns as it adds missing cell ids: that is a repair, reported below.
             warnings.simplefilter("ignore")
             nb = nbformat.reads(json.dumps(raw), as_version=4, capture_validation_error={})
-    except Exception as exc:  # nbformat raises plain errors for unknown versions
+            invalid = _metadata_errors(nb)
+            _, nb = normalize(nb, strip_invalid_metadata=True)
+    except Exception as exc:  # nbformat raises plain errors for what it cannot read
+        # The schema names the place (cells/0: 'metadata' is required); nbformat is vaguer.
+        problem = _schema_problem(raw) if raw["nbformat"] == 4 else None
+        if problem:
+            raise MalformedData(name, f"not a valid nbformat v4 notebook: {problem}") from exc
         raise MalformedData(name, f"not a valid notebook: {exc}") from exc
+    if raw["nbformat"] < 4:
+        repairs.append(f"upgraded from nbformat {raw['nbformat']} to 4.{nb['nbformat_minor']}")
+    repairs += [f"removed invalid metadata at {where}" for where in invalid]
     problem = _schema_problem(nb)
     if problem:
         raise MalformedData(name, f"not a valid nbformat v4 notebook: {problem}")
-    return _plain(nb)
+    return _plain(nb), repairs
+
+
+def _repair_raw(raw: dict[str, Any]) -> list[str]:
+    """Repair a v4 notebook's dict in place as Jupyter would; return what was done."""
+    repairs = []
+    cells = raw.get("cells")
+    cells = [c for c in cells if isinstance(c, dict)] if isinstance(cells, list) else []
+    minor = raw.get("nbformat_minor")
+    has_ids = any("id" in c for c in cells)
+    if not isinstance(minor, int) or minor < 0:
+        raw["nbformat_minor"] = 5 if has_ids else 4
+        repairs.append(f"set the missing nbformat_minor to {raw['nbformat_minor']}")
+    elif minor < 5 and has_ids:
+        raw["nbformat_minor"] = 5
+        repairs.append(f"upgraded nbformat 4.{minor} to 4.5, the first version with cell ids")
+    if raw["nbformat_minor"] >= 5:
+        missing = sum("id" not in c for c in cells)
+        if missing:
+            repairs.append(f"added ids to {missing} cell{'s' if missing > 1 else ''}")
+        ids = [c["id"] for c in cells if "id" in c]
+        if len(set(map(str, ids))) < len(ids):
+            repairs.append("renamed duplicate cell ids")
+    metadata = raw.get("metadata")
+    spec = metadata.get("kernelspec") if isinstance(metadata, dict) else None
+    if isinstance(spec, dict):
+        info = metadata.get("language_info") if isinstance(metadata, dict) else None
+        language = spec.get("language") or (info.get("name") if isinstance(info, dict) else None)
+        python = not isinstance(language, str) or language.strip().lower() == "python"
+        filled = {
+            "name": "python3" if python else str(language).lower(),
+            "display_name": "Python 3" if python else str(language),
+        }
+        for key, value in filled.items():
+            if not isinstance(spec.get(key), str):
+                spec[key] = value
+                repairs.append(f"filled in metadata.kernelspec.{key} ({value!r})")
+    return repairs
+
+
+def _metadata_errors(nb: Any) -> list[str]:
+    """Where a notebook's metadata breaks the schema (what strip_invalid_metadata removes)."""
+    from nbformat.validator import get_validator
+
+    minor = nb.get("nbformat_minor", 5)
+    validator = get_validator(version=4, version_minor=minor, name="jsonschema")
+    places: list[str] = []
+    errors = list(validator.iter_errors(nb))
+    while errors and len(places) < 1000:
+        err = errors.pop()
+        if err.context:  # a cell is checked against each cell type: look inside
+            errors.extend(err.context)
+            continue
+        path = [str(p) for p in err.absolute_path]
+        if "metadata" in path:
+            places.append(f"{'/'.join(path)} ({err.message[:200]})")
+    return sorted(set(places))[:20]
 
 
 def _schema_problem(nb: Any) -> str | None:
@@ -143,7 +215,7 @@ class NotebookService:
         user_id: int | None = None,
     ) -> NotebookInfo:
         """Create a notebook (empty unless ``content`` is given) at revision 1."""
-        check_name("notebook", name)
+        name = check_name("notebook", name)
         content = parse_notebook(content, name) if content is not None else new_notebook()
         now = utcnow()
         row = Notebook(
@@ -176,7 +248,7 @@ class NotebookService:
     ) -> NotebookInfo:
         """Save new content (as the next revision) and/or a new name."""
         if name is not None:
-            check_name("notebook", name)
+            name = check_name("notebook", name)
         if content is not None:
             content = parse_notebook(content, name or "notebook")
         try:
@@ -210,6 +282,9 @@ class NotebookService:
 
     def find(self, tenant_id: int, id_or_name: str) -> NotebookInfo:
         """Return a notebook (without content) by id or by name."""
+        if not storable(id_or_name):
+            raise NotebookNotFound(id_or_name)
+        id_or_name = normal_name(id_or_name)
         with self.db.session() as s:
             row = s.scalar(
                 select(Notebook).where(
@@ -263,6 +338,9 @@ class NotebookService:
 
     @staticmethod
     def _row(s: Session, tenant_id: int, notebook_id: str, lock: bool = False) -> Notebook:
+        if not storable(notebook_id):
+            raise NotebookNotFound(notebook_id)
+        notebook_id = normal_name(notebook_id)
         query = select(Notebook).where(
             Notebook.tenant_id == tenant_id,
             (Notebook.id == notebook_id) | (Notebook.name == notebook_id),  # an id, or a name
@@ -302,9 +380,17 @@ def _revision(
 
 
 def to_ipynb(info: NotebookInfo) -> str:
-    """Return the .ipynb text of a notebook, with its Suricate kind in the metadata."""
+    """Return the .ipynb text of a notebook as Jupyter writes it (nbformat's ``writes``).
+
+    A processing notebook carries its kind in ``metadata.suricate``, which an import reads back;
+    an analytics notebook (the default kind) carries nothing of Suricate's, so one imported and
+    never edited exports equal to its file after nbformat's normalisation."""
+    import nbformat
+
     assert info.content is not None
-    nb = dict(info.content)
-    nb["metadata"] = dict(nb.get("metadata", {}))
-    nb["metadata"]["suricate"] = {"kind": info.kind.value, "name": info.name}
-    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+    nb = json.loads(json.dumps(info.content))
+    if info.kind is not Kind.ANALYTICS:
+        nb.setdefault("metadata", {})["suricate"] = {"kind": info.kind.value}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the content was validated when it was saved
+        return nbformat.writes(nbformat.from_dict(nb), version=4) + "\n"

@@ -19,7 +19,7 @@ from suricate.errors import (
     UploadIncomplete,
     UploadTooLarge,
 )
-from suricate.names import check_name
+from suricate.names import check_name, normal_name, storable
 from suricate.store.blobs import BlobWriter, ObjectStore
 from suricate.store.db import Database
 from suricate.store.tables import DataObject, ObjectTag, ObjectVersion, utcnow
@@ -97,7 +97,7 @@ class ObjectService:
         user_id: int | None = None,
     ) -> VersionInfo:
         """Stream ``chunks`` into a new version of ``name``; nothing is kept unless all is."""
-        check_name("object", name)
+        name = check_name("object", name)
         if expected_size is not None and expected_size > self.max_upload_bytes:
             raise UploadTooLarge(self.max_upload_bytes)
         content_type = _content_type(name, content_type)
@@ -307,6 +307,9 @@ class ObjectService:
 
     @staticmethod
     def _object(s: Session, tenant_id: int, name: str) -> DataObject:
+        if not storable(name):
+            raise ObjectNotFound(name)
+        name = normal_name(name)
         obj = s.scalar(
             select(DataObject)
             .where(DataObject.tenant_id == tenant_id, DataObject.name == name)

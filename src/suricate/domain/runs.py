@@ -3,7 +3,9 @@
 Parameters are injected papermill's way: a cell tagged ``injected-parameters`` right after the
 cell tagged ``parameters`` (or first, when there is none). A run executes its code cells one by
 one through a session on the tenant's execution nodes, saving the executed notebook after each
-cell, so progress and partial outputs are visible while it runs.
+cell, so progress and partial outputs are visible while it runs. Which cells run and whether the
+run succeeds follow papermill (``verdicts``: ``skip-execution``, ``raises-exception``,
+``sys.exit()``, non-Python kernels).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from suricate.domain import verdicts
 from suricate.domain.auth import Principal
 from suricate.domain.backtests import Backtest
 from suricate.domain.notebooks import NotebookService
@@ -356,6 +359,11 @@ class RunService:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s if timeout_s else None
         await asyncio.to_thread(self._started, run_id, len(code_cells), nb)
+        problem = verdicts.kernel_problem(nb)
+        if problem:
+            refused = {"ename": "NoSuchKernel", "evalue": problem, "cell": None}
+            await asyncio.to_thread(self._finish, run_id, FAILED, refused, nb)
+            return False
         session = None
         live: _LiveOutputs | None = None
         try:
@@ -369,6 +377,9 @@ class RunService:
                     raise RuntimeError(f"cannot pin the models: {pinned.ename}: {pinned.evalue}")
             for done, index in enumerate(code_cells, start=1):
                 cell = nb["cells"][index]
+                if verdicts.skipped(cell):
+                    await asyncio.to_thread(self._progress, run_id, done, json.dumps(nb))
+                    continue
                 remaining = None if deadline is None else deadline - loop.time()
                 if remaining is not None and remaining <= 0:
                     await asyncio.to_thread(
@@ -382,17 +393,24 @@ class RunService:
                 await live.saved(functools.partial(self._progress, run_id, done))
                 if reply.status == "ok":
                     continue
+                if verdicts.clean_exit(reply.ename, reply.evalue):
+                    break  # sys.exit(): the cells after it do not run
                 if reply.ename == "TimeoutError" and deadline is not None:
                     await asyncio.to_thread(
                         self._finish, run_id, TIMED_OUT, _timeout_error(timeout_s, index), nb
                     )
                 elif reply.ename in _RETRYABLE and await asyncio.to_thread(self._retry, run_id):
                     return True
+                elif verdicts.may_raise(cell) and reply.ename not in (*_RETRYABLE, "TimeoutError"):
+                    continue
                 else:
                     error = {"ename": reply.ename, "evalue": reply.evalue, "cell": index}
                     await asyncio.to_thread(self._finish, run_id, FAILED, error, nb)
                 return False
-            await asyncio.to_thread(self._finish, run_id, SUCCEEDED, None, nb)
+            failed = verdicts.failure(nb)  # a raises-exception cell's error still fails the run
+            await asyncio.to_thread(
+                self._finish, run_id, FAILED if failed else SUCCEEDED, failed, nb
+            )
             return False
         except (SessionNotFound, ExecutionNodeError) as exc:
             if await asyncio.to_thread(self._retry, run_id):

@@ -506,7 +506,9 @@ def _suricate_limits(self, etype, value, tb, tb_offset=None):
     elif isinstance(value, RuntimeError) and "can't start new thread" in str(value):
         value.args = (str(value) + " (the kernel reached its limit of {limits.pids} processes"
                       " and threads, SURICATE_KERNEL_PIDS)",)
-    return self.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+    # A custom handler shows the error itself: returning a traceback shows nothing, and every
+    # RuntimeError (NotImplementedError, input()'s StdinNotImplementedError) would lose its output.
+    self.showtraceback((etype, value, tb), tb_offset=tb_offset)
 get_ipython().set_custom_exc((BlockingIOError, RuntimeError), _suricate_limits)
 del _suricate_limits
 """

@@ -133,7 +133,8 @@ export function NotebooksPage() {
     setImportError(null);
     try {
       const nb = await importNotebook(chosen);
-      toast(`Imported ${nb.name}`);
+      const repaired = (nb.repairs || []).length ? ` (repaired: ${nb.repairs.join("; ")})` : "";
+      toast(`Imported ${nb.name}${repaired}`);
       navigate(`/notebooks/${nb.id}`);
     } catch (err) {
       setImportError(`Not imported: ${err.message}`);

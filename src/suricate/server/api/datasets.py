@@ -47,7 +47,7 @@ async def flush_rows(name: str, platform: PlatformDep, principal: PrincipalDep) 
     """Write the rows waiting for a dataset out as its next version now."""
     from suricate.domain.datasets import check_dataset
 
-    check_dataset(name)
+    name = check_dataset(name)
     version = await platform.datasets.flush(principal.tenant_id, name)
     if version is None:
         return Response(status_code=204)

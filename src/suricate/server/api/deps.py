@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from typing import Annotated
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import anyio
 from fastapi import Depends, Header, Request
@@ -90,3 +90,11 @@ async def current_principal(
 
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def attachment(filename: str) -> str:
+    """Return a Content-Disposition for a download named ``filename`` (any Unicode, RFC 6266)."""
+    ascii_name = "".join(
+        c if c.isascii() and (c.isalnum() or c in " ._-") else "_" for c in filename
+    )
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import re
+import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from suricate.domain.notebooks import Kind, parse_notebook, to_ipynb
+from suricate.domain.notebooks import Kind, read_notebook, to_ipynb
 from suricate.errors import InvalidInput, UploadTooLarge
-from suricate.server.api.deps import PlatformDep, PrincipalDep
+from suricate.server.api.deps import PlatformDep, PrincipalDep, attachment
 from suricate.server.api.schemas import (
     MAX_DB_INT,
     ErrorOut,
     NotebookCreate,
     NotebookDetailOut,
+    NotebookImportOut,
     NotebookOut,
     NotebookPage,
     NotebookSave,
@@ -46,7 +47,7 @@ def create_notebook(
 @router.post(
     "/notebooks/import",
     status_code=201,
-    response_model=NotebookDetailOut,
+    response_model=NotebookImportOut,
     responses={**_ERRORS, 413: {"model": ErrorOut}},
     openapi_extra={
         "requestBody": {
@@ -75,8 +76,9 @@ async def import_notebook(
     kind: Annotated[
         Kind | None, Query(description="Default: the kind in the file's metadata, or analytics.")
     ] = None,
-) -> NotebookDetailOut:
-    """Import an .ipynb; invalid JSON or an invalid notebook gets 422 naming the problem."""
+) -> NotebookImportOut:
+    """Import an .ipynb, repairing what Jupyter would (listed in `repairs`); a file that cannot
+    be read as a notebook gets 422 `malformed_data` naming the problem."""
     limit = platform.settings.max_notebook_bytes
     filename = None
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
@@ -97,14 +99,14 @@ async def import_notebook(
         raise UploadTooLarge(limit)
     if name is None:
         name = (filename or "Untitled.ipynb").rsplit("/", 1)[-1].removesuffix(".ipynb")
-    content = await asyncio.to_thread(parse_notebook, data, filename or name)
+    content, repairs = await asyncio.to_thread(read_notebook, data, filename or name)
     meta_kind = content.get("metadata", {}).get("suricate", {}).get("kind")
     chosen = kind or (Kind(meta_kind) if meta_kind in Kind.__members__.values() else Kind.ANALYTICS)
     content.get("metadata", {}).pop("suricate", None)
     info = await asyncio.to_thread(
         platform.notebooks.create, principal.tenant_id, name, chosen, content, principal.user_id
     )
-    return NotebookDetailOut.model_validate(info)
+    return NotebookImportOut.model_validate(dataclasses.asdict(info) | {"repairs": repairs})
 
 
 @router.get("/notebooks", response_model=NotebookPage, responses=_ERRORS)
@@ -175,7 +177,7 @@ def export_notebook(
     return Response(
         to_ipynb(info),
         media_type="application/x-ipynb+json",
-        headers={"Content-Disposition": f'attachment; filename="{_filename(info.name)}.ipynb"'},
+        headers={"Content-Disposition": attachment(f"{info.name}.ipynb")},
     )
 
 
@@ -195,8 +197,3 @@ def list_revisions(
         items=[RevisionOut(revision=r.revision, created_at=r.created_at) for r in page.items],
         next=page.next,
     )
-
-
-def _filename(name: str) -> str:
-    # Names are checked whole today; one stored before could still break the header.
-    return re.sub(r"[^A-Za-z0-9._-]", "_", name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -16,7 +15,7 @@ from starlette.requests import ClientDisconnect
 from suricate.domain.objects import blob_key
 from suricate.domain.previews import DEFAULT_ROWS, MAX_ROWS, Preview, preview
 from suricate.errors import BadRequest, MalformedData, UploadIncomplete
-from suricate.server.api.deps import PlatformDep, PrincipalDep
+from suricate.server.api.deps import PlatformDep, PrincipalDep, attachment
 from suricate.server.api.schemas import (
     MAX_DB_INT,
     ErrorOut,
@@ -154,10 +153,7 @@ def get_content(
         return response
     handle = platform.objects.open(principal.tenant_id, info)
     headers["Content-Length"] = str(info.size)
-    safe = re.sub(
-        r"[^A-Za-z0-9._-]", "_", info.name
-    )  # a name stored before names were checked whole
-    headers["Content-Disposition"] = f'attachment; filename="{safe}"'
+    headers["Content-Disposition"] = attachment(info.name)
     return StreamingResponse(_chunks(handle), media_type=info.content_type, headers=headers)
 
 

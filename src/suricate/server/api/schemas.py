@@ -141,6 +141,14 @@ class NotebookDetailOut(NotebookOut):
     notebook: dict[str, Any] = Field(validation_alias="content")
 
 
+class NotebookImportOut(NotebookDetailOut):
+    repairs: list[str] = Field(
+        description="What was repaired in the file, one sentence each (empty: nothing was): "
+        "missing cell ids added, kernelspec fields filled in, an old nbformat upgraded, "
+        "invalid metadata removed."
+    )
+
+
 class NotebookPage(BaseModel):
     items: list[NotebookOut]
     next: str | None

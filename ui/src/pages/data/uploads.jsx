@@ -9,12 +9,15 @@ import { signal } from "../../signal.js";
 import { Button } from "../../components/controls.jsx";
 import { ErrorBox } from "../../components/page.jsx";
 import { toast } from "../../components/toasts.jsx";
-import { NAME_RE, NAME_RULE, objectHref } from "./names.js";
+import { OBJECT_NAME_RULE, objectNameOk, objectHref } from "./names.js";
 
-/** An object name from a file name: the characters names may not hold become '_'. */
+/** An object name from a file name: as it is, without what names may not hold. */
 function nameFromFile(fileName) {
-  const name = fileName.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[^A-Za-z0-9]+/, "");
-  return name.slice(0, 255) || "upload";
+  const name = fileName
+    .normalize("NFC")
+    .replace(/[\p{Cc}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\/]+/gu, "_")
+    .trim();
+  return name === "." || name === ".." || !name ? "upload" : name;
 }
 
 const uploads = signal([]);
@@ -65,7 +68,7 @@ function guardUnload() {
 
 export async function startUpload(id) {
   const u = uploads.get().find((x) => x.id === id);
-  if (!u || u.state === "uploading" || !NAME_RE.test(u.name)) return;
+  if (!u || u.state === "uploading" || !objectNameOk(u.name)) return;
   guardUnload();
   const controller = new AbortController();
   patchUpload(id, { state: "uploading", controller, fraction: 0, loaded: 0, error: null });
@@ -209,7 +212,7 @@ function UploadProgress({ u }) {
 }
 
 function UploadRow({ u, existing }) {
-  const valid = NAME_RE.test(u.name);
+  const valid = objectNameOk(u.name);
   const prior = existing && existing.get(u.name);
   const label = `Object name for ${u.file.name}`;
   return (
@@ -239,7 +242,7 @@ function UploadRow({ u, existing }) {
           {bytes(u.file.size)}
           {u.state === "ready" && valid && <> · {prior ? `adds version ${prior.version + 1} of an existing object` : "new object"}</>}
         </span>
-        {u.state === "ready" && !valid && <span class="data-invalid">{NAME_RULE}</span>}
+        {u.state === "ready" && !valid && <span class="data-invalid">{OBJECT_NAME_RULE}</span>}
       </div>
       <div class="data-upload-status">{u.state === "ready" ? <span class="muted">Ready to upload</span> : <UploadProgress u={u} />}</div>
       <div class="data-upload-actions">
@@ -280,7 +283,7 @@ function UploadRow({ u, existing }) {
 
 export function UploadList({ items, existing, title = "Uploads" }) {
   if (!items.length) return null;
-  const ready = items.filter((u) => u.state === "ready" && NAME_RE.test(u.name));
+  const ready = items.filter((u) => u.state === "ready" && objectNameOk(u.name));
   const finished = items.filter((u) => u.state === "done" || u.state === "cancelled");
   return (
     <section class="panel data-uploads" aria-label={title}>
