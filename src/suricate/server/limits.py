@@ -1,4 +1,5 @@
-"""Request body limits, enforced before a handler sees the body (pure ASGI).
+"""Request body limits, enforced before a handler sees the body (pure ASGI); and NUL
+characters, which no name or id holds, refused in paths and queries.
 
 Every request body has a limit: uploads ``SURICATE_MAX_UPLOAD_BYTES`` (objects: checked by the
 object service while it streams them to storage; models' artifacts: here), notebooks
@@ -57,6 +58,10 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        refused = _nul_refusal(scope)
+        if refused is not None:
+            await refused(scope, receive, send)
+            return
         found = self.limit_of(scope["method"], scope["path"])
         if found is None:
             await self.app(scope, receive, send)
@@ -106,3 +111,15 @@ class BodyLimit:
 def _too_large(limit: int, setting: str) -> JSONResponse:
     exc = BodyTooLarge(limit, setting)
     return JSONResponse(error_body(exc.code, exc.message), 413, headers={"Connection": "close"})
+
+
+def _nul_refusal(scope: Scope) -> JSONResponse | None:
+    """A NUL is in no name or id (PostgreSQL refuses it in text): a path with one names nothing
+    (404), a query with one is invalid (422), answered before any database sees it."""
+    if "\x00" in scope["path"]:
+        return JSONResponse(error_body("not_found", "no name or id holds a NUL character"), 404)
+    if b"%00" in scope.get("query_string", b"").lower():
+        message = "a query parameter holds a NUL character"
+        return JSONResponse(error_body("invalid_input", message), 422)
+    return None
+

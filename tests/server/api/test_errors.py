@@ -67,3 +67,13 @@ def test_every_error_class_has_a_status_and_a_code() -> None:
         assert any(base in STATUS for base in cls.__mro__), cls
         assert cls.code != "error", cls
     assert status_of(SuricateError("x")) == 500
+
+
+def test_a_nul_in_a_path_is_404_and_in_a_query_422_on_every_database(alice: TestClient) -> None:
+    for path in ("models/a%00b", "streams/a%00b", "runs/a%00b", "processors/a%00b",
+                 "schedules/a%00b", "objects/a%00b", "notebooks/a%00b"):  # fmt: skip
+        r = alice.get(f"/api/v1/{path}")
+        assert r.status_code == 404, (path, r.text)
+        assert r.json()["error"]["code"] == "not_found"
+    r = alice.get("/api/v1/actions", params={"processor": "a\x00b"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
