@@ -519,11 +519,14 @@ class SessionService:
     def _candidates(self) -> builtins.list[tuple[Session, float | None]]:
         """Every session, and since when no page shows it (monotonic), from the database."""
         now, mono = utcnow(), time.monotonic()
+        # Only those known before reading can be gone: one started meanwhile is not in the rows.
+        before = builtins.list(self._sessions.items())
         with self.db.session() as s:
             rows = builtins.list(s.scalars(select(KernelSession)))
         known = {row.id for row in rows}
-        for gone in [i for i, v in self._sessions.items() if i not in known and not v.viewers]:
-            self._sessions.pop(gone, None)  # stopped through another frontend
+        for gone, session in before:
+            if gone not in known and not session.viewers and session.execution_state == "idle":
+                self._sessions.pop(gone, None)  # stopped through another frontend
         found = []
         for row in rows:
             session = self._of(row)
