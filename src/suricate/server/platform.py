@@ -271,6 +271,8 @@ class Platform:
             datasets=DatasetService(db, objects, settings.append_rows, settings.append_seconds),
         )
         platform.quotas = QuotaService(db, default_quotas(settings), platform._sessions_of)
+        if platform.replicated:  # every replica sees the same failed logins
+            platform.login_throttle = LoginThrottle.shared(db)
         return platform
 
     def _sessions_of(self, tenant: str) -> list[Any]:

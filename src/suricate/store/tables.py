@@ -480,3 +480,15 @@ class Frontend(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginAttempt(Base):
+    """The login throttle's memory, shared by frontend replicas: failures of a user name or a
+    client address, or a (name, address) pair trusted after a success."""
+
+    __tablename__ = "login_attempts"
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # name, address or trusted
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    last: Mapped[float] = mapped_column()  # seconds since the epoch

@@ -1,4 +1,5 @@
-"""ha: sessions in the database, frontends by heartbeat, the frontend driving each run
+"""ha: sessions in the database, frontends by heartbeat, the frontend driving each run,
+the login throttle's memory
 
 Revision ID: 0013_ha
 Revises: 0012
@@ -15,6 +16,14 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "login_attempts",
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("last", sa.Double(), nullable=False),
+        sa.PrimaryKeyConstraint("kind", "key", name=op.f("pk_login_attempts")),
+    )
     op.create_table(
         "frontends",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -67,3 +76,4 @@ def downgrade() -> None:
 
     op.drop_table("kernel_sessions")
     op.drop_table("frontends")
+    op.drop_table("login_attempts")
