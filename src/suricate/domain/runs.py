@@ -347,6 +347,8 @@ class RunService:
 
     async def _notify(self, run_id: str) -> None:
         url, info = await asyncio.to_thread(self._webhook, run_id)
+        if info is not None and info.status not in FINISHED:
+            return  # handed over to another frontend, which tells once it ends
         if url and info is not None and self.webhooks is not None:
             task = asyncio.create_task(
                 self.webhooks.send(url, "run.finished", {"run": _public(info)})

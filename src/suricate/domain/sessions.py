@@ -270,7 +270,8 @@ class SessionService:
             token_ref=str(info.id),
             created_at=utcnow(),
             kind=kind,
-            fanout=self._publish,
+            # A run's outputs reach pages through its record, not through this session.
+            fanout=self._publish if kind != "run" else None,
         )
         await asyncio.to_thread(self._insert, session)
         self._sessions[session_id] = session
@@ -351,7 +352,7 @@ class SessionService:
                 last_activity=time.monotonic() - idle,
                 run_id=row.run_id,
                 notebook_revision=row.notebook_revision,
-                fanout=self._publish,
+                fanout=self._publish if row.kind != "run" else None,
             )
             self._sessions[row.id] = session
         return session
