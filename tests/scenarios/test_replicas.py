@@ -1,9 +1,10 @@
 """Two frontends, one platform: two `suricate serve` processes with data dirs of their own on one
 PostgreSQL database, one RabbitMQ vhost and one shared `file://` object store, plus an execution
 node. A token works on both; an object uploaded through A is read through B; a session started
-through A executes through B (and B's WebSocket hears what runs through A), and still does
-after A is killed with -9; a schedule due every minute fires once a minute in all, not once per
-replica, before and after the hand-over of the lead.
+through A executes through B (and B's WebSocket hears what runs through A, B's actions feed an
+action recorded through A), and still does after A is killed with -9; a schedule due every
+minute fires once a minute in all, not once per replica, before and after the hand-over of the
+lead.
 """
 
 from __future__ import annotations
@@ -163,6 +164,15 @@ def test_two_frontends_share_one_platform_and_survive_a_kill(
                 )
                 outputs = [e["output"].get("text", "") for e in heard if e["type"] == "output"]
                 assert "42\n" in outputs, heard
+
+            # The actions feed through B hears an action recorded through A.
+            with via_b.stream("GET", "/actions/feed", timeout=30) as feed:
+                lines = feed.iter_lines()
+                assert next(lines) == ": connected"
+                made = via_a.post("/actions", json={"text": "watch the slot receiver"})
+                assert made.status_code == 201, made.text
+                data = next(line for line in lines if line.startswith("data: "))
+                assert json.loads(data.removeprefix("data: "))["text"] == "watch the slot receiver"
 
             # The first due time fires (through the leader, A) ...
             runs = wait_until(
