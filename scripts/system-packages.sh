@@ -3,8 +3,11 @@
 # filter, through the pyseccomp binding) and util-linux's setpriv (a root node drops to the
 # kernels' uid); acl grants that uid traversal where Python lives under a closed dir; Node.js and
 # npm build the web UI; Chromium (with --browser: for the tests) runs the browser tests (driven by
-# Playwright through /usr/bin/chromium, never a downloaded browser). Installed when running as
-# root; otherwise say what is missing.
+# Playwright through /usr/bin/chromium, never a downloaded browser); nginx is the reverse proxy
+# the tests check deploy/nginx/suricate.conf with and start in front of frontend replicas (on a
+# loopback port of their own; Debian's package may also start its service on port 80: `systemctl
+# disable --now nginx` where unwanted). Installed when running as root; otherwise say what is
+# missing.
 set -u
 missing=()
 command -v bwrap >/dev/null || missing+=(bubblewrap)
@@ -12,6 +15,7 @@ command -v setpriv >/dev/null || missing+=(util-linux)
 command -v setfacl >/dev/null || missing+=(acl)
 ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2' || missing+=(libseccomp2)
 command -v npm >/dev/null || missing+=(nodejs npm)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 if [ "${1:-}" = --browser ]; then [ -x /usr/bin/chromium ] || missing+=(chromium); fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -319,11 +319,16 @@ def _environment(service: dict[str, Any]) -> dict[str, str]:
     return {k: str(v) for k, v in env.items()}
 
 
-def test_compose_runs_the_frontend_two_nodes_and_the_stores() -> None:
+def test_compose_runs_two_frontends_behind_nginx_two_nodes_and_the_stores() -> None:
     services = _services()
-    expected = {"frontend", "execnode", "rabbitmq", "postgres", "minio", "minio-init"}
+    expected = {"frontend", "proxy", "execnode", "rabbitmq", "postgres", "minio", "minio-init"}
     assert expected <= set(services)
+    assert services["frontend"]["deploy"]["replicas"] == 2
     assert services["execnode"]["deploy"]["replicas"] == 2
+    assert services["proxy"]["image"].startswith("nginx:1.")
+    mounts = [str(v).split(":") for v in services["proxy"]["volumes"]]
+    assert ["./nginx/suricate.conf", "/etc/nginx/conf.d/default.conf", "ro"] in mounts
+    assert (DEPLOY / "nginx" / "suricate.conf").is_file()
     assert services["rabbitmq"]["image"] == "rabbitmq:3.13-management"
     assert services["postgres"]["image"] == "postgres:16"
     for name, service in services.items():
@@ -335,7 +340,8 @@ def test_compose_runs_the_image_commands() -> None:
     services = _services()
     frontend = services["frontend"]
     assert frontend["command"] == _image_cmd()
-    assert [str(p).rsplit(":", 1)[1] for p in frontend["ports"]] == ["8888"]
+    assert "ports" not in frontend, "reached through the proxy only"
+    assert [str(p).rsplit(":", 1)[1] for p in services["proxy"]["ports"]] == ["8888"]
     assert services["execnode"]["command"] == ["execnode"]
     dedicated = services["execnode-dedicated"]
     assert dedicated["command"][:2] == ["execnode", "--tenant"]
@@ -393,8 +399,9 @@ def test_compose_health_checks_probe_the_readiness_routes() -> None:
 def test_compose_keeps_state_in_declared_named_volumes() -> None:
     compose = _compose()
     declared = set(compose["volumes"])
+    # A frontend's data dir is its own (an anonymous volume): nothing in it is worth keeping.
+    assert [str(v) for v in compose["services"]["frontend"]["volumes"]] == ["/var/lib/suricate"]
     wanted = {
-        "frontend": "/var/lib/suricate",
         "postgres": "/var/lib/postgresql/data",
         "rabbitmq": "/var/lib/rabbitmq",
         "minio": "/data",
@@ -455,7 +462,7 @@ def test_compose_urls_name_the_services_of_the_stack() -> None:
     assert frontend["SURICATE_OBJECT_STORE_URL"].startswith("s3://suricate/")
     assert "local/suricate" in " ".join(services["minio-init"]["command"]), "the bucket"
     node = _environment(services["execnode"])
-    assert node["SURICATE_URL"] == "http://frontend:8888"
+    assert node["SURICATE_URL"] == "http://proxy:8888", "through the proxy: any frontend"
 
 
 def test_compose_nodes_get_the_broker_but_no_database_keys_or_store_credentials() -> None:
@@ -529,7 +536,7 @@ def test_every_manifest_parses_and_names_its_kind() -> None:
         assert document["apiVersion"] and document["kind"], document
         assert document["metadata"]["name"], document
     kinds = {d["kind"] for d in documents}
-    expected = {"Namespace", "ConfigMap", "Secret", "PersistentVolumeClaim", "Deployment"}
+    expected = {"Namespace", "ConfigMap", "Secret", "Deployment"}
     assert expected | {"Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"} <= kinds
 
 
@@ -564,18 +571,65 @@ def test_kubectl_kustomize_builds_the_manifests_offline() -> None:
             assert image.endswith("/suricate:0.1.0"), image
 
 
-def test_the_frontend_is_one_replica_recreated_on_its_volume() -> None:
+def test_the_frontend_is_replicated_rolled_and_budgeted_without_a_claim() -> None:
     frontend = _one("Deployment", "suricate-frontend", "frontend.yaml")
-    assert frontend["spec"]["replicas"] == 1
-    assert frontend["spec"]["strategy"] == {"type": "Recreate"}
+    assert frontend["spec"]["replicas"] >= 2
+    strategy = frontend["spec"]["strategy"]
+    assert strategy["type"] == "RollingUpdate"
+    assert strategy["rollingUpdate"] == {"maxUnavailable": 0, "maxSurge": 1}
     pod = frontend["spec"]["template"]["spec"]
     volumes = {v["name"]: v for v in pod["volumes"]}
     mounts = {m["mountPath"]: m["name"] for m in _container(frontend)["volumeMounts"]}
-    claim = volumes[mounts["/var/lib/suricate"]]["persistentVolumeClaim"]["claimName"]
-    _one("PersistentVolumeClaim", claim, "frontend.yaml")
+    assert "emptyDir" in volumes[mounts["/var/lib/suricate"]], "a data dir of its own"
+    assert not [d for d in _documents() if d["kind"] == "PersistentVolumeClaim"]
     assert _config()["SURICATE_DATA_DIR"] == "/var/lib/suricate"
+    assert _config()["SURICATE_OBJECT_STORE_URL"].startswith("s3://"), "a shared store"
+    budget = _one("PodDisruptionBudget", "suricate-frontend", "frontend.yaml")
+    assert budget["spec"]["minAvailable"] == 1
+    labels = frontend["spec"]["template"]["metadata"]["labels"].items()
+    assert budget["spec"]["selector"]["matchLabels"].items() <= labels
     assert not [d for d in _documents() if d["kind"] == "HorizontalPodAutoscaler"
                 and d["spec"]["scaleTargetRef"]["name"] == "suricate-frontend"]  # fmt: skip
+
+
+def test_the_nginx_config_spreads_requests_and_passes_websockets_and_feeds(
+    tmp_path: Path,
+) -> None:
+    conf = (DEPLOY / "nginx" / "suricate.conf").read_text()
+    services = _services()
+    port = services["frontend"]["command"][-1]
+    assert re.search(rf"^\s*server frontend:{port}\b", conf, re.MULTILINE), "compose's frontends"
+    assert re.search(r"^\s*listen 8888;", conf, re.MULTILINE)
+    for directive in [
+        "proxy_set_header Upgrade $http_upgrade;",
+        "proxy_http_version 1.1;",
+        "proxy_buffering off;",
+        "proxy_request_buffering off;",
+        "client_max_body_size 0;",
+    ]:
+        assert directive in conf, directive
+    assert "non_idempotent" not in conf, "a POST is never sent to two frontends"
+    nginx = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if nginx is None:
+        pytest.skip("nginx is not installed (scripts/system-packages.sh installs it)")
+    # `nginx -t` as Debian's nginx loads it, the upstream on loopback (no name to resolve).
+    local = conf.replace(f"server frontend:{port}", f"server 127.0.0.1:{free_port()}")
+    (tmp_path / "suricate.conf").write_text(local)
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
+        "events {}\n"
+        f"http {{\n  access_log off;\n  client_body_temp_path {tmp_path}/body;\n"
+        f"  proxy_temp_path {tmp_path}/proxy;\n  include {tmp_path}/suricate.conf;\n}}\n"
+    )
+    result = subprocess.run(
+        [nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
 
 
 def test_probes_point_at_the_real_routes_and_ports() -> None:

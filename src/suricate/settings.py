@@ -41,7 +41,8 @@ class Settings(BaseSettings):
         default=None,
         description=(
             "Where object bytes live: s3://bucket/prefix for an S3-compatible store (credentials "
-            "from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile), or a directory; "
+            "from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile), or a directory "
+            "(file:///path; a shared file system such as NFS for frontend replicas); "
             "default: DATA_DIR/objects."
         ),
     )

@@ -1,4 +1,5 @@
-"""The login throttle: exponential back-off per name and per address, never a long lock-out."""
+"""The login throttle: exponential back-off per name and per address, never a long lock-out;
+shared by frontend replicas through the database."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import pytest
 from suricate.domain.throttle import (
     ADDRESS_FREE,
     ADDRESS_MAX_WAIT,
+    FORGET_AFTER,
     NAME_FREE,
     NAME_MAX_WAIT,
     LoginThrottle,
+    SharedAttempts,
 )
 from suricate.errors import TooManyAttempts
+from suricate.store.db import Database
 
 
 class Clock:
@@ -80,3 +84,29 @@ def test_a_success_clears_the_failures() -> None:
         throttle.check("bob", "192.0.2.1")
     throttle.succeeded("bob", "192.0.2.1")
     throttle.check("BOB", "192.0.2.1")
+
+
+def test_frontend_replicas_share_one_throttle(database_url: str) -> None:
+    db = Database(database_url)
+    db.upgrade()
+    try:
+        clock = Clock()
+        a, b = LoginThrottle(clock, SharedAttempts(db)), LoginThrottle(clock, SharedAttempts(db))
+        for i in range(NAME_FREE):  # guesses spread over both replicas count as one
+            (a if i % 2 else b).failed("alice", f"198.51.100.{i}")
+        assert _waits(a, "alice", "198.51.100.99") == 1
+        assert _waits(b, "Alice", "198.51.100.98") == 1
+        a.succeeded("alice", "192.0.2.7")
+        assert _waits(b, "alice", "192.0.2.7") == 0  # trusted on every replica
+        assert _waits(b, "alice", "198.51.100.97") == 0  # and the name's failures are cleared
+        # Entries past any use go: failures after an hour, trusted pairs after TRUSTED_DAYS.
+        store = SharedAttempts(db)
+        store.PRUNE_EVERY = 1
+        b.failed("mallory", "198.51.100.50")
+        clock.now += FORGET_AFTER + 1
+        LoginThrottle(clock, store).failed("eve", "198.51.100.51")
+        assert store.get("name", "mallory") is None
+        assert store.get("trusted", "alice\n192.0.2.7") is not None
+        assert store.count() == 3  # eve, her address, alice's trusted pair
+    finally:
+        db.dispose()

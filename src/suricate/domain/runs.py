@@ -22,9 +22,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from suricate.domain import verdicts
 from suricate.domain.auth import Principal
@@ -157,6 +157,10 @@ class RunService:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._closing = False
         self._deliveries: set[asyncio.Task[bool]] = set()
+        # This frontend's name: the runs it drives carry it (set by the composition root).
+        self.frontend: str | None = None
+        # Frontend replicas: a stopping frontend leaves its runs to another, unfinished.
+        self.hand_over = False
 
     def _interrupted(self, error: str, now: datetime) -> builtins.list[Run]:
         """Fail the runs that were running; return those still queued."""
@@ -183,6 +187,47 @@ class RunService:
             principal = await asyncio.to_thread(principal_of, row.user_id, row.tenant_id)
             if principal is not None:
                 self._start(principal, row.id)
+
+    def _orphans(self, alive: set[str]) -> builtins.list[Run]:
+        """Claim the unfinished runs of frontends that are gone: this one drives them now."""
+        claimed = []
+        with self.db.session() as s:
+            rows = builtins.list(s.scalars(select(Run).where(Run.status.in_((QUEUED, RUNNING)))))
+            for row in rows:
+                if row.frontend in alive:
+                    continue
+                was = (
+                    Run.frontend.is_(None) if row.frontend is None else Run.frontend == row.frontend
+                )
+                taken = cast(
+                    "CursorResult[Any]",
+                    s.execute(
+                        update(Run)
+                        .where(Run.id == row.id, was, Run.status.in_((QUEUED, RUNNING)))
+                        .values(frontend=self.frontend)
+                        .execution_options(synchronize_session=False)
+                    ),
+                ).rowcount
+                if taken:
+                    claimed.append(row)
+        return claimed
+
+    async def adopt(self, principal_of: Any, alive: set[str]) -> int:
+        """Drive the runs whose frontend is gone (not in ``alive``): a queued one starts, a
+        running one starts again as its next attempt (or fails, past the attempts); the
+        leader's duty when frontends are replicas. Return how many were taken over."""
+        rows = await asyncio.to_thread(self._orphans, alive)
+        for row in rows:
+            log.warning("run %s lost its frontend %s; this one takes it over", row.id, row.frontend)
+            if row.status == RUNNING and not await asyncio.to_thread(self._retry, row.id):
+                lost = {"ename": "FrontendLost", "evalue": "its frontend stopped", "cell": None}
+                await asyncio.to_thread(self._finish, row.id, FAILED, lost)
+                await self._notify(row.id)
+                continue
+            principal = await asyncio.to_thread(principal_of, row.user_id, row.tenant_id)
+            if principal is not None:
+                self._start(principal, row.id)
+        return len(rows)
 
     async def trigger(
         self,
@@ -227,6 +272,7 @@ class RunService:
             attempt=1,
             backtest=backtest.dumps() if backtest is not None else None,
             created_at=utcnow(),
+            frontend=self.frontend,
         )
         await asyncio.to_thread(self._insert, row)
         self._start(principal, row.id)
@@ -310,6 +356,8 @@ class RunService:
 
     async def _notify(self, run_id: str) -> None:
         url, info = await asyncio.to_thread(self._webhook, run_id)
+        if info is not None and info.status not in FINISHED:
+            return  # handed over to another frontend, which tells once it ends
         if url and info is not None and self.webhooks is not None:
             task = asyncio.create_task(
                 self.webhooks.send(url, "run.finished", {"run": _public(info)})
@@ -322,6 +370,8 @@ class RunService:
             while await self._attempt(principal, run_id):
                 log.info("run %s lost its kernel; trying again", run_id)
         except asyncio.CancelledError:
+            if self._closing and self.hand_over:
+                raise  # the leader takes it over, as the next attempt
             if self._closing:
                 error: dict[str, Any] = {
                     "ename": "ServerStopped",
@@ -369,7 +419,7 @@ class RunService:
         try:
             # Inside the try: a kernel that cannot be had (node or broker lost) is retried too.
             session = await self.sessions.create(principal, notebook_id, kind="run", limits=limits)
-            session.run_id, session.notebook_revision = run_id, revision
+            await asyncio.to_thread(self.sessions.mark_run, session.id, run_id, revision)
             live = _LiveOutputs(self, run_id, nb, session)
             if backtest is not None and backtest.models:
                 pinned = await self.sessions.execute(principal, session.id, backtest.pins(), None)
@@ -391,6 +441,8 @@ class RunService:
                 live.follow(None)
                 cell["outputs"], cell["execution_count"] = reply.outputs, reply.execution_count
                 await live.saved(functools.partial(self._progress, run_id, done))
+                if await asyncio.to_thread(self._ended, run_id):
+                    return False  # cancelled through another frontend
                 if reply.status == "ok":
                     continue
                 if verdicts.clean_exit(reply.ename, reply.evalue):
@@ -444,6 +496,10 @@ class RunService:
                     result=json.dumps(nb),
                 )
             )
+
+    def _ended(self, run_id: str) -> bool:
+        with self.db.session() as s:
+            return s.scalar(select(Run.status).where(Run.id == run_id)) in FINISHED
 
     def _retry(self, run_id: str) -> bool:
         """Count another attempt if this was the first; tell whether to try again."""

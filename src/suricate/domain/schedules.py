@@ -11,10 +11,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 
 from suricate.domain.auth import Principal
 from suricate.domain.notebooks import NotebookService
@@ -252,9 +252,20 @@ class ScheduleService:
         starts = self._fired(now)
         with self.db.session() as s:
             due = select(Schedule).where(Schedule.next_at <= now, Schedule.trigger.is_(None))
-            for row in s.scalars(due):
-                # Advance first: a schedule fires once per due time, whatever happens next.
-                row.next_at = next_time(row.cron, row.timezone, now)
+            for row in list(s.scalars(due)):
+                # Advance first: a schedule fires once per due time, whatever happens next; and
+                # only from the due time read, so two replicas never fire the same one.
+                advanced = cast(
+                    "CursorResult[Any]",
+                    s.execute(
+                        update(Schedule)
+                        .where(Schedule.id == row.id, Schedule.next_at == row.next_at)
+                        .values(next_at=next_time(row.cron, row.timezone, now))
+                        .execution_options(synchronize_session=False)
+                    ),
+                ).rowcount
+                if not advanced:
+                    continue
                 if row.last_run_id is not None:
                     last = s.get(Run, row.last_run_id)
                     if last is not None and last.status not in FINISHED:

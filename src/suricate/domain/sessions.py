@@ -1,8 +1,16 @@
-"""Interactive sessions: a user's live kernel on an execution node, driven through the bus."""
+"""Interactive sessions: a user's live kernel on an execution node, driven through the bus.
+
+A session is a row in the database (``kernel_sessions``) naming the node that holds its kernel,
+so any frontend replica can drive it, and it outlives the frontend that started it. What only a
+frontend knows (the pages showing a session, a cell running through it) stays in that replica's
+memory; the events pages hear are delivered to its own pages and broadcast to the other
+replicas' over the bus. Culling idle sessions is a singleton duty (the leader's).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import logging
 import time
@@ -12,13 +20,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete, func, select, update
+
 from suricate.domain.auth import SDK_SCOPE, Principal, TokenService
 from suricate.domain.notebooks import NotebookService
 from suricate.domain.quotas import QuotaService
 from suricate.errors import ExecutionNodeError, SessionNotFound
-from suricate.store.tables import utcnow
-from suricate.wire.bus import Bus
+from suricate.store.db import Database
+from suricate.store.tables import KernelSession, utcnow
+from suricate.wire.bus import Bus, Fanout
 from suricate.wire.messages import (
+    Broadcast,
     Done,
     Execute,
     Executed,
@@ -66,6 +78,8 @@ class Session:
     notebook_revision: int | None = None  # the revision a run runs
     viewers: int = 0  # pages showing the session now (the editor's WebSocket)
     detached_at: float | None = None  # when the last page showing it closed
+    # Sends an event to the other frontends' pages (set by the service).
+    fanout: Callable[[str, dict[str, Any]], None] | None = field(default=None, repr=False)
 
     def attach(self, listener: asyncio.Queue[dict[str, Any]]) -> None:
         """A page shows the session: it hears its events, and the session is not detached."""
@@ -92,6 +106,13 @@ class Session:
         return max(0.0, (now or time.monotonic()) - self.last_activity)
 
     def publish(self, event: dict[str, Any]) -> None:
+        """Tell the pages showing the session, on this frontend and on the others."""
+        self.deliver(event)
+        if self.fanout is not None:
+            self.fanout(self.id, event)
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        """Tell this frontend's pages showing the session."""
         for listener in list(self.listeners):
             with contextlib.suppress(asyncio.QueueFull):
                 listener.put_nowait(event)
@@ -108,33 +129,83 @@ class SessionService:
         idle_timeout: float,
         detached_grace: float | None = None,
         quotas: QuotaService | None = None,
+        db: Database | None = None,
+        frontend: str = "",
+        lasting: bool = False,
     ) -> None:
         self.bus = bus
         self.tokens = tokens
         self.notebooks = notebooks
+        self.db: Database = db if db is not None else tokens.db
         self.idle_timeout = idle_timeout
         self.detached_grace = detached_grace if detached_grace is not None else idle_timeout
         self.quotas = quotas
+        # This frontend's name: broadcasts it sent come back to it, and are skipped.
+        self.frontend = frontend
+        # Kernels outlive this frontend (they are on nodes of their own): closing keeps them.
+        self.lasting = lasting
+        # The sessions this frontend has seen, with what only it knows (pages, running cells).
         self._sessions: dict[str, Session] = {}
         # Sessions being started, counted against the quotas already.
         self._starting: set[_Starting] = set()
         self._culler: asyncio.Task[None] | None = None
+        self._fanout = Fanout(bus, frontend)
 
     async def start(self) -> None:
-        self._culler = asyncio.create_task(self._cull_forever())
+        """Start culling idle sessions (the leader's duty); forget kernels that died with an
+        in-process node."""
+        if not self.lasting:
+            for token_ref in await asyncio.to_thread(self._forget_all):
+                await asyncio.to_thread(self.tokens.revoke, token_ref)
+        self.start_culling()
+
+    def start_culling(self) -> None:
+        if self._culler is None:
+            self._culler = asyncio.create_task(self._cull_forever())
+
+    async def stop_culling(self) -> None:
+        culler, self._culler = self._culler, None
+        if culler is not None:
+            culler.cancel()
+            with contextlib.suppress(BaseException):
+                await culler
 
     async def close(self) -> None:
-        if self._culler is not None:
-            self._culler.cancel()
+        await self.stop_culling()
+        await self._fanout.close()
+        if self.lasting:
+            return  # the sessions go on: another frontend (or this one again) drives them
         for session in list(self._sessions.values()):
             with contextlib.suppress(Exception):
                 await self._stop(session)
 
+    async def take_broadcast(self, message: Any) -> None:
+        """Hand an event another frontend sent to this frontend's pages showing its session."""
+        if not isinstance(message, Broadcast) or message.topic != "session":
+            return
+        if self._fanout.mine(message):
+            return
+        session = self._sessions.get(message.key)
+        if session is None:
+            return
+        event = dict(message.payload)
+        if event.get("type") == "status":
+            state = event.get("execution_state")
+            if state == "busy":
+                session.execution_state = "busy"
+            elif state in ("idle", "restarted"):
+                session.execution_state = "idle"
+                session.last_activity = time.monotonic()
+        session.deliver(event)
+
+    def _publish(self, session_id: str, event: dict[str, Any]) -> None:
+        self._fanout.send("session", session_id, event)
+
     def of_tenant(self, tenant: str) -> list[Session | _Starting]:
         """Return the tenant's open sessions (runs' too), and those being started."""
-        found: list[Session | _Starting] = [
-            s for s in self._sessions.values() if s.tenant == tenant
-        ]
+        with self.db.session() as s:
+            rows = list(s.scalars(select(KernelSession).where(KernelSession.tenant_name == tenant)))
+        found: list[Session | _Starting] = [self._of(row) for row in rows]
         return found + [s for s in self._starting if s.tenant == tenant]
 
     async def create(
@@ -201,8 +272,91 @@ class SessionService:
             token_ref=str(info.id),
             created_at=utcnow(),
             kind=kind,
+            # A run's outputs reach pages through its record, not through this session.
+            fanout=self._publish if kind != "run" else None,
         )
+        await asyncio.to_thread(self._insert, session)
         self._sessions[session_id] = session
+        return session
+
+    def _insert(self, session: Session) -> None:
+        with self.db.session() as s:
+            s.add(
+                KernelSession(
+                    id=session.id,
+                    tenant_id=session.tenant_id,
+                    tenant_name=session.tenant,
+                    user_name=session.user,
+                    notebook_id=session.notebook_id,
+                    node=session.node,
+                    token_ref=session.token_ref,
+                    kind=session.kind,
+                    created_at=session.created_at,
+                    last_active_at=session.created_at,
+                )
+            )
+
+    def mark_run(self, session_id: str, run_id: str, revision: int) -> None:
+        """Record that the session is a run's kernel (what it logs names the run)."""
+        if (session := self._sessions.get(session_id)) is not None:
+            session.run_id, session.notebook_revision = run_id, revision
+        with self.db.session() as s:
+            s.execute(
+                update(KernelSession)
+                .where(KernelSession.id == session_id)
+                .values(run_id=run_id, notebook_revision=revision)
+            )
+
+    def viewed(self, session_id: str, shown: bool) -> None:
+        """Record whether a page of this frontend shows the session (the culler's grace)."""
+        with self.db.session() as s:
+            s.execute(
+                update(KernelSession)
+                .where(KernelSession.id == session_id)
+                .values(detached_at=None if shown else utcnow())
+            )
+
+    def _touch(self, session_id: str) -> None:
+        with self.db.session() as s:
+            s.execute(
+                update(KernelSession)
+                .where(KernelSession.id == session_id)
+                .values(last_active_at=utcnow())
+            )
+
+    def _forget(self, session_id: str) -> None:
+        self._sessions.pop(session_id, None)
+        with self.db.session() as s:
+            s.execute(delete(KernelSession).where(KernelSession.id == session_id))
+
+    def _forget_all(self) -> list[str]:
+        """Forget every session (their kernels died with the in-process node); their tokens."""
+        with self.db.session() as s:
+            refs = list(s.scalars(select(KernelSession.token_ref)))
+            s.execute(delete(KernelSession))
+        return refs
+
+    def _of(self, row: KernelSession) -> Session:
+        """The session a row records, with what this frontend knows of it."""
+        session = self._sessions.get(row.id)
+        if session is None:
+            idle = max(0.0, (utcnow() - row.last_active_at).total_seconds())
+            session = Session(
+                id=row.id,
+                tenant_id=row.tenant_id,
+                tenant=row.tenant_name,
+                user=row.user_name,
+                notebook_id=row.notebook_id,
+                node=row.node,
+                token_ref=row.token_ref,
+                created_at=row.created_at,
+                kind=row.kind,
+                last_activity=time.monotonic() - idle,
+                run_id=row.run_id,
+                notebook_revision=row.notebook_revision,
+                fanout=self._publish if row.kind != "run" else None,
+            )
+            self._sessions[row.id] = session
         return session
 
     async def refresh(self, session: Session) -> Session:
@@ -219,7 +373,8 @@ class SessionService:
             return session  # the node is slow or gone: what is known stands
         if isinstance(reply, SessionState):
             shown = session.state
-            session.cpu_busy = reply.cpu_busy
+            # A cell running through another frontend is busy too.
+            session.cpu_busy = reply.cpu_busy or reply.busy
             session.cpu_seconds = reply.cpu_seconds
             session.cpu_cores = reply.cpu_cores
             session.memory_bytes = reply.memory_bytes
@@ -231,31 +386,52 @@ class SessionService:
 
     def get(self, principal: Principal, session_id: str) -> Session:
         """Return one of the principal's own sessions: a kernel runs with its owner's SDK
-        token, so a teammate's session is as invisible as another tenant's (404)."""
-        session = self._sessions.get(session_id)
-        if session is None or not _owns(principal, session):
+        token, so a teammate's session is as invisible as another tenant's (404).
+
+        It reads the database (a session started through another frontend is found): from
+        a coroutine, use ``find``."""
+        with self.db.session() as s:
+            row = s.get(KernelSession, session_id)
+        if row is None:
+            self._sessions.pop(session_id, None)
+            raise SessionNotFound(session_id)
+        session = self._of(row)
+        if not _owns(principal, session):
             raise SessionNotFound(session_id)
         return session
 
+    async def find(self, principal: Principal, session_id: str) -> Session:
+        """``get``, off the event loop."""
+        return await asyncio.to_thread(self.get, principal, session_id)
+
     def list(self, principal: Principal) -> list[Session]:
         """The principal's own sessions in its tenant, oldest first."""
-        return sorted(
-            (s for s in self._sessions.values() if _owns(principal, s)),
-            key=lambda s: s.created_at,
-        )
+        with self.db.session() as s:
+            rows = s.scalars(
+                select(KernelSession)
+                .where(
+                    KernelSession.tenant_id == principal.tenant_id,
+                    KernelSession.user_name == principal.user_name,
+                )
+                .order_by(KernelSession.created_at)
+            )
+            return [self._of(row) for row in rows]
 
     def of_token(self, token_id: int | None) -> Session | None:
         """The session whose kernel holds this token (its SDK's), if any."""
         if token_id is None:
             return None
-        return next((s for s in self._sessions.values() if s.token_ref == str(token_id)), None)
+        with self.db.session() as s:
+            row = s.scalar(select(KernelSession).where(KernelSession.token_ref == str(token_id)))
+        return self._of(row) if row is not None else None
 
     def open_by_tenant(self) -> dict[str, int]:
         """Count the open sessions (kernels) of each tenant, for the metrics."""
-        counts: dict[str, int] = {}
-        for session in self._sessions.values():
-            counts[session.tenant] = counts.get(session.tenant, 0) + 1
-        return counts
+        with self.db.session() as s:
+            rows = s.execute(
+                select(KernelSession.tenant_name, func.count()).group_by(KernelSession.tenant_name)
+            ).all()
+        return {tenant: int(count) for tenant, count in rows}
 
     async def execute(
         self,
@@ -267,7 +443,7 @@ class SessionService:
     ) -> Executed:
         """Run code in the session's kernel; listeners see outputs as they come, tagged with
         ``cell`` (the caller's name for what runs, such as a notebook cell's id)."""
-        session = self.get(principal, session_id)
+        session = await self.find(principal, session_id)
         session.last_activity = time.monotonic()
         session.execution_state = "busy"
         session.publish({"type": "status", "execution_state": "busy", "cell": cell})
@@ -284,7 +460,8 @@ class SessionService:
             session.execution_state = "idle"
             session.last_activity = time.monotonic()
         if not isinstance(reply, Executed):
-            raise self._failure(session, reply)
+            raise await self._failure(session, reply)
+        await asyncio.to_thread(self._touch, session_id)
         result = {
             "type": "result",
             "status": reply.status,
@@ -311,7 +488,7 @@ class SessionService:
         """Pass a Jupyter client's message (shell or control) to the session's kernel;
         ``on_message(channel, message)`` hears each of the kernel's answers to it. The session
         is busy while an execute_request runs."""
-        session = self.get(principal, session_id)
+        session = await self.find(principal, session_id)
         header = message.get("header")
         executes = isinstance(header, dict) and header.get("msg_type") == "execute_request"
         session.last_activity = time.monotonic()
@@ -329,38 +506,39 @@ class SessionService:
             if executes:
                 session.execution_state = "idle"
             session.last_activity = time.monotonic()
+        await asyncio.to_thread(self._touch, session_id)
         if not isinstance(reply, Done):
-            raise self._failure(session, reply)
+            raise await self._failure(session, reply)
 
     async def interrupt(self, principal: Principal, session_id: str) -> None:
-        session = self.get(principal, session_id)
+        session = await self.find(principal, session_id)
         await self._command(session, Interrupt(session_id))
 
     async def restart(self, principal: Principal, session_id: str) -> None:
-        session = self.get(principal, session_id)
+        session = await self.find(principal, session_id)
         await self._command(session, Restart(session_id))
         session.publish({"type": "status", "execution_state": "restarted"})
 
     async def delete(self, principal: Principal, session_id: str) -> None:
-        await self._stop(self.get(principal, session_id))
+        await self._stop(await self.find(principal, session_id))
 
     async def _command(self, session: Session, command: Message) -> None:
         reply = await self.bus.call(session.tenant, command, node=session.node)
         if not isinstance(reply, Done):
-            raise self._failure(session, reply)
+            raise await self._failure(session, reply)
 
     async def _stop(self, session: Session) -> None:
-        self._sessions.pop(session.id, None)
+        await asyncio.to_thread(self._forget, session.id)
         session.publish({"type": "status", "execution_state": "dead"})
         try:
             await self.bus.call(session.tenant, StopSession(session.id), node=session.node)
         finally:
             await asyncio.to_thread(self.tokens.revoke, session.token_ref)
 
-    def _failure(self, session: Session, reply: Message) -> Exception:
+    async def _failure(self, session: Session, reply: Message) -> Exception:
         if isinstance(reply, Failed) and reply.code == "session_gone":
             # The node lost the kernel (the node restarted): the session is over.
-            self._sessions.pop(session.id, None)
+            await asyncio.to_thread(self._forget, session.id)
             return SessionNotFound(session.id)
         return _node_error(reply)
 
@@ -375,21 +553,56 @@ class SessionService:
             return "its page closed"
         return None
 
+    def _candidates(self) -> builtins.list[tuple[Session, float | None]]:
+        """Every session, and since when no page shows it (monotonic), from the database."""
+        now, mono = utcnow(), time.monotonic()
+        # Only those known before reading can be gone: one started meanwhile is not in the rows.
+        before = builtins.list(self._sessions.items())
+        with self.db.session() as s:
+            rows = builtins.list(s.scalars(select(KernelSession)))
+        known = {row.id for row in rows}
+        for gone, session in before:
+            if gone not in known and not session.viewers and session.execution_state == "idle":
+                self._sessions.pop(gone, None)  # stopped through another frontend
+        found = []
+        for row in rows:
+            session = self._of(row)
+            last = mono - max(0.0, (now - row.last_active_at).total_seconds())
+            session.last_activity = max(session.last_activity, last)
+            detached = None
+            if row.detached_at is not None and session.viewers == 0:
+                detached = mono - max(0.0, (now - row.detached_at).total_seconds())
+            found.append((session, detached))
+        return found
+
     async def _cull_forever(self) -> None:
         while True:
             await asyncio.sleep(
                 max(0.5, min(30.0, min(self.idle_timeout, self.detached_grace) / 4))
             )
-            for session in list(self._sessions.values()):
-                if self._due(session, time.monotonic()) is None:
-                    continue
-                # Idle by its messages: idle by its kernel's CPU use too?
-                await self.refresh(session)
-                why = self._due(session, time.monotonic())
-                if why is not None:
-                    log.info("culling session %s of tenant %s: %s", session.id, session.tenant, why)
-                    with contextlib.suppress(Exception):
-                        await self._stop(session)
+            try:
+                await self._cull()
+            except Exception:
+                log.exception("culling sessions failed")
+
+    async def _cull(self) -> None:
+        for session, detached in await asyncio.to_thread(self._candidates):
+            if session.viewers == 0:
+                session.detached_at = detached
+            if self.lasting and not await self.bus.node_alive(session.node):
+                log.info("forgetting session %s: its node %s is gone", session.id, session.node)
+                await asyncio.to_thread(self._forget, session.id)
+                await asyncio.to_thread(self.tokens.revoke, session.token_ref)
+                continue
+            if self._due(session, time.monotonic()) is None:
+                continue
+            # Idle by its messages: idle by its kernel's CPU use too?
+            await self.refresh(session)
+            why = self._due(session, time.monotonic())
+            if why is not None:
+                log.info("culling session %s of tenant %s: %s", session.id, session.tenant, why)
+                with contextlib.suppress(Exception):
+                    await self._stop(session)
 
 
 @dataclass(frozen=True)

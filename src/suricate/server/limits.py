@@ -122,4 +122,3 @@ def _nul_refusal(scope: Scope) -> JSONResponse | None:
         message = "a query parameter holds a NUL character"
         return JSONResponse(error_body("invalid_input", message), 422)
     return None
-

@@ -35,8 +35,15 @@ from suricate.server.notices import Notices
 from suricate.settings import Settings, warn_if_root
 from suricate.store.blobs import LocalObjectStore, object_store
 from suricate.store.db import Database
+from suricate.store.leader import Leadership, frontend_id
+from suricate.wire.bus import Fanout, ReportHook
+from suricate.wire.messages import Message
 
 log = logging.getLogger(__name__)
+# How often the leader looks for runs whose frontend is gone.
+ADOPT_SECONDS = 2.0
+# A staged upload this old in a shared store was left by a crashed replica.
+STALE_UPLOAD_S = 24 * 3600.0
 
 
 @dataclass
@@ -53,6 +60,12 @@ class Compute:
     sdk_server: tuple[Any, asyncio.Task[None]] | None = None
     sdk_dir: Path | None = None
     duties: list[asyncio.Task[None]] = field(default_factory=list)
+    leadership: Leadership | None = None
+    replicated: bool = False  # frontend replicas share the database
+    fanout: Fanout | None = None
+    platform: Platform | None = None
+    # The leader's own duties (those of a service are started by the service).
+    led: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
     async def start(cls, platform: Platform, app: Any) -> Compute:
@@ -67,6 +80,8 @@ class Compute:
         from suricate.wire.bus import InProcessBus
 
         s = platform.settings
+        replicated = platform.replicated
+        frontend = frontend_id()
         bus: Bus
         node = sdk_server = sdk_dir = None
         if s.broker_url:
@@ -84,6 +99,11 @@ class Compute:
             await node.start()
             bus = InProcessBus(node.handle)
             node.report = bus.report
+        if replicated and not (s.secret_key and s.webhook_secret):
+            log.warning(
+                "the database is shared (frontend replicas): set SURICATE_SECRET_KEY and "
+                "SURICATE_WEBHOOK_SECRET, the same on every replica, or each keeps its own"
+            )
         principal_for_ids = functools.partial(principal_of, platform.db)
         key = load_key(s.secret_key.get_secret_value() if s.secret_key else None, s.data_dir)
         outbound = Outbound(s.outbound_allowed_list)
@@ -100,8 +120,18 @@ class Compute:
             platform.quotas,
         )
         processors.datasets = platform.datasets
+        processors.replicated = replicated
+        broadcasts: list[ReportHook] = []
+
+        async def take_broadcast(message: Message) -> None:
+            for hook in broadcasts:
+                await hook(message)
+
         bus.on_report(processors.take_report)
+        bus.on_broadcast(take_broadcast)
         await bus.start()
+        fanout = Fanout(bus, frontend)
+        processors.broadcast_with(fanout)
         sessions = SessionService(
             bus,
             platform.tokens,
@@ -109,27 +139,72 @@ class Compute:
             s.kernel_idle_timeout,
             s.kernel_detached_grace,
             quotas=platform.quotas,
+            db=platform.db,
+            frontend=frontend,
+            lasting=bool(s.broker_url),
         )
         await sessions.start()
+        broadcasts += [sessions.take_broadcast, processors.take_broadcast]
         secret = load_secret(
             s.webhook_secret.get_secret_value() if s.webhook_secret else None, s.data_dir
         )
         webhooks = WebhookSender(secret, outbound)
         runs = RunService(platform.db, platform.notebooks, sessions, webhooks, platform.quotas)
         processors.models, processors.runs = platform.models, runs  # promotion, gate runs
-        await runs.recover(principal_for_ids)
+        runs.frontend = frontend
+        runs.hand_over = replicated
+        if not replicated:
+            await runs.recover(principal_for_ids)
         schedules = ScheduleService(platform.db, platform.notebooks, runs, principal_for_ids)
         schedules.objects = platform.objects
-        await schedules.start()
-        await processors.start()
         compute = cls(
             bus, node, streams, processors, sessions, runs, schedules, sdk_server, sdk_dir
         )
-        compute.duties.append(asyncio.create_task(_write_datasets(platform)))
+        compute.replicated, compute.fanout, compute.platform = replicated, fanout, platform
+        compute.leadership = Leadership(
+            platform.db, compute._elected, compute._demoted, frontend=frontend
+        )
+        await compute.leadership.start()
         return compute
+
+    async def _elected(self) -> None:
+        """Take up the singleton duties: this frontend leads."""
+        assert self.platform is not None
+        self.sessions.start_culling()
+        await self.schedules.start()
+        await self.processors.start()
+        self.led.append(asyncio.create_task(_write_datasets(self.platform)))
+        if self.replicated:
+            self.led.append(asyncio.create_task(self._adopt_runs_forever()))
+
+    async def _demoted(self) -> None:
+        """Drop the singleton duties: another frontend leads, or this one stops."""
+        for task in self.led:
+            task.cancel()
+        for task in self.led:
+            with contextlib.suppress(BaseException):
+                await task
+        self.led.clear()
+        await self.sessions.stop_culling()
+        await self.schedules.close()
+        await self.processors.stop_supervising()
+
+    async def _adopt_runs_forever(self) -> None:
+        """Drive the runs of frontends that are gone (killed, or stopped for an update)."""
+        assert self.leadership is not None and self.platform is not None
+        principal_for_ids = functools.partial(principal_of, self.platform.db)
+        while True:
+            try:
+                alive = await asyncio.to_thread(self.leadership.alive)
+                await self.runs.adopt(principal_for_ids, alive)
+            except Exception:
+                log.exception("taking over runs failed")
+            await asyncio.sleep(ADOPT_SECONDS)
 
     async def stop(self) -> None:
         """Stop every service, the node and the bus, in the reverse order of starting."""
+        if self.leadership is not None:
+            await self.leadership.close()  # another replica takes the lead at once
         for duty in self.duties:
             duty.cancel()
         for duty in self.duties:
@@ -141,7 +216,12 @@ class Compute:
         await self.sessions.close()
         if self.node is not None:
             await self.node.close()
+        if self.fanout is not None:
+            await self.fanout.close()
         await self.bus.close()
+        if self.leadership is not None:
+            # Gone: the leader takes over the runs this frontend left at once.
+            await asyncio.to_thread(self.leadership.leave)
         await stop(self.sdk_server)
         if self.sdk_dir is not None:
             await asyncio.to_thread(shutil.rmtree, self.sdk_dir, True)
@@ -169,6 +249,7 @@ class Platform:
     notices: Notices = field(default_factory=Notices, init=False)
     quotas: QuotaService = field(init=False)
     _lock: IO[bytes] | None = field(default=None, init=False, repr=False)
+    _serving: bool = field(default=False, init=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Platform:
@@ -191,6 +272,8 @@ class Platform:
             datasets=DatasetService(db, objects, settings.append_rows, settings.append_seconds),
         )
         platform.quotas = QuotaService(db, default_quotas(settings), platform._sessions_of)
+        if platform.replicated:  # every replica sees the same failed logins
+            platform.login_throttle = LoginThrottle.shared(db)
         return platform
 
     def _sessions_of(self, tenant: str) -> list[Any]:
@@ -230,14 +313,33 @@ class Platform:
         """Migrate the schema to the latest revision."""
         self.db.upgrade()
 
+    @property
+    def replicated(self) -> bool:
+        """Whether frontend replicas may share this installation (its database is not
+        SQLite): singleton duties go to an elected leader, sessions outlive a frontend."""
+        return self.db.engine.dialect.name != "sqlite"
+
+    @property
+    def embedded(self) -> bool:
+        """Whether this server owns its stores alone: SQLite, or objects in its data dir."""
+        data_dir = self.settings.data_dir.resolve()
+        root = self.store.root.resolve()
+        return not self.replicated or root == data_dir or data_dir in root.parents
+
     def start_serving(self) -> None:
-        """Start as the one server of this data dir: migrate, lock, clear half-written uploads."""
-        if self._lock is not None:
+        """Start serving: migrate; in the embedded mode, lock the data dir and clear
+        half-written uploads (with a shared store, only those left for a day)."""
+        if self._lock is not None or self._serving:
             return
         warn_if_root()
         self.start()
-        self._lock = self.store.lock()
-        cleared = self.store.clear_staging()
+        self._serving = True
+        if self.embedded:
+            self._lock = self.store.lock()
+            cleared = self.store.clear_staging()
+        else:
+            # Other replicas upload into the shared store now: only leftovers of crashes go.
+            cleared = self.store.clear_staging(older_than=STALE_UPLOAD_S)
         if cleared:
             log.warning("removed %d half-written uploads left by an earlier run", cleared)
 
@@ -274,6 +376,7 @@ class Platform:
             await compute.stop()
 
     def close(self) -> None:
+        self._serving = False
         if self._lock is not None:
             self._lock.close()
             self._lock = None

@@ -104,10 +104,19 @@ class LocalObjectStore:
             raise StoreLocked(self.root) from exc
         return handle
 
-    def clear_staging(self) -> int:
-        """Remove uploads a crashed server left half-written; return how many."""
+    def clear_staging(self, older_than: float | None = None) -> int:
+        """Remove uploads a crashed server left half-written (those not touched for
+        ``older_than`` seconds, when given); return how many."""
+        import time
+
         count = 0
         for path in self.staging.iterdir():
+            if older_than is not None:
+                try:
+                    if time.time() - path.stat().st_mtime < older_than:
+                        continue
+                except FileNotFoundError:
+                    continue
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
             else:

@@ -260,6 +260,8 @@ class Run(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The frontend that drives the run; the leader takes over the runs of one that is gone.
+    frontend: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Schedule(Base):
@@ -460,3 +462,46 @@ class AppendedRow(Base):
     batch: Mapped[str | None] = mapped_column(String(64), nullable=True)
     version: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the one that holds it
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class KernelSession(Base):
+    """An open session: a kernel on an execution node, usable through any frontend."""
+
+    __tablename__ = "kernel_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    tenant_name: Mapped[str] = mapped_column(String(64))
+    user_name: Mapped[str] = mapped_column(String(64))
+    notebook_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    node: Mapped[str] = mapped_column(String(128))
+    token_ref: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="interactive")
+    run_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    notebook_revision: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_active_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the last page showing it closed (None while one shows it, or none ever did).
+    detached_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Frontend(Base):
+    """A running `suricate serve` replica, known by its heartbeat."""
+
+    __tablename__ = "frontends"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginAttempt(Base):
+    """The login throttle's memory, shared by frontend replicas: failures of a user name or a
+    client address, or a (name, address) pair trusted after a success."""
+
+    __tablename__ = "login_attempts"
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # name, address or trusted
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    last: Mapped[float] = mapped_column()  # seconds since the epoch

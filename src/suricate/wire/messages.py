@@ -445,3 +445,16 @@ class ProcessorReport(Message):
     rate: float = 0.0
     lag: int | None = None
     latency_ms: float | None = None
+
+
+@message
+@dataclass(frozen=True)
+class Broadcast(Message):
+    """An event for every frontend (a session's output, a new action): live pages hear it
+    whichever replica they are connected to."""
+
+    type: ClassVar[str] = "broadcast"
+    topic: str  # "session" or "action"
+    key: str  # the session's id, or the tenant's id
+    origin: str  # the frontend that sent it (it has delivered it to its own pages already)
+    payload: JsonObject = field(default_factory=dict)

@@ -8,7 +8,9 @@ shared queue ``suricate.tenants.any``, consumed by nodes that serve every tenant
 existing session go straight to the queue of the node holding its kernel, ``suricate.node.<id>``.
 Events and the one reply come back on the caller's exclusive reply queue, by correlation id.
 Reports (what processors did) go from nodes to the durable queue ``suricate.reports``, published
-with confirms, and the frontend acknowledges each once it has recorded it.
+with confirms, and a frontend (any one of the replicas) acknowledges each once it has recorded
+it. Broadcasts between frontends (a session's outputs, new actions, for live pages) go through
+the fanout exchange ``suricate.events`` to an exclusive queue of each frontend.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ TENANTS_EXCHANGE = "suricate.tenants"
 ANY_EXCHANGE = "suricate.tenants.fallback"
 ANY_QUEUE = "suricate.tenants.any"
 REPORTS_QUEUE = "suricate.reports"
+# Events for every frontend (live pages on any replica): a fanout exchange, a queue per frontend.
+EVENTS_EXCHANGE = "suricate.events"
 REPLY, EVENT = "reply", "event"
 # While waiting for a node's reply, check this often that the node is still there.
 NODE_CHECK_SECONDS = 3.0
@@ -70,7 +74,23 @@ class RabbitBus:
         self._pending: dict[str, tuple[asyncio.Future[Message], EventHook | None]] = {}
         self._connection: Any = None
         self._on_report: ReportHook | None = None
+        self._on_broadcast: ReportHook | None = None
         self._report_task: asyncio.Task[None] | None = None
+        self._events: Any = None
+
+    def on_broadcast(self, hook: ReportHook) -> None:
+        self._on_broadcast = hook
+
+    async def broadcast(self, event: Message) -> None:
+        """Publish to every frontend's events queue; at most once (live pages only)."""
+        import aio_pika
+
+        if self._events is None:
+            return
+        await self._events.publish(
+            aio_pika.Message(event.encode(), type=event.type, content_type="application/json"),
+            routing_key="",
+        )
 
     def on_report(self, hook: ReportHook) -> None:
         self._on_report = hook
@@ -87,6 +107,17 @@ class RabbitBus:
         self._exchange = await _declare_topology(self._channel)
         self._replies = await self._channel.declare_queue(exclusive=True, auto_delete=True)
         await self._replies.consume(self._on_reply, no_ack=True)
+        if self._on_broadcast is not None:
+            # A channel without confirms: live events are worth no wait.
+            events = await self._connection.channel()
+            self._events = await events.declare_exchange(
+                EVENTS_EXCHANGE, aio_pika.ExchangeType.FANOUT, durable=True
+            )
+            mine = await events.declare_queue(
+                exclusive=True, auto_delete=True, arguments={"x-max-length": 100_000}
+            )
+            await mine.bind(self._events)
+            await mine.consume(self._on_event, no_ack=True)
         if self._on_report is not None:
             self._report_task = asyncio.create_task(self._take_reports(self._on_report))
 
@@ -132,6 +163,18 @@ class RabbitBus:
                     await asyncio.sleep(1.0)
                     continue
                 await incoming.ack()
+
+    async def _on_event(self, incoming: Any) -> None:
+        try:
+            message = decode(incoming.body)
+        except MalformedMessage:
+            log.exception("undecodable broadcast dropped")
+            return
+        if self._on_broadcast is not None:
+            try:
+                await self._on_broadcast(message)
+            except Exception:
+                log.exception("could not deliver a broadcast")
 
     async def _on_reply(self, incoming: Any) -> None:
         entry = self._pending.get(incoming.correlation_id or "")

@@ -19,6 +19,7 @@ from suricate.domain.processors.records import (
 )
 from suricate.errors import InvalidInput
 from suricate.store.tables import Action, utcnow
+from suricate.wire.messages import Broadcast
 
 
 class Actions(ProcessorBase):
@@ -47,10 +48,10 @@ class Actions(ProcessorBase):
             s.add(row)
             s.flush()
             info = _action(row)
-        for t, wanted, queue in list(self._feeds):
-            if t == tenant_id and wanted in (None, processor_id):
-                with contextlib.suppress(asyncio.QueueFull):
-                    queue.put_nowait(info)
+        if self._loop is not None:  # this runs in a worker thread: the feeds are the loop's
+            self._loop.call_soon_threadsafe(self._announce, tenant_id, processor_id, [info])
+        else:
+            self._deliver_actions(tenant_id, processor_id, [info])
         return info
 
     def actions(
@@ -120,13 +121,59 @@ class Actions(ProcessorBase):
         return queue, lambda: self._feeds.discard(entry)
 
     def _announce(
-        self, tenant_id: int, processor_id: str, actions: builtins.list[ActionInfo]
+        self, tenant_id: int, processor_id: str | None, actions: builtins.list[ActionInfo]
+    ) -> None:
+        """Tell the live feeds, this frontend's and the others'."""
+        self._deliver_actions(tenant_id, processor_id, actions)
+        if self.fanout is not None and actions:
+            payload = {"processor_id": processor_id, "actions": [_json(a) for a in actions]}
+            self.fanout.send("action", str(tenant_id), payload)
+
+    async def take_broadcast(self, message: Any) -> None:
+        """Hand actions recorded through another frontend to this one's live feeds."""
+        if not isinstance(message, Broadcast) or message.topic != "action":
+            return
+        if self.fanout is None or self.fanout.mine(message):
+            return
+        payload: dict[str, Any] = dict(message.payload)
+        processor_id = payload.get("processor_id")
+        try:
+            infos = [
+                ActionInfo(
+                    id=int(a["id"]),
+                    processor_id=a.get("processor_id"),
+                    text=str(a["text"]),
+                    data=dict(a.get("data") or {}),
+                    created_at=datetime.fromisoformat(str(a["created_at"])),
+                    models={str(k): int(v) for k, v in dict(a.get("models") or {}).items()},
+                )
+                for a in payload.get("actions") or []
+            ]
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return  # not an actions broadcast of ours
+        self._deliver_actions(
+            int(message.key), processor_id if isinstance(processor_id, str) else None, infos
+        )
+
+    def _deliver_actions(
+        self, tenant_id: int, processor_id: str | None, actions: builtins.list[ActionInfo]
     ) -> None:
         feeds = [q for t, p, q in self._feeds if t == tenant_id and p in (None, processor_id)]
         for info in actions:
             for queue in feeds:
                 with contextlib.suppress(asyncio.QueueFull):
                     queue.put_nowait(info)
+
+
+def _json(info: ActionInfo) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "processor_id": info.processor_id,
+        "text": info.text,
+        "data": info.data,
+        "created_at": info.created_at.isoformat(),
+        "models": info.models,
+    }
 
 
 def made_with(model: str, version: int | None) -> Any:

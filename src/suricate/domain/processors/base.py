@@ -28,7 +28,7 @@ from suricate.errors import (
 )
 from suricate.store.db import Database
 from suricate.store.tables import Processor, Stream
-from suricate.wire.bus import Bus
+from suricate.wire.bus import Bus, Fanout
 
 
 class ProcessorBase:
@@ -46,6 +46,9 @@ class ProcessorBase:
     _tasks: set[asyncio.Task[Any]]
     _supervisor: asyncio.Task[None] | None
     _feeds: set[tuple[int, str | None, asyncio.Queue[ActionInfo]]]
+    replicated: bool = False  # other frontends deploy and stop processors too
+    fanout: Fanout | None = None  # tells the other frontends' live feeds
+    _loop: asyncio.AbstractEventLoop | None = None  # the feeds' loop
 
     _starts: dict[str, asyncio.Task[Any]]  # the start (or restart) of a processor under way
 

@@ -16,7 +16,7 @@ from suricate.domain.processors.supervision import Supervision
 from suricate.domain.quotas import QuotaService
 from suricate.domain.streams import StreamService
 from suricate.store.db import Database
-from suricate.wire.bus import Bus
+from suricate.wire.bus import Bus, Fanout
 
 
 class ProcessorService(Supervision):
@@ -50,11 +50,21 @@ class ProcessorService(Supervision):
         await self._recover()
         self._supervisor = asyncio.create_task(self._supervise_forever())
 
-    async def close(self) -> None:
-        if self._supervisor is not None:
-            self._supervisor.cancel()
+    def broadcast_with(self, fanout: Fanout) -> None:
+        """Tell other frontends' live feeds of new actions through ``fanout`` (on the loop)."""
+        self.fanout = fanout
+        self._loop = asyncio.get_running_loop()
+
+    async def stop_supervising(self) -> None:
+        """Stop supervising (another frontend leads now); what this one started goes on."""
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None:
+            supervisor.cancel()
             with contextlib.suppress(BaseException):
-                await self._supervisor
+                await supervisor
+
+    async def close(self) -> None:
+        await self.stop_supervising()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):

@@ -44,6 +44,8 @@ class Supervision(Reports):
         while True:
             await asyncio.sleep(SUPERVISE_SECONDS)
             try:
+                if self.replicated:
+                    await self._follow_records()
                 await self._supervise()
             except Exception:
                 log.exception("processor supervision failed")
@@ -141,9 +143,29 @@ class Supervision(Reports):
                 self.tokens.revoke(old)
         return token, info
 
-    async def _recover(self) -> None:
-        """At start: adopt processors still running on nodes, start the others again."""
+    async def _follow_records(self) -> None:
+        """With frontend replicas: supervise what another replica deployed, and forget what
+        another one stopped (the records say)."""
         wanted = await asyncio.to_thread(self._wanted)
+        ids = {w[0] for w in wanted}
+        for processor_id, live in list(self._live.items()):
+            if processor_id not in ids and not live.busy.locked():
+                self._live.pop(processor_id, None)
+        running = await asyncio.to_thread(self._running_ids)
+        adopt = [w for w in wanted if w[0] in running and w[0] not in self._live]
+        if adopt:
+            await self._recover(adopt)
+
+    def _running_ids(self) -> set[str]:
+        with self.db.session() as s:
+            return set(s.scalars(select(Processor.id).where(Processor.status == RUNNING)))
+
+    async def _recover(
+        self, wanted: builtins.list[tuple[str, int, int | None, str, dict[str, str]]] | None = None
+    ) -> None:
+        """At start: adopt processors still running on nodes, start the others again."""
+        if wanted is None:
+            wanted = await asyncio.to_thread(self._wanted)
         for processor_id, tenant_id, user_id, stream_id, nodes in wanted:
             principal = await asyncio.to_thread(self.principal_of, user_id, tenant_id)
             if principal is None:

@@ -194,7 +194,7 @@ async def get_kernel(
     kernel_id: str, request: Request, platform: PlatformDep, principal: JupyterPrincipal
 ) -> KernelModel:
     """Show a kernel."""
-    session = platform.sessions.get(principal, session_id_of(kernel_id))
+    session = await platform.sessions.find(principal, session_id_of(kernel_id))
     session = await platform.sessions.refresh(session)
     return _model(request, session)
 
@@ -224,7 +224,7 @@ async def restart_kernel(
 ) -> KernelModel:
     """Replace the kernel with a fresh one (variables are lost); the id stays."""
     hub: jupyter_channels.Hub = request.app.state.jupyter
-    session = platform.sessions.get(principal, session_id_of(kernel_id))
+    session = await platform.sessions.find(principal, session_id_of(kernel_id))
     hub.status(session.id, "restarting")
     await platform.sessions.restart(principal, session.id)
     hub.status(session.id, "starting")

@@ -163,7 +163,7 @@ async def serve(websocket: WebSocket, kernel_id: str, secret: str) -> None:
     tenant = websocket.headers.get("x-suricate-tenant")
     try:
         principal = await authenticate(platform, secret, tenant, "WEBSOCKET", websocket.url.path)
-        platform.sessions.get(principal, kernel_id)
+        await platform.sessions.find(principal, kernel_id)
     except SuricateError as exc:
         await _refuse(websocket, exc)
         return

@@ -88,10 +88,12 @@ def _find(request: Request, principal: Principal, session_id: str) -> Named:
     return named
 
 
-def _model(request: Request, platform: Any, principal: Principal, named: Named) -> SessionModel:
+async def _model(
+    request: Request, platform: Any, principal: Principal, named: Named
+) -> SessionModel:
     """The session's model; a session whose kernel is gone is gone too (404)."""
     try:
-        session = platform.sessions.get(principal, named.kernel)
+        session = await platform.sessions.find(principal, named.kernel)
     except SuricateError:
         _store(request).pop(named.id, None)
         raise SessionNotFound(named.id) from None
@@ -109,7 +111,7 @@ def _model(request: Request, platform: Any, principal: Principal, named: Named) 
 async def _kernel_for(platform: Any, principal: Principal, ref: KernelRef | None) -> str:
     """The session id of the kernel asked for: an existing one of the user's, or a new one."""
     if ref is not None and ref.id:
-        return str(platform.sessions.get(principal, jupyter.session_id_of(ref.id)).id)
+        return str((await platform.sessions.find(principal, jupyter.session_id_of(ref.id))).id)
     name = ref.name if ref is not None and ref.name else jupyter.KERNEL_NAME
     if name != jupyter.KERNEL_NAME:
         raise KernelSpecNotFound(name)
@@ -124,7 +126,7 @@ async def list_sessions(
     found = []
     for named in _mine(request, principal):
         try:
-            found.append(_model(request, platform, principal, named))
+            found.append(await _model(request, platform, principal, named))
         except SessionNotFound:
             continue
     return found
@@ -151,7 +153,7 @@ async def create_session(
     if same and not (body.kernel and body.kernel.id):
         # As Jupyter Server does: a path that has a session gets it back.
         try:
-            return _model(request, platform, principal, same[0])
+            return await _model(request, platform, principal, same[0])
         except SessionNotFound:
             pass
     if len(mine) >= MAX_SESSIONS_PER_USER:
@@ -168,7 +170,7 @@ async def create_session(
     )
     store[named.id] = named
     response.headers["Location"] = f"{jupyter.PREFIX}/sessions/{named.id}"
-    return _model(request, platform, principal, named)
+    return await _model(request, platform, principal, named)
 
 
 @router.get("/sessions/{session_id}", response_model=SessionModel, responses=_ERRORS)
@@ -176,7 +178,7 @@ async def get_session(
     session_id: str, request: Request, platform: PlatformDep, principal: JupyterPrincipal
 ) -> SessionModel:
     """Show a Jupyter session and its kernel."""
-    return _model(request, platform, principal, _find(request, principal, session_id))
+    return await _model(request, platform, principal, _find(request, principal, session_id))
 
 
 @router.patch("/sessions/{session_id}", response_model=SessionModel, responses=_ERRORS)
@@ -194,7 +196,7 @@ async def update_session(
     named.path = body.path if body.path is not None else named.path
     named.name = body.name if body.name is not None else named.name
     named.type = body.type if body.type is not None else named.type
-    return _model(request, platform, principal, named)
+    return await _model(request, platform, principal, named)
 
 
 @router.delete("/sessions/{session_id}", status_code=204, responses=_ERRORS)

@@ -62,12 +62,13 @@ async def login(
     ``suricate_csrf``). Failed logins are throttled per user name and per client address:
     429 with ``Retry-After`` while one must wait."""
     address = request.client.host if request.client else "unknown"
-    platform.login_throttle.check(body.user, address)
+    throttle = platform.login_throttle  # its memory may be the database (frontend replicas)
+    await anyio.to_thread.run_sync(throttle.check, body.user, address)
     user = await anyio.to_thread.run_sync(platform.tenants.authenticate, body.user, body.password)
     if user is None:
-        platform.login_throttle.failed(body.user, address)
+        await anyio.to_thread.run_sync(throttle.failed, body.user, address)
         raise Unauthenticated("wrong user name or password")
-    platform.login_throttle.succeeded(body.user, address)
+    await anyio.to_thread.run_sync(throttle.succeeded, body.user, address)
     principal = principal_for(user, None)
     hours = platform.settings.session_hours
     token, _ = await anyio.to_thread.run_sync(

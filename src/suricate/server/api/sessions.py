@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -126,7 +127,7 @@ async def create_session(
 @router.get("/sessions", response_model=SessionPage, responses=_ERRORS)
 async def list_sessions(platform: PlatformDep, principal: PrincipalDep) -> SessionPage:
     """List the tenant's running sessions (one page: sessions are few)."""
-    sessions = platform.sessions.list(principal)
+    sessions = await asyncio.to_thread(platform.sessions.list, principal)
     await asyncio.gather(*(platform.sessions.refresh(s) for s in sessions))
     return SessionPage(items=[SessionOut.of(s) for s in sessions])
 
@@ -136,7 +137,7 @@ async def get_session(
     session_id: str, platform: PlatformDep, principal: PrincipalDep
 ) -> SessionOut:
     """Show a session and whether its kernel is busy (a cell runs, or its processes use CPU)."""
-    session = await platform.sessions.refresh(platform.sessions.get(principal, session_id))
+    session = await platform.sessions.refresh(await platform.sessions.find(principal, session_id))
     return SessionOut.of(session)
 
 
@@ -197,7 +198,7 @@ async def session_socket(
         secret, tenant = cookie, tenant or websocket.cookies.get(TENANT_COOKIE)
     try:
         principal = await authenticate(platform, secret, tenant, "WEBSOCKET", websocket.url.path)
-        session = platform.sessions.get(principal, session_id)
+        session = await platform.sessions.find(principal, session_id)
     except SuricateError as exc:
         await websocket.close(
             code=4404 if exc.code.endswith("not_found") else 4401, reason=exc.message[:120]
@@ -206,6 +207,7 @@ async def session_socket(
     await websocket.accept()
     events: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=10_000)
     session.attach(events)
+    await asyncio.to_thread(platform.sessions.viewed, session.id, True)
     sender = asyncio.create_task(_send(websocket, events))
     follower = asyncio.create_task(_follow_cpu(platform, session))
     running: set[asyncio.Task[None]] = set()
@@ -226,15 +228,20 @@ async def session_socket(
         session.detach(events)
         sender.cancel()
         follower.cancel()
+        if session.viewers == 0:  # the culler's grace starts, whichever frontend culls
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(platform.sessions.viewed, session.id, False)
 
 
 async def _follow_cpu(platform: Any, session: Session) -> None:
     """While a page shows the session, ask its node every few seconds whether the kernel uses
     CPU between cells (a thread, a child): a change reaches the page as a status event."""
     with contextlib.suppress(Exception):
-        while True:
+        for beat in itertools.count(1):
             await asyncio.sleep(CPU_FOLLOW_S)
             await platform.sessions.refresh(session)
+            if beat % 15 == 0:  # shown here, whatever a page closed on another frontend said
+                await asyncio.to_thread(platform.sessions.viewed, session.id, True)
 
 
 async def _send(websocket: WebSocket, events: asyncio.Queue[dict[str, Any]]) -> None:
