@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-import copy
 import dataclasses
 import functools
 import json
@@ -32,6 +31,8 @@ from suricate.domain.backtests import Backtest
 from suricate.domain.notebooks import NotebookService
 from suricate.domain.pagination import Page, keyset, page_of
 from suricate.domain.quotas import KernelAsk, QuotaService
+from suricate.domain.verdicts import inject_parameters
+from suricate.domain.verdicts import source as _source
 from suricate.domain.webhooks import check_url
 from suricate.errors import Conflict, ExecutionNodeError, RunNotFound, SessionNotFound
 from suricate.store.db import Database
@@ -102,40 +103,6 @@ def _info(row: Run) -> RunInfo:
         finished_at=row.finished_at,
         backtest=json.loads(row.backtest) if row.backtest else None,
     )
-
-
-def inject_parameters(nb: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
-    """Return a copy of ``nb`` with the parameters cell papermill would inject."""
-    nb = copy.deepcopy(nb)
-    if not parameters:
-        return nb
-    lines = ["# Parameters"] + [f"{name} = {value!r}" for name, value in parameters.items()]
-    cell: dict[str, Any] = {
-        "cell_type": "code",
-        "id": uuid.uuid4().hex[:8],
-        "metadata": {"tags": ["injected-parameters"]},
-        "execution_count": None,
-        "source": "\n".join(lines) + "\n",
-        "outputs": [],
-    }
-    if nb.get("nbformat_minor", 0) < 5:
-        del cell["id"]
-    cells = nb["cells"]
-    at = next(
-        (
-            i + 1
-            for i, c in enumerate(cells)
-            if "parameters" in c.get("metadata", {}).get("tags", [])
-        ),
-        0,
-    )
-    cells.insert(at, cell)
-    return nb
-
-
-def _source(cell: dict[str, Any]) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
 
 
 class RunService:

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,8 +37,6 @@ from suricate.wire.messages import (
     Failed,
     Interrupt,
     KernelLimits,
-    KernelMessage,
-    KernelRequest,
     Message,
     Output,
     QuerySession,
@@ -316,7 +314,7 @@ class SessionService:
                 .values(detached_at=None if shown else utcnow())
             )
 
-    def _touch(self, session_id: str) -> None:
+    def touch(self, session_id: str) -> None:
         with self.db.session() as s:
             s.execute(
                 update(KernelSession)
@@ -460,8 +458,8 @@ class SessionService:
             session.execution_state = "idle"
             session.last_activity = time.monotonic()
         if not isinstance(reply, Executed):
-            raise await self._failure(session, reply)
-        await asyncio.to_thread(self._touch, session_id)
+            raise await self.failure(session, reply)
+        await asyncio.to_thread(self.touch, session_id)
         result = {
             "type": "result",
             "status": reply.status,
@@ -475,40 +473,6 @@ class SessionService:
             session.publish({"type": "status", "execution_state": "restarted"})
         session.publish({"type": "status", "execution_state": "idle"})
         return reply
-
-    async def relay(
-        self,
-        principal: Principal,
-        session_id: str,
-        channel: str,
-        message: dict[str, Any],
-        on_message: Callable[[str, dict[str, Any]], Awaitable[None]],
-        max_bytes: int,
-    ) -> None:
-        """Pass a Jupyter client's message (shell or control) to the session's kernel;
-        ``on_message(channel, message)`` hears each of the kernel's answers to it. The session
-        is busy while an execute_request runs."""
-        session = await self.find(principal, session_id)
-        header = message.get("header")
-        executes = isinstance(header, dict) and header.get("msg_type") == "execute_request"
-        session.last_activity = time.monotonic()
-        if executes:
-            session.execution_state = "busy"
-
-        async def on_event(event: Message) -> None:
-            if isinstance(event, KernelMessage):
-                await on_message(event.channel, event.message)
-
-        command = KernelRequest(session_id, channel, message, max_bytes=max_bytes)
-        try:
-            reply = await self.bus.call(session.tenant, command, on_event, node=session.node)
-        finally:
-            if executes:
-                session.execution_state = "idle"
-            session.last_activity = time.monotonic()
-        await asyncio.to_thread(self._touch, session_id)
-        if not isinstance(reply, Done):
-            raise await self._failure(session, reply)
 
     async def interrupt(self, principal: Principal, session_id: str) -> None:
         session = await self.find(principal, session_id)
@@ -525,7 +489,7 @@ class SessionService:
     async def _command(self, session: Session, command: Message) -> None:
         reply = await self.bus.call(session.tenant, command, node=session.node)
         if not isinstance(reply, Done):
-            raise await self._failure(session, reply)
+            raise await self.failure(session, reply)
 
     async def _stop(self, session: Session) -> None:
         await asyncio.to_thread(self._forget, session.id)
@@ -535,7 +499,7 @@ class SessionService:
         finally:
             await asyncio.to_thread(self.tokens.revoke, session.token_ref)
 
-    async def _failure(self, session: Session, reply: Message) -> Exception:
+    async def failure(self, session: Session, reply: Message) -> Exception:
         if isinstance(reply, Failed) and reply.code == "session_gone":
             # The node lost the kernel (the node restarted): the session is over.
             await asyncio.to_thread(self._forget, session.id)

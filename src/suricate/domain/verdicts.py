@@ -1,4 +1,4 @@
-"""Whether a run succeeded: papermill's rules, so a notebook passes or fails as it does there.
+"""How a run goes as papermill runs it: the parameters it injects, and whether it succeeded.
 
 - A cell tagged ``skip-execution`` is not run (nbclient's ``skip_cells_with_tag``).
 - A cell's error stops the run, unless the cell is tagged ``raises-exception``: then the next
@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import copy
+import uuid
 from typing import Any
 
 SKIP_TAG = "skip-execution"
@@ -74,3 +76,38 @@ def kernel_problem(nb: dict[str, Any]) -> str | None:
         f"no such kernel: the notebook asks for the {what}, and Suricate runs Python notebooks "
         "only (kernel python3); change the notebook's kernelspec to run it in Python"
     )
+
+
+def inject_parameters(nb: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy of ``nb`` with the parameters cell papermill would inject."""
+    nb = copy.deepcopy(nb)
+    if not parameters:
+        return nb
+    lines = ["# Parameters"] + [f"{name} = {value!r}" for name, value in parameters.items()]
+    cell: dict[str, Any] = {
+        "cell_type": "code",
+        "id": uuid.uuid4().hex[:8],
+        "metadata": {"tags": ["injected-parameters"]},
+        "execution_count": None,
+        "source": "\n".join(lines) + "\n",
+        "outputs": [],
+    }
+    if nb.get("nbformat_minor", 0) < 5:
+        del cell["id"]
+    cells = nb["cells"]
+    at = next(
+        (
+            i + 1
+            for i, c in enumerate(cells)
+            if "parameters" in c.get("metadata", {}).get("tags", [])
+        ),
+        0,
+    )
+    cells.insert(at, cell)
+    return nb
+
+
+def source(cell: dict[str, Any]) -> str:
+    """A cell's source as one string (nbformat allows a list of lines)."""
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)

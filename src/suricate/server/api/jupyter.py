@@ -161,7 +161,8 @@ async def list_kernels(
     request: Request, platform: PlatformDep, principal: JupyterPrincipal
 ) -> list[KernelModel]:
     """List the user's kernels: their interactive sessions, those of the web UI included."""
-    sessions = [s for s in platform.sessions.list(principal) if s.kind == "interactive"]
+    found = await asyncio.to_thread(platform.sessions.list, principal)
+    sessions = [s for s in found if s.kind == "interactive"]
     await asyncio.gather(*(platform.sessions.refresh(s) for s in sessions))
     return [_model(request, s) for s in sessions]
 

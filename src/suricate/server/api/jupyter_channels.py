@@ -31,6 +31,7 @@ from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketDisconnect
 
 from suricate.domain.auth import Principal
+from suricate.domain.relay import relay
 from suricate.errors import ExecutionNodeError, SessionNotFound, SuricateError
 from suricate.server.api.deps import authenticate
 from suricate.server.api.errors import error_body, status_of
@@ -301,7 +302,7 @@ async def _work(
         connection.waiting_bytes -= size
         header = parts["header"]
         try:
-            await platform.sessions.relay(principal, kernel_id, channel, parts, answer, max_bytes)
+            await relay(platform.sessions, principal, kernel_id, channel, parts, answer, max_bytes)
         except SuricateError as exc:
             _fail(hub, connection, channel, header, exc)
             if isinstance(exc, SessionNotFound):
