@@ -54,6 +54,31 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return 0
+
+
+def _runs_template(pid: int) -> bool:
+    """Python running the template (bubblewrap's command lines name it too)."""
+    line = cmdline(pid)
+    return "suricate.node.template" in line and "python" in line.split(" ", 1)[0]
+
+
+def is_template(pid: int) -> bool:
+    """A template (its forked kernels have its command line too, and it as their parent)."""
+    return _runs_template(pid) and not _runs_template(parent(pid))
+
+
 def pss_kib(pid: int) -> int:
     try:
         text = Path(f"/proc/{pid}/smaps_rollup").read_text()
@@ -93,6 +118,7 @@ def run(fork: str, sessions: int) -> dict[str, float]:
         time.sleep(3)  # idle: outputs flushed, nothing running
         pids = descendants(served.pid)
         total = sum(pss_kib(p) for p in pids) * 1024
+        templates = sum(pss_kib(p) for p in pids if is_template(p)) * 1024
         for http in clients:
             http.close()
     count = 2 * sessions
@@ -102,6 +128,8 @@ def run(fork: str, sessions: int) -> dict[str, float]:
         "processes": len(pids),
         "total_mib": total / MiB,
         "per_session_mib": per / MiB,
+        "templates_mib": templates / MiB,
+        "rest_per_session_mib": (total - templates) / count / MiB,
         "first_median_ms": statistics.median(firsts),
         "first_max_ms": max(firsts),
         "first_min_ms": min(firsts),
@@ -122,6 +150,14 @@ def main() -> None:
             f"(~{r['fit_4gib']} fit in 4 GiB); first result median {r['first_median_ms']:.0f} ms "
             f"(min {r['first_min_ms']:.0f}, max {r['first_max_ms']:.0f})"
         )
+        if r["templates_mib"]:
+            per_kernel = r["rest_per_session_mib"]
+            hundred = (r["templates_mib"] + 100 * per_kernel) / 1024
+            print(
+                f"          templates {r['templates_mib']:.0f} MiB, each kernel (and its "
+                f"sandbox share) {per_kernel:.1f} MiB: 100 idle kernels of 2 users "
+                f"~{hundred:.1f} GiB (aim < 4 GiB)"
+            )
     forked, plain = results["1"], results["0"]
     print(f"  density: {plain['per_session_mib'] / forked['per_session_mib']:.1f}x (aim 4x)")
     print(
