@@ -79,15 +79,27 @@ def is_template(pid: int) -> bool:
     return _runs_template(pid) and not _runs_template(parent(pid))
 
 
-def pss_kib(pid: int) -> int:
+def rollup(pid: int) -> dict[str, int]:
+    """/proc/PID/smaps_rollup in KiB: Rss, Pss, Private_Dirty, ..."""
     try:
         text = Path(f"/proc/{pid}/smaps_rollup").read_text()
     except OSError:
-        return 0
-    for line in text.splitlines():
-        if line.startswith("Pss:"):
-            return int(line.split()[1])
-    return 0
+        return {}
+    found = {}
+    for line in text.splitlines()[1:]:
+        key, _, value = line.partition(":")
+        found[key] = int(value.split()[0])
+    return found
+
+
+def pss_kib(pid: int) -> int:
+    return rollup(pid).get("Pss", 0)
+
+
+def uss_kib(pid: int) -> int:
+    """Memory the process alone holds (what one more like it costs)."""
+    r = rollup(pid)
+    return r.get("Private_Clean", 0) + r.get("Private_Dirty", 0)
 
 
 def run(fork: str, sessions: int) -> dict[str, float]:
@@ -119,6 +131,9 @@ def run(fork: str, sessions: int) -> dict[str, float]:
         pids = descendants(served.pid)
         total = sum(pss_kib(p) for p in pids) * 1024
         templates = sum(pss_kib(p) for p in pids if is_template(p)) * 1024
+        template_rss = sum(rollup(p).get("Rss", 0) for p in pids if is_template(p)) * 1024
+        kernels = [p for p in pids if _runs_template(p) and not is_template(p)]
+        kernel_uss = sum(uss_kib(p) for p in kernels) * 1024 / max(1, len(kernels))
         for http in clients:
             http.close()
     count = 2 * sessions
@@ -130,6 +145,8 @@ def run(fork: str, sessions: int) -> dict[str, float]:
         "per_session_mib": per / MiB,
         "templates_mib": templates / MiB,
         "rest_per_session_mib": (total - templates) / count / MiB,
+        "template_rss_mib": template_rss / MiB,
+        "kernel_uss_mib": kernel_uss / MiB,
         "first_median_ms": statistics.median(firsts),
         "first_max_ms": max(firsts),
         "first_min_ms": min(firsts),
@@ -151,12 +168,13 @@ def main() -> None:
             f"(min {r['first_min_ms']:.0f}, max {r['first_max_ms']:.0f})"
         )
         if r["templates_mib"]:
-            per_kernel = r["rest_per_session_mib"]
-            hundred = (r["templates_mib"] + 100 * per_kernel) / 1024
+            # One more kernel costs its own pages (USS); the shared ones are the templates'.
+            hundred = (r["template_rss_mib"] + 100 * r["kernel_uss_mib"]) / 1024
             print(
-                f"          templates {r['templates_mib']:.0f} MiB, each kernel (and its "
-                f"sandbox share) {per_kernel:.1f} MiB: 100 idle kernels of 2 users "
-                f"~{hundred:.1f} GiB (aim < 4 GiB)"
+                f"          templates {r['templates_mib']:.0f} MiB PSS ({r['template_rss_mib']:.0f}"
+                f" MiB RSS), each kernel {r['rest_per_session_mib']:.1f} MiB PSS, "
+                f"{r['kernel_uss_mib']:.1f} MiB its own (USS): 100 idle kernels of these 2 "
+                f"users ~{hundred:.1f} GiB (aim < 4 GiB)"
             )
     forked, plain = results["1"], results["0"]
     print(f"  density: {plain['per_session_mib'] / forked['per_session_mib']:.1f}x (aim 4x)")
