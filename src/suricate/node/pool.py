@@ -154,7 +154,8 @@ class KernelPool:
         await self._filling[tenant]
 
     async def cull_idle_tenants(self, idle_timeout: float) -> None:
-        """Stop warm kernels of tenants that have not started anything for ``idle_timeout``."""
+        """Stop warm kernels (and templates with no kernel left) of tenants that have not
+        started anything for ``idle_timeout``."""
         now = time.monotonic()
         for tenant, seen in list(self._tenant_seen.items()):
             if now - seen > idle_timeout:
@@ -166,10 +167,11 @@ class KernelPool:
                         await task
                 for kernel in self._warm.pop(tenant, []):
                     await kernel.shutdown()
-                for key, template in list(self._templates.items()):
-                    if key[0] == tenant and template.kernels <= 0:
-                        del self._templates[key]
-                        await template.stop()
+        for key, template in list(self._templates.items()):
+            # Also those whose last kernels outlived the tenant's idle time.
+            if key[0] not in self._tenant_seen and template.kernels <= 0:
+                del self._templates[key]
+                await template.stop()
 
     async def close(self) -> None:
         for task in self._filling.values():
