@@ -22,7 +22,9 @@ What must not cross the fork, and how each is handled (docs/kernels.md says the 
   (and Python's ``random``, which also does so itself) from the OS.
 * open files: the child closes the listening socket and its copy of the request's connection; its
   stdout/stderr go to its own ``kernel.log``; stdin is /dev/null.
-* matplotlib: the template imports pyplot but opens no figure; the child starts with none.
+* matplotlib: the template imports pyplot but opens no figure; the child closes any, and hooks
+  the inline backend into its own shell (the backend's import-time hook ran in the template,
+  where there was no shell).
 * the environment, working dir, HOME and TMPDIR are the child's own (its runtime dir).
 * signals and sessions: the template reaps on SIGCHLD and ignores SIGINT; the child gets the
   defaults back and a session (and process group) of its own, since ipykernel interrupts its
@@ -228,11 +230,21 @@ def _become_kernel(conn: socket.socket, request: dict[str, Any]) -> int:
     # History in memory: the kernel is short-lived and its runtime dir goes with it; an sqlite
     # file costs ~90 ms to set up.
     app.initialize(["-f", request["connection_file"], "--HistoryManager.hist_file=:memory:"])
+    _inline_plots()
     # Its sockets are bound: the node's client connects at once (no zmq reconnect delay).
     conn.sendall(READY)
     conn.close()
     app.start()
     return 0
+
+
+def _inline_plots() -> None:
+    """Hook the inline backend into this kernel's shell: it was imported in the template, before
+    any shell existed, so its import-time hook (what a cold kernel runs) found none."""
+    with contextlib.suppress(ImportError):
+        from matplotlib_inline import backend_inline
+
+        backend_inline._enable_matplotlib_integration()
 
 
 def _own_stdio(log_path: str) -> None:
