@@ -70,6 +70,7 @@ bench: setup
 	$(PY) bench/bench_kernels.py
 	$(PY) bench/bench_runs.py
 	$(PY) bench/bench_processors.py
+	$(PY) bench/bench_density.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache ui/node_modules src/suricate/server/web/assets

@@ -84,7 +84,8 @@ def main() -> None:
         km.shutdown_kernel(now=True)
         http.delete(f"/sessions/{session}")
 
-        # 2. First result of the usual imports: warm pool vs cold start.
+        # 2. First result of the usual imports: a forked kernel (or a warm one, with
+        # SURICATE_KERNEL_FORK=0) vs a cold start.
         warm = []
         for _ in range(starts):
             time.sleep(6)  # let the pool refill after the previous session
@@ -125,7 +126,7 @@ def main() -> None:
     print(f"first result of `{IMPORTS}`, {starts} starts")
     print(f"  cold kernel start + imports (baseline)              {ms(cold)}")
     print(
-        f"  POST /sessions + execute, warm pool                 {ms(warm)}  "
+        f"  POST /sessions + execute, forked or warm          {ms(warm)}  "
         f"{statistics.median(cold) / statistics.median(warm):5.1f}x faster"
     )
 

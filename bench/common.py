@@ -11,7 +11,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -22,6 +22,9 @@ class Served:
     url: str
     token: str
     work: Path
+    pid: int = 0
+    # Tokens of the other users asked for (user name -> token), each in its own tenant.
+    tokens: dict[str, str] = field(default_factory=dict)
 
 
 def free_port() -> int:
@@ -31,8 +34,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(**settings: str) -> Iterator[Served]:
-    """Run `suricate serve` in a scratch data dir with a user `bench`; yield its URL and token."""
+def serve(users: tuple[str, ...] = (), **settings: str) -> Iterator[Served]:
+    """Run `suricate serve` in a scratch data dir with a user `bench` (and ``users``, each in a
+    tenant of the same name); yield its URL and tokens."""
     work = Path(tempfile.mkdtemp(prefix="suricate-bench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SURICATE_")}
     env |= {
@@ -51,6 +55,17 @@ def serve(**settings: str) -> Iterator[Served]:
     token = subprocess.run(
         [*cli, "token", "create", "bench"], env=env, check=True, capture_output=True, text=True
     ).stdout.strip()
+    tokens = {}
+    for user in users:
+        subprocess.run(
+            [*cli, "user", "create", user, "--tenant", user],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        tokens[user] = subprocess.run(
+            [*cli, "token", "create", user], env=env, check=True, capture_output=True, text=True
+        ).stdout.strip()
     port = free_port()
     server = subprocess.Popen(
         [*cli, "serve", "--port", str(port)],
@@ -66,7 +81,7 @@ def serve(**settings: str) -> Iterator[Served]:
                 break
             except httpx.TransportError:
                 time.sleep(0.05)
-        yield Served(url, token, work)
+        yield Served(url, token, work, server.pid, tokens)
     finally:
         server.terminate()
         server.wait()

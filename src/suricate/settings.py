@@ -203,6 +203,14 @@ class Settings(BaseSettings):
         ge=0,
         description="Warm kernels kept ready per active tenant, so sessions start at once.",
     )
+    kernel_fork: bool = Field(
+        default=True,
+        description=(
+            "Fork kernels from a template process per tenant (per user for sessions) with the "
+            "data-science stack imported: fast starts and shared pages, no warm pool. 0: start "
+            "each kernel anew, with the warm pool (SURICATE_KERNEL_POOL_SIZE)."
+        ),
+    )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
     log_format: Literal["text", "json"] = Field(
         default="text",

@@ -273,9 +273,9 @@ def test_a_teammate_does_not_see_or_use_my_session(alice: TestClient, make_user)
     assert r.json()["error"]["code"] == "session_not_found"
 
 
-@pytest.mark.settings(kernel_pool_size=1, kernel_idle_timeout=1.5)
+@pytest.mark.settings(kernel_pool_size=1, kernel_fork=False, kernel_idle_timeout=1.5)
 class TestPoolAndCulling:
-    """With a warm pool and a short idle timeout."""
+    """With a warm pool (forking off) and a short idle timeout."""
 
     def test_a_warm_kernel_has_the_usual_imports_loaded(
         self, alice: TestClient, platform: Platform

@@ -241,7 +241,15 @@ def test_four_children_of_1_5_gb_under_2048_mib_never_hold_more_than_the_limit(
         sampler.join()
     assert died["ename"] == "KernelDied", died
     assert "memory limit of 2048 MiB" in died["evalue"], died["evalue"]
-    assert 1024 * 2**20 < peak[0] <= 2048 * 2**20, peak[0] / 2**20
+    # A forked kernel's RSS also counts the pages it shares with its template, which stay
+    # charged to the template's cgroup (docs/kernels.md): at most the template's own.
+    shared = 0
+    if kernel.template is not None:
+        for pid in kernel.template.cgroup.pids():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("RssAnon:"):
+                    shared += int(line.split()[1]) * 1024
+    assert 1024 * 2**20 < peak[0] <= 2048 * 2**20 + shared, (peak[0] / 2**20, shared / 2**20)
 
 
 def test_a_sandbox_that_cannot_be_had_as_configured_is_an_error(monkeypatch) -> None:

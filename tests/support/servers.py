@@ -54,8 +54,13 @@ def free_port() -> int:
 
 
 def clean_env(data_dir: Path) -> dict[str, str]:
-    """This environment without any SURICATE_* setting of the machine's, and a data dir."""
+    """This environment without any SURICATE_* setting of the machine's, and a data dir.
+
+    ``SURICATE_KERNEL_FORK`` alone is kept: the kernel tests run in both modes with it.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("SURICATE_")}
+    if "SURICATE_KERNEL_FORK" in os.environ:
+        env["SURICATE_KERNEL_FORK"] = os.environ["SURICATE_KERNEL_FORK"]
     # Brokers and webhook receivers of the tests listen on loopback: allowed explicitly.
     return env | {
         "SURICATE_DATA_DIR": str(data_dir),

@@ -255,7 +255,9 @@ class SessionService:
         )
         reply = await self.bus.call(
             principal.tenant_name,
-            StartSession(session_id, principal.tenant_name, token, limits),
+            StartSession(
+                session_id, principal.tenant_name, token, limits, user=principal.user_name
+            ),
         )
         if not isinstance(reply, Done):
             await asyncio.to_thread(self.tokens.revoke, str(info.id))

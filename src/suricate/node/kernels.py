@@ -1,8 +1,8 @@
 """Jupyter kernels on an execution node: start (sandboxed), execute, interrupt, restart, pool.
 
 A ``Kernel`` is one ipykernel process driven with jupyter_client over ipc sockets in its own
-runtime dir. A ``KernelPool`` keeps kernels warm (started, with pandas, scikit-learn and matplotlib
-already imported) for each active tenant, so a session starts without the cold-start cost.
+runtime dir: started in its own sandbox, or forked from a template (``forking.py``). The pool that
+hands kernels out is in ``pool.py``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from suricate.errors import KernelDied
-from suricate.node import cgroups, sandbox, seccomp
+from suricate.node import cgroups, forking, sandbox, seccomp
 from suricate.node.sandbox import Limits, Plan
 from suricate.wire.outputs import CellOutputs
 
@@ -53,6 +53,7 @@ class KernelConfig:
     sdk_socket: Path | None = None
     exec_timeout: float = 3600.0
     dask_scheduler: str | None = None
+    fork: bool = False  # kernels forked from a template per tenant/user (SURICATE_KERNEL_FORK)
     _context: Any = None
 
     def zmq_context(self) -> Any:
@@ -83,13 +84,19 @@ class Kernel:
     """One sandboxed ipykernel process and the client that drives it."""
 
     def __init__(
-        self, config: KernelConfig, base_dir: Path, tenant: str = "", limits: Limits | None = None
+        self,
+        config: KernelConfig,
+        base_dir: Path,
+        tenant: str = "",
+        limits: Limits | None = None,
+        template: forking.Template | None = None,
     ) -> None:
         self.id = uuid.uuid4().hex[:12]
         self.config = config
         self.tenant = tenant
         self.limits = limits or config.limits
-        self.runtime_dir = base_dir / self.id
+        self.template = template
+        self.runtime_dir = (template.dir if template is not None else base_dir) / self.id
         self.last_activity = time.monotonic()
         self.busy = False
         self._lock = asyncio.Lock()
@@ -139,6 +146,9 @@ class Kernel:
         self._km = None
         try:
             await asyncio.to_thread(self._make_room)
+            if self.template is not None:
+                await self._fork(env)
+                return
             fd = seccomp.memfd(plan.seccomp) if plan.seccomp else None
             argv = sandbox.kernel_command(
                 plan,
@@ -176,19 +186,61 @@ class Kernel:
             if fd is not None:
                 os.close(fd)
                 fd = None
-            self._kc = kc = km.client()
-            kc.start_channels()
-            await kc.wait_for_ready(timeout=60)
-            await self.run_silently(sandbox.setup_code(self.limits))
-            if preload:
-                await self.run_silently(PRELOAD)
+            setup = sandbox.setup_code(self.limits)
+            await self._ready([setup, PRELOAD] if preload else [setup])
         except BaseException:
             # Cancelled too (a pool closing mid-start): never leave a process or socket behind.
             if fd is not None:
                 os.close(fd)
             await self.shutdown()
             raise
+
+    async def _fork(self, env: dict[str, str]) -> None:
+        """Start by asking the template to fork (the stack is imported already)."""
+        assert self.template is not None
+        if self.config.sdk_socket is not None and self.config.plan.sandboxed:
+            env["SURICATE_SDK_SOCKET"] = str(self.template.sdk_socket)
+        env["TMPDIR"] = str(self.runtime_dir / "tmp")
+        self._km = await forking.launch(self, env)
+        # One round trip: the limits' messages, and the stack's names as a warm kernel has them.
+        await self._ready([sandbox.setup_code(self.limits) + "\n" + PRELOAD])
+
+    async def _ready(self, cells: list[str]) -> None:
+        self._kc = kc = self._km.client()
+        kc.start_channels()
+        await self._wait_ready(60.0)
+        for code in cells:
+            await self.run_silently(code)
         self.last_activity = time.monotonic()
+
+    async def _wait_ready(self, timeout: float) -> None:
+        """Wait until the kernel answers on shell and its iopub reaches us.
+
+        jupyter_client's ``wait_for_ready`` does the same and then drains iopub until it has
+        been quiet for 0.2 s: a fixed 200 ms on every start. Stray iopub messages are harmless
+        here (``_execute`` keeps only those of its own request).
+        """
+        kc = self._kc
+        deadline = time.monotonic() + timeout
+        asked = {kc.kernel_info()}
+        while time.monotonic() < deadline:
+            try:
+                reply = await kc.get_shell_msg(timeout=1)
+            except queue.Empty:
+                if not await self.alive():
+                    raise RuntimeError("the kernel died before it answered") from None
+                continue
+            if reply["parent_header"].get("msg_id") not in asked:
+                continue
+            # The kernel's status messages for a request prove that iopub is connected (those
+            # sent before it was are lost: then ask again).
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    msg = await kc.get_iopub_msg(timeout=0.2)
+                    if msg["parent_header"].get("msg_id") in asked:
+                        return
+            asked.add(kc.kernel_info())
+        raise RuntimeError(f"the kernel did not answer within {timeout:g} s")
 
     def _make_room(self) -> None:
         """Make the runtime dir (a size-limited tmpfs when allowed) and the cgroup."""
@@ -196,13 +248,15 @@ class Kernel:
         self.runtime_dir.mkdir()
         if plan.mount_scratch:
             sandbox.mount_tmpfs(self.runtime_dir, self.limits.scratch_mb, plan.uid, plan.gid)
-            tmp = self.runtime_dir / "tmp"
-            tmp.mkdir(mode=0o700)
-            os.chown(tmp, plan.uid, plan.gid)
         else:
             self.runtime_dir.chmod(0o700)  # its connection file's keys are the kernel's alone
             if plan.drop:
                 os.chown(self.runtime_dir, plan.uid, plan.gid)
+        if plan.mount_scratch or self.template is not None:
+            tmp = self.runtime_dir / "tmp"  # its /tmp, or (forked) its TMPDIR
+            tmp.mkdir(mode=0o700)
+            if plan.drop:
+                os.chown(tmp, plan.uid, plan.gid)
         if self.cgroup.available:
             self.cgroup.create()
 
@@ -481,113 +535,3 @@ def _event(msg: dict[str, Any], output_from_msg: Callable[[Any], Any]) -> dict[s
     if transient.get("display_id") and kind in ("display_data", "execute_result"):
         event["transient"] = {"display_id": transient["display_id"]}
     return event
-
-
-class KernelPool:
-    """Start kernels for tenants, keeping warm ones ready and culling idle ones."""
-
-    def __init__(self, config: KernelConfig, warm_per_tenant: int = 1) -> None:
-        self.config = config
-        self.warm_per_tenant = warm_per_tenant
-        self.base_dir = sandbox.make_base_dir()
-        self._warm: dict[str, list[Kernel]] = {}
-        self._filling: dict[str, asyncio.Task[None]] = {}
-        self._tenant_seen: dict[str, float] = {}
-        # Every kernel this pool started and that is not shut down yet, wherever it went.
-        self._live: set[Kernel] = set()
-
-    def _new_kernel(self, tenant: str, limits: Limits | None = None) -> Kernel:
-        kernel = Kernel(self.config, self.base_dir, tenant, limits)
-        kernel.on_shutdown = self._live.discard
-        self._live.add(kernel)
-        return kernel
-
-    async def acquire(self, tenant: str, limits: Limits | None = None) -> Kernel:
-        """Return a started kernel for ``tenant``: a warm one when ready, else a new one.
-
-        Warm kernels have the node's default limits; other ``limits`` get a new kernel.
-        """
-        self._tenant_seen[tenant] = time.monotonic()
-        if limits is not None and limits != self.config.limits:
-            own = self._new_kernel(tenant, limits)
-            await own.start()
-            return own
-        ready = self._warm.get(tenant, [])
-        kernel = None
-        while ready:
-            candidate = ready.pop(0)
-            if await candidate.alive():
-                kernel = candidate
-                break
-            await candidate.shutdown()
-        if kernel is None:
-            kernel = self._new_kernel(tenant)
-            await kernel.start()
-        self._refill(tenant)
-        return kernel
-
-    def _refill(self, tenant: str) -> None:
-        if self.warm_per_tenant <= 0:
-            return
-        task = self._filling.get(tenant)
-        if task is None or task.done():
-            self._filling[tenant] = asyncio.create_task(self._fill(tenant))
-
-    async def _fill(self, tenant: str) -> None:
-        ready = self._warm.setdefault(tenant, [])
-        while len(ready) < self.warm_per_tenant:
-            kernel = self._new_kernel(tenant)
-            try:
-                await kernel.start()
-            except Exception:
-                log.exception("could not start a warm kernel for tenant %s", tenant)
-                return
-            if self._warm.get(tenant) is not ready:
-                # The tenant was culled while this kernel started.
-                await kernel.shutdown()
-                return
-            ready.append(kernel)
-
-    async def warm_up(self, tenant: str) -> None:
-        """Start the tenant's warm kernels now and wait for them."""
-        self._tenant_seen[tenant] = time.monotonic()
-        self._refill(tenant)
-        await self._filling[tenant]
-
-    async def cull_idle_tenants(self, idle_timeout: float) -> None:
-        """Stop warm kernels of tenants that have not started anything for ``idle_timeout``."""
-        now = time.monotonic()
-        for tenant, seen in list(self._tenant_seen.items()):
-            if now - seen > idle_timeout:
-                del self._tenant_seen[tenant]
-                task = self._filling.pop(tenant, None)
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(BaseException):
-                        await task
-                for kernel in self._warm.pop(tenant, []):
-                    await kernel.shutdown()
-
-    async def close(self) -> None:
-        for task in self._filling.values():
-            task.cancel()
-        for task in self._filling.values():
-            with contextlib.suppress(BaseException):
-                await task
-        for kernels in self._warm.values():
-            for kernel in kernels:
-                await kernel.shutdown()
-        self._warm.clear()
-        for kernel in list(self._live):
-            await kernel.shutdown()
-        self.config.close()
-        await asyncio.to_thread(self._remove_base_dir)
-
-    def _remove_base_dir(self) -> None:
-        for point in sandbox.mounts_under(self.base_dir):
-            sandbox.unmount(point)
-        shutil.rmtree(self.base_dir, ignore_errors=True)
-
-    def kernels(self) -> list[Kernel]:
-        """Return every kernel this pool started that still runs (warm ones included)."""
-        return list(self._live)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from suricate.errors import KernelDied, SetupFailed, StreamError
 from suricate.node.channels import RequestFailed, relay
-from suricate.node.kernels import Kernel, KernelConfig, KernelPool
+from suricate.node.kernels import Kernel, KernelConfig
+from suricate.node.pool import KernelPool
 from suricate.node.processor import ProcessorRunner
 from suricate.node.sandbox import Limits
 from suricate.node.sources import (
@@ -70,6 +71,7 @@ class _Session:
     token: str
     kernel: Kernel
     limits: Limits | None = None
+    user: str = ""
 
 
 async def _no_report(message: Message) -> None:
@@ -145,9 +147,9 @@ class ExecNode:
             return stream_reply
         if isinstance(command, StartSession):
             limits = self._limits(command.limits)
-            kernel = await self._kernel_for(command.tenant, command.token, limits)
+            kernel = await self._kernel_for(command.tenant, command.token, limits, command.user)
             self._sessions[command.session_id] = _Session(
-                command.tenant, command.token, kernel, limits
+                command.tenant, command.token, kernel, limits, command.user
             )
             return Done(self.id)
         session = self._sessions.get(getattr(command, "session_id", ""))
@@ -162,7 +164,9 @@ class ExecNode:
             return Done(self.id)
         if isinstance(command, Restart):
             await session.kernel.shutdown()
-            session.kernel = await self._kernel_for(session.tenant, session.token, session.limits)
+            session.kernel = await self._kernel_for(
+                session.tenant, session.token, session.limits, session.user
+            )
             return Done(self.id)
         if isinstance(command, QuerySession):
             kernel = session.kernel
@@ -193,7 +197,7 @@ class ExecNode:
             # A Restart meanwhile has already given the session a fresh kernel: keep that one.
             if session.kernel is kernel:
                 session.kernel = await self._kernel_for(
-                    session.tenant, session.token, session.limits
+                    session.tenant, session.token, session.limits, session.user
                 )
             return Executed(
                 status="error",
@@ -345,8 +349,12 @@ class ExecNode:
             cpus=asked.cpus or defaults.cpus,
         )
 
-    async def _kernel_for(self, tenant: str, token: str, limits: Limits | None = None) -> Kernel:
-        kernel = await self.pool.acquire(tenant, limits)
+    async def _kernel_for(
+        self, tenant: str, token: str, limits: Limits | None = None, user: str = ""
+    ) -> Kernel:
+        """A kernel for the tenant (forked from the user's template when ``user`` is given:
+        interactive sessions are private to their user), with the session's SDK token."""
+        kernel = await self.pool.acquire(tenant, limits, user)
         # The SDK finds its token in the environment; set it quietly, out of the history.
         await kernel.run_silently(
             f"import os as _os; _os.environ['SURICATE_TOKEN'] = {json.dumps(token)}; del _os"
@@ -422,6 +430,7 @@ def build_node(settings: Settings, sdk_socket: Path) -> ExecNode:
         sdk_socket=sdk_socket,
         exec_timeout=settings.kernel_exec_timeout,
         dask_scheduler=settings.dask_scheduler,
+        fork=settings.kernel_fork,
     )
     return ExecNode(
         config,

@@ -392,15 +392,14 @@ def kernel_command(
     binds: dict[Path, Path],
     seccomp_fd: int | None,
     rlimit_as: bool,
+    launcher: list[str] | None = None,
 ) -> list[str]:
     """Return the argv that starts a kernel (``{connection_file}`` left for jupyter_client),
-    without the cgroup prefix."""
-    launcher = [sys.executable, "-m", "suricate.node.sandbox"]
-    if rlimit_as:
-        launcher += ["--address-space-mb", str(limits.memory_mb)]
-    else:
-        launcher += ["--address-space-mb", str(limits.memory_mb + ADDRESS_HEADROOM_MB)]
-    launcher.append("{connection_file}")
+    without the cgroup prefix; ``launcher`` runs something else in the same sandbox."""
+    if launcher is None:
+        launcher = [sys.executable, "-m", "suricate.node.sandbox"]
+        launcher += ["--address-space-mb", str(address_space_mb(limits, rlimit_as))]
+        launcher.append("{connection_file}")
     if not plan.sandboxed or plan.bwrap is None:
         return launcher
     argv = [plan.bwrap, "--die-with-parent", "--new-session", "--unshare-all"]
@@ -442,6 +441,12 @@ def kernel_command(
             argv += ["--tmpfs", str(path)]
     argv += ["--chdir", str(runtime_dir), "--setenv", "HOME", str(runtime_dir)]
     return [*plan.drop, *argv, *launcher]
+
+
+def address_space_mb(limits: Limits, rlimit_as: bool) -> int:
+    """Return a kernel's address-space limit: its memory limit where that is all there is,
+    else the memory limit plus headroom (a guard against one huge allocation)."""
+    return limits.memory_mb if rlimit_as else limits.memory_mb + ADDRESS_HEADROOM_MB
 
 
 def kernel_env(runtime_dir: Path, limits: Limits) -> dict[str, str]:

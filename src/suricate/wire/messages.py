@@ -205,6 +205,7 @@ class StartSession(Message):
     tenant: str
     token: str  # the session's own short-lived API token, for the in-kernel SDK
     limits: KernelLimits | None = None  # None: the node's defaults
+    user: str = ""  # whose session: forked kernels share a template per user
 
 
 @message

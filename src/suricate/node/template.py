@@ -1,0 +1,296 @@
+"""A kernel template: a process with the data-science stack imported that forks new kernels.
+
+Runs inside a tenant's sandbox (``python -m suricate.node.template SOCKET``, started by
+``forking.Template``). It imports what every kernel needs (IPython, ipykernel, numpy, pandas,
+scikit-learn, matplotlib), freezes those objects out of the garbage collector, and then only
+listens on a Unix socket in its runtime dir. For each request the node sends there (one JSON line:
+the new kernel's connection file, runtime dir, environment and address-space limit) it forks; the
+child tells the node its pid (the node reads it, translated to the host's PID namespace, from the
+socket's credentials), waits until the node has moved it into its own cgroups, then undoes what is
+unsafe to share across fork and becomes an ipykernel. The template reaps its children and writes
+each one's exit status back on the request's connection.
+
+What must not cross the fork, and how each is handled (docs/kernels.md says the same):
+
+* zmq: the template never creates a zmq context or socket (ipykernel's are made in the child);
+  zmq's I/O threads would not exist in the child and its sockets would be shared.
+* BLAS/OpenMP thread pools: the template runs no BLAS or OpenMP work, so no pool is started
+  before fork (its thread counts are 1); the child sizes them to its own CPU quota with
+  threadpoolctl before any user code.
+* threads: the template has none but the main thread when it forks.
+* random seeds: numpy's global generator was seeded once, in the template; every child reseeds it
+  (and Python's ``random``, which also does so itself) from the OS.
+* open files: the child closes the listening socket and its copy of the request's connection; its
+  stdout/stderr go to its own ``kernel.log``; stdin is /dev/null.
+* matplotlib: the template imports pyplot but opens no figure; the child closes any, and hooks
+  the inline backend into its own shell (the backend's import-time hook ran in the template,
+  where there was no shell).
+* the environment, working dir, HOME and TMPDIR are the child's own (its runtime dir).
+* signals and sessions: the template reaps on SIGCHLD and ignores SIGINT; the child gets the
+  defaults back and a session (and process group) of its own, since ipykernel interrupts its
+  whole process group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import os
+import resource
+import selectors
+import signal
+import socket
+import sys
+from typing import Any
+
+# Imported here, once, and shared by every kernel forked from the template.
+STACK = (
+    "numpy",
+    "pandas",
+    "sklearn",
+    "sklearn.base",
+    "matplotlib",
+    "matplotlib.pyplot",
+    "matplotlib.font_manager",  # builds or reads the font cache, once
+    "matplotlib_inline.backend_inline",
+    "IPython",
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "ipykernel.comm",
+    # What starting a kernel imports (debugpy alone is ~0.25 s), measured with sys.modules.
+    "ipykernel.debugger",
+    "IPython.core.completerlib",
+    "IPython.core.debugger",
+    "IPython.core.oinspect",
+    "IPython.extensions.storemagic",
+    "IPython.utils.wildcard",
+    "pdb",
+    "sqlite3",
+    "tornado.platform.asyncio",
+    "jupyter_client.session",
+    "threadpoolctl",
+    "suricate.kernel.client",
+)
+GO = b"g"
+READY = b"r"
+MAX_REQUEST = 1 << 20
+
+
+def preload() -> None:
+    """Import the stack and keep its objects out of the collector's way (fewer copied pages)."""
+    import importlib
+
+    for name in STACK:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    gc.collect()
+    # Objects that exist now are never scanned again: collections in a child do not write to
+    # (and so copy) the pages it shares with the template.
+    gc.freeze()
+
+
+def serve(path: str) -> None:
+    """Listen on ``path`` and fork a kernel for each request, until stdin closes."""
+    preload()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    os.chmod(path, 0o600)
+    listener.listen(64)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # only ever meant for a kernel
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    node_pid = os.getppid()  # unsandboxed, the node itself; sandboxed, bubblewrap's init
+    children: dict[int, socket.socket] = {}
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ, "accept")
+    selector.register(wake_r, selectors.EVENT_READ, "wake")
+    selector.register(sys.stdin.fileno(), selectors.EVENT_READ, "stdin")
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    while True:
+        for key, _ in selector.select(timeout=5.0):
+            if key.data == "stdin":
+                if not os.read(sys.stdin.fileno(), 4096):
+                    return  # the node is gone: so are we (and, with the PID namespace, the kernels)
+            elif key.data == "wake":
+                with contextlib.suppress(BlockingIOError):
+                    os.read(wake_r, 4096)
+            elif key.data == "accept":
+                conn, _ = listener.accept()
+                pid = _peer_pid(conn)
+                # Only the node (outside the sandbox's PID namespace: pid 0 as seen from here,
+                # or the parent when unsandboxed) may ask; a kernel of this template may not.
+                if pid not in (0, node_pid):
+                    conn.close()
+                    continue
+                child = _fork(conn, listener, children, [wake_r, wake_w, selector.fileno()])
+                if child:
+                    # Kept to report the exit status on; never read here (the child reads the
+                    # node's go-ahead from it).
+                    children[child] = conn
+        _reap(children)
+
+
+def _peer_pid(conn: socket.socket) -> int:
+    import struct
+
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return int(struct.unpack("3i", creds)[0])
+
+
+def _reap(children: dict[int, socket.socket]) -> None:
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        conn = children.pop(pid, None)
+        if conn is None:
+            continue
+        code = os.waitstatus_to_exitcode(status)
+        with contextlib.suppress(OSError):
+            conn.sendall(json.dumps({"exit": code}).encode() + b"\n")
+        conn.close()
+
+
+def _fork(
+    conn: socket.socket,
+    listener: socket.socket,
+    children: dict[int, socket.socket],
+    loop_fds: list[int],
+) -> int:
+    """Read one request from ``conn`` and fork its kernel; return the child's pid (0: none)."""
+    conn.settimeout(10)
+    data = b""
+    try:
+        while not data.endswith(b"\n") and len(data) < MAX_REQUEST:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        request = json.loads(data)
+    except (OSError, ValueError):
+        conn.close()
+        return 0
+    pid = os.fork()
+    if pid:
+        return pid
+    # The child: never return into the template's loop.
+    code = 1
+    try:
+        listener.close()
+        for other in children.values():
+            other.close()
+        signal.set_wakeup_fd(-1)
+        for fd in loop_fds:  # the template's loop (its objects are never finalized here)
+            os.close(fd)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        code = _become_kernel(conn, request)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def _become_kernel(conn: socket.socket, request: dict[str, Any]) -> int:
+    """In the child: wait to be placed, undo what was shared, and run ipykernel."""
+    # The node learns our pid from this message's credentials, moves us into our cgroups, then
+    # says go: nothing of the kernel runs before it is inside its limits.
+    conn.settimeout(30)
+    conn.sendall(b"p")
+    if conn.recv(1) != GO:
+        return 1
+    # A session and process group of its own: ipykernel interrupts with killpg, which must
+    # reach this kernel's processes only, never the template or sibling kernels.
+    os.setsid()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    runtime = request["runtime_dir"]
+    _own_stdio(os.path.join(runtime, "kernel.log"))
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.chdir(runtime)
+    limit = int(request["address_space_mb"]) * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    _fresh_state(int(request.get("threads", 1)))
+    from ipykernel.kernelapp import IPKernelApp
+
+    app = IPKernelApp.instance()
+    # History in memory: the kernel is short-lived and its runtime dir goes with it; an sqlite
+    # file costs ~90 ms to set up.
+    app.initialize(["-f", request["connection_file"], "--HistoryManager.hist_file=:memory:"])
+    _inline_plots()
+    # Its sockets are bound: the node's client connects at once (no zmq reconnect delay).
+    conn.sendall(READY)
+    conn.close()
+    app.start()
+    return 0
+
+
+def _inline_plots() -> None:
+    """Hook the inline backend into this kernel's shell: it was imported in the template, before
+    any shell existed, so its import-time hook (what a cold kernel runs) found none."""
+    with contextlib.suppress(ImportError):
+        from matplotlib_inline import backend_inline
+
+        backend_inline._enable_matplotlib_integration()
+
+
+def _own_stdio(log_path: str) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+    log = os.open(log_path, flags, 0o600)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    os.close(null)
+
+
+def _fresh_state(threads: int) -> None:
+    """Reseed what was seeded in the template; size thread pools to this kernel's quota."""
+    import random
+    import tempfile
+
+    random.seed()
+    tempfile.tempdir = None  # TMPDIR is the kernel's own now
+    with contextlib.suppress(ImportError):
+        import numpy
+
+        numpy.random.seed()
+    with contextlib.suppress(Exception):
+        import threadpoolctl
+
+        threadpoolctl.threadpool_limits(threads)
+    with contextlib.suppress(ImportError):
+        import matplotlib.pyplot
+
+        matplotlib.pyplot.close("all")
+
+
+def main(argv: list[str]) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m suricate.node.template")
+    parser.add_argument("socket")
+    args = parser.parse_args(argv)
+    # The template's own address space is not limited: no user code runs in it, and each child
+    # sets its own limit (which may be above the template's defaults) before any does.
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    os.environ.pop("JPY_PARENT_PID", None)
+    serve(args.socket)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

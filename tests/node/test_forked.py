@@ -1,0 +1,112 @@
+"""Forked kernels (issue 17): each forked kernel keeps its own limits, and tenants stay apart.
+
+Real templates in the real sandbox (bubblewrap, seccomp, cgroups), on the embedded node.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from fastapi.testclient import TestClient
+
+from suricate.node import cgroups
+from suricate.node.sandbox import bwrap_path
+from suricate.server.platform import Platform
+from tests.support import hostile
+
+pytestmark = [
+    pytest.mark.skipif(
+        bwrap_path() is None or os.geteuid() != 0 or cgroups.detect().version is None,
+        reason="the full sandbox needs bubblewrap, root (or CAP_SYS_ADMIN) and cgroups",
+    ),
+    pytest.mark.sqlite_only("kernels do not touch the database"),
+    pytest.mark.settings(
+        kernel_fork=True,
+        kernel_pool_size=0,
+        kernel_sandbox="bwrap",
+        kernel_memory_mb=512,
+        kernel_scratch_mb=256,
+    ),
+]
+
+# What a kernel sees of the machine and of itself.
+LOOK = """
+import json, os, sys, numpy
+print(json.dumps({
+    'pids': sorted(int(p) for p in os.listdir('/proc') if p.isdigit()),
+    'pid': os.getpid(), 'sid': os.getsid(0), 'home': os.environ['HOME'],
+    'tmpdir': os.environ['TMPDIR'], 'random': float(numpy.random.rand()),
+    'files': [os.readlink(f'/proc/self/fd/{fd}') for fd in range(1024)
+              if os.path.islink(f'/proc/self/fd/{fd}')],
+    'modules': [m for m in ('pandas', 'sklearn', 'matplotlib.pyplot') if m in sys.modules],
+}))
+"""
+
+
+def start(client: TestClient) -> str:
+    r = client.post("/api/v1/sessions")
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def run(client: TestClient, session: str, code: str) -> dict:
+    r = client.post(f"/api/v1/sessions/{session}/execute", json={"code": code})
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def test_forked_kernels_keep_their_limits_and_tenants_stay_apart(
+    alice: TestClient, bob: TestClient, platform: Platform
+) -> None:
+    a1, a2 = start(alice), start(alice)
+    b1 = start(bob)
+    kernels = {k.runtime_dir.name: k for k in platform.node.pool.kernels()}
+    assert len(kernels) == 3 and all(k.template is not None for k in kernels.values())
+    looks = {
+        s: hostile.result_of(run(c, s, LOOK)) for c, s in ((alice, a1), (alice, a2), (bob, b1))
+    }
+    # Forked from a template with the stack loaded; each with its own state and files.
+    assert all(
+        look["modules"] == ["pandas", "sklearn", "matplotlib.pyplot"] for look in looks.values()
+    )
+    assert len({look["random"] for look in looks.values()}) == 3  # reseeded after fork
+    assert len({look["home"] for look in looks.values()}) == 3
+    assert all(look["tmpdir"].startswith(look["home"]) for look in looks.values())
+    assert all(look["sid"] == look["pid"] for look in looks.values())  # its own session
+    # No file of the template's is open in a kernel: only its own (and sockets, pipes).
+    for look in looks.values():
+        paths = {f for f in look["files"] if f.startswith("/")}
+        assert all(f == "/dev/null" or f.startswith(look["home"]) for f in paths), paths
+
+    # Another tenant's kernel is in another sandbox: its processes and files are out of sight.
+    templates = {k.tenant: k.template for k in kernels.values()}
+    assert set(templates) == {"acme", "globex"} and templates["acme"] is not templates["globex"]
+    (bob_kernel,) = (k for k in kernels.values() if k.tenant == "globex")
+    peek = f"import os; print(os.path.exists({str(bob_kernel.runtime_dir)!r}))"
+    assert run(alice, a1, peek)["outputs"][0]["text"].strip() == "False"
+    # Each kernel is in its own cgroup, and the template in none of theirs.
+    for kernel in kernels.values():
+        pids = kernel.cgroup.pids()
+        assert pids and not pids & kernel.template.cgroup.pids()
+    # alice's two kernels share a sandbox; bob sees only his own kernel and template.
+    assert len(looks[b1]["pids"]) < len(looks[a1]["pids"])
+
+    # Past its memory limit a forked kernel dies alone: its sibling and the template live on.
+    died = run(alice, a1, hostile.memory_hogs(3, 400))
+    assert died["status"] == "error" and died["ename"] == "KernelDied", died
+    assert "512 MiB" in died["evalue"], died["evalue"]
+    assert run(alice, a2, "21 * 2")["outputs"][0]["data"]["text/plain"] == "42"
+    assert run(alice, a1, "'x' in globals()")["outputs"][0]["data"]["text/plain"] == "False"
+    assert run(bob, b1, "1 + 1")["status"] == "ok"
+
+    # Interrupts reach the kernel alone (ipykernel signals its process group).
+    r = alice.post(
+        f"/api/v1/sessions/{a2}/execute", json={"code": "import time; time.sleep(60)", "timeout": 2}
+    )
+    assert r.json()["ename"] == "TimeoutError", r.text
+    assert run(alice, a1, "1")["status"] == "ok"
+    # A kernel that exits says how; the session gets a fresh one from the same template.
+    gone = run(bob, b1, "import os; os._exit(3)")
+    assert gone["ename"] == "KernelDied" and "3" in gone["evalue"], gone
+    assert run(bob, b1, "2 + 2")["outputs"][0]["data"]["text/plain"] == "4"
