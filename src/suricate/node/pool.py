@@ -146,6 +146,7 @@ class KernelPool:
                 await kernel.shutdown()
                 return
             ready.append(kernel)
+            self._tenant_seen[tenant] = max(self._tenant_seen.get(tenant, 0.0), time.monotonic())
 
     async def warm_up(self, tenant: str) -> None:
         """Start the tenant's warm kernels now and wait for them."""
@@ -158,13 +159,12 @@ class KernelPool:
         started anything for ``idle_timeout``."""
         now = time.monotonic()
         for tenant, seen in list(self._tenant_seen.items()):
+            filling = self._filling.get(tenant)
+            if filling is not None and not filling.done():
+                continue  # a warm kernel is starting: its start counts as the tenant's use
             if now - seen > idle_timeout:
                 del self._tenant_seen[tenant]
-                task = self._filling.pop(tenant, None)
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(BaseException):
-                        await task
+                self._filling.pop(tenant, None)
                 for kernel in self._warm.pop(tenant, []):
                     await kernel.shutdown()
         for key, template in list(self._templates.items()):
