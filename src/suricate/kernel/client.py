@@ -42,6 +42,47 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+# Requests that may be sent again when a frontend replica went away under them (a rolling
+# restart behind a proxy): reads on any failure or a proxy's "no frontend" answer, writes only
+# when the connection was never made (the server cannot have seen them).
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+_IDEMPOTENT = _SAFE | {"PUT", "DELETE"}
+_NO_FRONTEND = frozenset({502, 503, 504})
+TRIES = 3
+
+
+class _Retrying(httpx.BaseTransport):
+    """Send idempotent requests again, up to ``TRIES`` times, 0.25 s then 0.5 s apart."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        import time
+
+        replayable = isinstance(request.stream, httpx.ByteStream)
+        tries = TRIES if request.method in _IDEMPOTENT and replayable else 1
+        for attempt in range(tries):
+            last = attempt == tries - 1
+            try:
+                response = self.inner.handle_request(request)
+            except httpx.ConnectError:
+                if last:
+                    raise
+            except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError):
+                if last or request.method not in _SAFE:
+                    raise
+            else:
+                if last or request.method not in _SAFE or response.status_code not in _NO_FRONTEND:
+                    return response
+                response.close()
+            time.sleep(0.25 * 2**attempt)
+        raise AssertionError("unreachable")  # every last try returns or raises
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 def _q(name: str) -> str:
     """Check an object name and quote it for a URL path, so it can only name an object."""
     return quote(check_name("object", name), safe="")
@@ -74,7 +115,7 @@ class Client:
             base_url=url.rstrip("/") + "/api/v1",
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=10.0),
-            transport=httpx.HTTPTransport(uds=uds) if uds else None,
+            transport=_Retrying(httpx.HTTPTransport(uds=uds)),
         )
         # The object versions read through this client: a model logged next names them.
         self.reads: list[tuple[str, int]] = []
