@@ -4,9 +4,8 @@
 // (the server's suricate/names.py holds the rule; this mirrors it for early feedback).
 export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 export const NAME_RULE = "Use letters, digits, '.', '_' or '-', starting with a letter or digit.";
-export const OBJECT_NAME_RULE =
-  "Use up to 255 bytes of text without '/' or control characters, and no leading or trailing spaces.";
-const FORBIDDEN = /[\p{Cc}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\/]/u;
+export const OBJECT_NAME_RULE = "Use up to 255 bytes of text without '/' or control characters, and no leading or trailing spaces.";
+const FORBIDDEN = /[\p{Cc}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069/]/u;
 
 /** Whether an object name is valid (any text of 1-255 UTF-8 bytes, see OBJECT_NAME_RULE). */
 export function objectNameOk(name) {

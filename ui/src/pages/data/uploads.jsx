@@ -15,7 +15,7 @@ import { OBJECT_NAME_RULE, objectNameOk, objectHref } from "./names.js";
 function nameFromFile(fileName) {
   const name = fileName
     .normalize("NFC")
-    .replace(/[\p{Cc}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\/]+/gu, "_")
+    .replace(/[\p{Cc}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069/]+/gu, "_")
     .trim();
   return name === "." || name === ".." || !name ? "upload" : name;
 }
