@@ -113,11 +113,20 @@ def _too_large(limit: int, setting: str) -> JSONResponse:
     return JSONResponse(error_body(exc.code, exc.message), 413, headers={"Connection": "close"})
 
 
+# The routes that make what their path names (an object, its rows, a model's version or alias).
+_NAMES_MADE = re.compile(r"/api/v1/(objects/[^/]+(/rows)?|models/[^/]+/(versions|aliases/[^/]+))")
+
+
 def _nul_refusal(scope: Scope) -> JSONResponse | None:
     """A NUL is in no name or id (PostgreSQL refuses it in text): a path with one names nothing
-    (404), a query with one is invalid (422), answered before any database sees it."""
+    to read or delete (404) and is an invalid name to write (422); a query with one is invalid
+    (422); answered before any database sees it."""
     if "\x00" in scope["path"]:
-        return JSONResponse(error_body("not_found", "no name or id holds a NUL character"), 404)
+        if scope["method"] in ("PUT", "POST") and _NAMES_MADE.fullmatch(scope["path"]):
+            message = "a name may not hold a NUL character"
+            return JSONResponse(error_body("invalid_name", message), 422)
+        message = "no name or id holds a NUL character"
+        return JSONResponse(error_body("not_found", message), 404)
     if b"%00" in scope.get("query_string", b"").lower():
         message = "a query parameter holds a NUL character"
         return JSONResponse(error_body("invalid_input", message), 422)
