@@ -560,6 +560,8 @@ class SessionService:
                 await asyncio.to_thread(self._forget, session.id)
                 await asyncio.to_thread(self.tokens.revoke, session.token_ref)
                 continue
+            if session.cpu_busy and session.execution_state == "idle":
+                await self.refresh(session)  # busy by CPU when last asked: is it still?
             if self._due(session, time.monotonic()) is None:
                 continue
             # Idle by its messages: idle by its kernel's CPU use too?

@@ -142,6 +142,21 @@ class RabbitBus:
             )
 
     async def _take_reports(self, hook: ReportHook) -> None:
+        """Take reports for as long as the bus runs: a consumer the broker cut off (its
+        connection closed under it, with reports taken and not yet settled) starts again on a
+        new channel; the reports it held come back (at least once)."""
+        while True:
+            try:
+                await self._consume_reports(hook)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning(
+                    "the report consumer stopped (%s: %s); again in 1 s", type(exc).__name__, exc
+                )
+            await asyncio.sleep(1.0)
+
+    async def _consume_reports(self, hook: ReportHook) -> None:
         """Record reports one at a time; each is acknowledged once recorded."""
         channel = await self._connection.channel()
         await channel.set_qos(prefetch_count=64)
