@@ -103,17 +103,7 @@ export function ActionFeed({ id, processor, onModels }) {
       ) : (
         <ol class="feed" aria-label="Actions, newest first">
           {visible.map((a) => (
-            <li key={a.id} class="feed-item">
-              <time class="feed-time" datetime={a.created_at} title={datetime(a.created_at)}>
-                {clock(a.created_at)}
-              </time>
-              <div class="feed-body">
-                <div class="feed-text">
-                  {a.text} <ModelChips models={a.models} label="Made with" />
-                </div>
-                <KeyValues data={a.data} sep=":" max={80} />
-              </div>
-            </li>
+            <ActionItem key={a.id} action={a} />
           ))}
         </ol>
       )}
@@ -123,5 +113,22 @@ export function ActionFeed({ id, processor, onModels }) {
         </div>
       )}
     </div>
+  );
+}
+
+/** One action in a feed: when, its text, the model versions it was made with, its data. */
+export function ActionItem({ action: a }) {
+  return (
+    <li class="feed-item">
+      <time class="feed-time" datetime={a.created_at} title={datetime(a.created_at)}>
+        {clock(a.created_at)}
+      </time>
+      <div class="feed-body">
+        <div class="feed-text">
+          {a.text} <ModelChips models={a.models} label="Made with" />
+        </div>
+        <KeyValues data={a.data} sep=":" max={80} />
+      </div>
+    </li>
   );
 }

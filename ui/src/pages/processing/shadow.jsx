@@ -4,14 +4,13 @@ import { useState } from "preact/hooks";
 import { setAlias } from "../../api/models.js";
 import { clearShadow, setShadow, shadowActions } from "../../api/processors.js";
 import { Button, Field } from "../../components/controls.jsx";
-import { KeyValues } from "../../components/key-values.jsx";
 import { ModelChips, versionHref } from "../../components/model-chips.jsx";
 import { Empty, ErrorBox } from "../../components/page.jsx";
 import { toast } from "../../components/toasts.jsx";
 import { ago, number } from "../../format.js";
 import { usePoll } from "../../poll.js";
 import { Link } from "../../router.jsx";
-import { clock } from "./format.js";
+import { ActionItem } from "./actions.jsx";
 
 const fixed = (x) => (x === null || x === undefined ? "–" : Number(x).toPrecision(4));
 const percent = (x) => (x === null || x === undefined ? "–" : `${Math.round(x * 1000) / 10}%`);
@@ -261,17 +260,7 @@ export function ShadowFeed({ id }) {
       ) : (
         <ol class="feed" aria-label="Shadow actions, newest first">
           {items.map((a) => (
-            <li key={a.id} class="feed-item">
-              <time class="feed-time" datetime={a.created_at}>
-                {clock(a.created_at)}
-              </time>
-              <div class="feed-body">
-                <div class="feed-text">
-                  {a.text} <ModelChips models={a.models} label="Made with" />
-                </div>
-                <KeyValues data={a.data} sep=":" max={80} />
-              </div>
-            </li>
+            <ActionItem key={a.id} action={a} />
           ))}
         </ol>
       )}
