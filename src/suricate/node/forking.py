@@ -197,8 +197,11 @@ def provisioner_class() -> Any:
     return ForkProvisioner
 
 
-async def launch(kernel: Kernel, env: dict[str, str]) -> Any:
-    """Fork ``kernel`` from its template; return its (started) jupyter_client manager."""
+async def launch(kernel: Kernel, env: dict[str, str], setup: str) -> Any:
+    """Fork ``kernel`` from its template; return its (started) jupyter_client manager.
+
+    ``setup``: code the child runs in its user namespace before it says it is ready.
+    """
     from jupyter_client.kernelspec import KernelSpec
 
     template = kernel.template
@@ -227,6 +230,7 @@ async def launch(kernel: Kernel, env: dict[str, str]) -> Any:
         "env": env,
         "address_space_mb": sandbox.address_space_mb(kernel.limits, not kernel.cgroup.available),
         "threads": kernel.limits.threads,
+        "setup": setup,
     }
     km.provisioner = provisioner
     await km.start_kernel(env=env)

@@ -201,9 +201,11 @@ class Kernel:
         if self.config.sdk_socket is not None and self.config.plan.sandboxed:
             env["SURICATE_SDK_SOCKET"] = str(self.template.sdk_socket)
         env["TMPDIR"] = str(self.runtime_dir / "tmp")
-        self._km = await forking.launch(self, env)
-        # One round trip: the limits' messages, and the stack's names as a warm kernel has them.
-        await self._ready([sandbox.setup_code(self.limits) + "\n" + PRELOAD])
+        # The limits' messages, and the stack's names as a warm kernel has them: run by the
+        # child itself before it says it is ready (no round trip).
+        setup = sandbox.setup_code(self.limits) + "\n" + PRELOAD
+        self._km = await forking.launch(self, env, setup)
+        await self._ready([])
 
     async def _ready(self, cells: list[str]) -> None:
         self._kc = kc = self._km.client()

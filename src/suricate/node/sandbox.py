@@ -23,6 +23,7 @@ anything missing is ``SandboxUnavailable``, never a silent downgrade. Inside the
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import functools
@@ -489,6 +490,18 @@ def manager_class() -> Any:
         kernel's."""
 
         owner: tuple[int, int] | None = None
+
+        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+            """jupyter_client's start, without the fixed 10 ms sleep its wrapper adds after
+            every start (``in_pending_state``: "so that tests can see the pending state")."""
+            self._ready = asyncio.get_running_loop().create_future()
+            try:
+                start = AsyncKernelManager._async_start_kernel.__wrapped__  # type: ignore[attr-defined]
+                await start(self, **kw)
+            except Exception as exc:
+                self._ready.set_exception(exc)
+                raise
+            self._ready.set_result(None)
 
         def write_connection_file(self, **kwargs: Any) -> None:
             super().write_connection_file(**kwargs)

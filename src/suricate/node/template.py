@@ -82,13 +82,98 @@ def preload() -> None:
     """Import the stack and keep its objects out of the collector's way (fewer copied pages)."""
     import importlib
 
+    global THREADPOOLS
     for name in STACK:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    _warm_up()
+    MODULE_NAMES.update(sys.modules)
+    MODULE_FILES.extend(
+        path
+        for module in list(sys.modules.values())
+        if isinstance(path := getattr(module, "__file__", None), str)
+    )
+    with contextlib.suppress(Exception):
+        import threadpoolctl
+
+        # Which libraries have thread pools is found once, here, not in every kernel.
+        THREADPOOLS = threadpoolctl.ThreadpoolController()
     gc.collect()
     # Objects that exist now are never scanned again: collections in a child do not write to
     # (and so copy) the pages it shares with the template.
     gc.freeze()
+
+
+# The modules loaded in the template: their files (for each kernel's debugger) and names (for
+# IPython's ``%reset --aggressive``), listed once here; see ``_SysWithoutModules``.
+MODULE_FILES: list[str] = []
+MODULE_NAMES: set[str] = set()
+THREADPOOLS: Any = None
+
+
+class _SysWithoutModules:
+    """``sys`` as ipykernel's kernel and IPython's app modules see it while a forked kernel is
+    made: ``sys`` itself, but with no modules loaded.
+
+    ``IPythonKernel.__init__`` lists the file of every loaded module (for its debugger) and
+    ``InteractiveShellApp.init_code`` their names. In a child that touches every module object
+    and name of the template (reference counts are writes): it copied ~15 MiB of shared pages
+    into each kernel. Both lists are made once, in the template, and handed to the kernel after.
+    """
+
+    def __init__(self) -> None:
+        self.modules: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(sys, name)
+
+
+def _initialize(app: Any, argv: list[str]) -> None:
+    """``app.initialize(argv)``, with the module list taken in the template (see above)."""
+    import ipykernel.ipkernel
+    import IPython.core.shellapp
+
+    modules = (ipykernel.ipkernel, IPython.core.shellapp)
+    for module in modules:
+        module.sys = _SysWithoutModules()  # type: ignore[attr-defined]
+    try:
+        app.initialize(argv)
+    finally:
+        for module in modules:
+            module.sys = sys  # type: ignore[attr-defined]
+    app.shell._sys_modules_keys = MODULE_NAMES
+    kernel = app.kernel
+    kernel._kernel_modules = MODULE_FILES
+    if getattr(kernel, "debugger", None) is not None:
+        kernel.debugger.kernel_modules = MODULE_FILES
+
+
+def _warm_up() -> None:
+    """Run a little of what kernels run first (pandas, a plot drawn to PNG) in the template.
+
+    What that fills in (caches, specialized bytecode, fonts) is then the template's, shared by
+    every kernel, instead of a copy written in each. It starts no thread: BLAS and OpenMP are
+    limited to one here, and the data is far too small for anything to run in parallel.
+    """
+    with contextlib.suppress(Exception):
+        import numpy
+        import pandas
+
+        frame = pandas.DataFrame({"a": numpy.arange(6), "b": list("xyzxyz")})
+        repr(frame)
+        frame.describe()
+        frame.groupby("b").sum()
+        frame.sum()
+    with contextlib.suppress(Exception):
+        import io
+
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=(2, 2))
+        FigureCanvasAgg(figure)
+        figure.subplots().plot([1, 2, 3])
+        figure.savefig(io.BytesIO(), format="png")
 
 
 def serve(path: str) -> None:
@@ -229,13 +314,24 @@ def _become_kernel(conn: socket.socket, request: dict[str, Any]) -> int:
     app = IPKernelApp.instance()
     # History in memory: the kernel is short-lived and its runtime dir goes with it; an sqlite
     # file costs ~90 ms to set up.
-    app.initialize(["-f", request["connection_file"], "--HistoryManager.hist_file=:memory:"])
+    _initialize(app, ["-f", request["connection_file"], "--HistoryManager.hist_file=:memory:"])
     _inline_plots()
+    _setup(app.shell, request.get("setup", ""))
     # Its sockets are bound: the node's client connects at once (no zmq reconnect delay).
     conn.sendall(READY)
     conn.close()
     app.start()
     return 0
+
+
+def _setup(shell: Any, code: str) -> None:
+    """Run the node's setup code in the user namespace, as a warm kernel's first silent cell."""
+    try:
+        exec(compile(code, "<suricate-setup>", "exec"), shell.user_ns)
+    except Exception:
+        import traceback
+
+        traceback.print_exc()  # to kernel.log; the kernel works without it
 
 
 def _inline_plots() -> None:
@@ -270,9 +366,7 @@ def _fresh_state(threads: int) -> None:
 
         numpy.random.seed()
     with contextlib.suppress(Exception):
-        import threadpoolctl
-
-        threadpoolctl.threadpool_limits(threads)
+        THREADPOOLS.limit(limits=threads)
     with contextlib.suppress(ImportError):
         import matplotlib.pyplot
 
