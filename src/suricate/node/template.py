@@ -73,6 +73,9 @@ STACK = (
     "threadpoolctl",
     "suricate.kernel.client",
 )
+# History in memory: a kernel is short-lived and its runtime dir goes with it; an sqlite file
+# costs ~90 ms to set up.
+HISTORY = ":memory:"
 GO = b"g"
 READY = b"r"
 MAX_REQUEST = 1 << 20
@@ -87,6 +90,7 @@ def preload() -> None:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
     _warm_up()
+    _make_shell()
     MODULE_NAMES.update(sys.modules)
     MODULE_FILES.extend(
         path
@@ -141,11 +145,50 @@ def _initialize(app: Any, argv: list[str]) -> None:
     finally:
         for module in modules:
             module.sys = sys  # type: ignore[attr-defined]
+    _adopt(app)
     app.shell._sys_modules_keys = MODULE_NAMES
     kernel = app.kernel
     kernel._kernel_modules = MODULE_FILES
     if getattr(kernel, "debugger", None) is not None:
         kernel.debugger.kernel_modules = MODULE_FILES
+
+
+WARM_CELL = """
+import pandas as _pandas
+_frame = _pandas.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+_frame.sum(), len(_frame), repr(_frame)
+del _pandas, _frame
+"""
+
+
+def _make_shell() -> None:
+    """Make the kernels' IPython shell here, once (a singleton: the kernel made in each child
+    takes it). Made in a child it cost ~9 ms and ~3 MiB of copied pages (thousands of traitlets
+    objects, every magic registered). What belongs to the child is set there (``_adopt``)."""
+    with contextlib.suppress(Exception):
+        from ipykernel.compiler import XCachingCompiler
+        from ipykernel.zmqshell import ZMQInteractiveShell
+        from traitlets.config import Config
+
+        shell = ZMQInteractiveShell.instance(
+            config=Config({"HistoryManager": {"hist_file": HISTORY}}),
+            compiler_class=XCachingCompiler,
+        )
+        # A silent cell, as every kernel's first: warms IPython's own path through a cell.
+        shell.run_cell(WARM_CELL, silent=True)
+
+
+def _adopt(app: Any) -> None:
+    """Give the shell made in the template (if it was) to this child's kernel and app."""
+    shell, kernel = app.shell, app.kernel
+    if shell.kernel is kernel:
+        return  # made here, by the kernel
+    shell.kernel = kernel
+    shell.parent = kernel
+    shell.profile_dir = app.profile_dir
+    shell.ipython_dir = app.ipython_dir
+    shell.starting_dir = os.getcwd()
+    shell.init_environment()  # its variables (PAGER, CLICOLOR...) in this child's environment
 
 
 def _warm_up() -> None:
@@ -312,9 +355,7 @@ def _become_kernel(conn: socket.socket, request: dict[str, Any]) -> int:
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance()
-    # History in memory: the kernel is short-lived and its runtime dir goes with it; an sqlite
-    # file costs ~90 ms to set up.
-    _initialize(app, ["-f", request["connection_file"], "--HistoryManager.hist_file=:memory:"])
+    _initialize(app, ["-f", request["connection_file"], f"--HistoryManager.hist_file={HISTORY}"])
     _inline_plots()
     _setup(app.shell, request.get("setup", ""))
     # Its sockets are bound: the node's client connects at once (no zmq reconnect delay).
