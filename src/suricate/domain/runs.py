@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, select, update
 
@@ -41,6 +41,7 @@ from suricate.wire.messages import KernelLimits
 from suricate.wire.outputs import CellOutputs
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, TIMED_OUT = (
     "queued",
@@ -340,10 +341,8 @@ class RunService:
             if self._closing and self.hand_over:
                 raise  # the leader takes it over, as the next attempt
             if self._closing:
-                error: dict[str, Any] = {
-                    "ename": "ServerStopped",
-                    "evalue": "the server stopped during the run",
-                }
+                error: dict[str, Any] = {"ename": "ServerStopped"}
+                error["evalue"] = "the server stopped during the run"
                 await asyncio.shield(
                     asyncio.to_thread(self._finish, run_id, FAILED, error | {"cell": None})
                 )
@@ -358,9 +357,26 @@ class RunService:
     async def _attempt(self, principal: Principal, run_id: str) -> bool:
         """Run the notebook once; tell whether to try again (its kernel or node was lost)."""
         row = await asyncio.to_thread(self._load, run_id)
+        limits = KernelLimits(row.memory_mb, row.cpus) if row.memory_mb or row.cpus else None
+        # The kernel starts while the notebook is read and the record marked running.
+        starting = asyncio.create_task(
+            self.sessions.create(principal, row.notebook_id, kind="run", limits=limits)
+        )
+        session = None
+        try:
+            return await self._attempt_with(principal, run_id, row, starting)
+        finally:
+            with contextlib.suppress(Exception):
+                session = await starting  # if it never ran a cell, it started all the same
+            if session is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self.sessions.delete(principal, session.id))
+
+    async def _attempt_with(
+        self, principal: Principal, run_id: str, row: Run, starting: asyncio.Task[Any]
+    ) -> bool:
         parameters = json.loads(row.parameters)
         revision, notebook_id, timeout_s = row.notebook_revision, row.notebook_id, row.timeout_s
-        limits = KernelLimits(row.memory_mb, row.cpus) if row.memory_mb or row.cpus else None
         notebook = await asyncio.to_thread(
             self.notebooks.get, principal.tenant_id, notebook_id, revision
         )
@@ -381,11 +397,10 @@ class RunService:
             refused = {"ename": "NoSuchKernel", "evalue": problem, "cell": None}
             await asyncio.to_thread(self._finish, run_id, FAILED, refused, nb)
             return False
-        session = None
         live: _LiveOutputs | None = None
         try:
             # Inside the try: a kernel that cannot be had (node or broker lost) is retried too.
-            session = await self.sessions.create(principal, notebook_id, kind="run", limits=limits)
+            session = await starting
             await asyncio.to_thread(self.sessions.mark_run, session.id, run_id, revision)
             live = _LiveOutputs(self, run_id, nb, session)
             if backtest is not None and backtest.models:
@@ -407,8 +422,7 @@ class RunService:
                 reply = await self.sessions.execute(principal, session.id, _source(cell), remaining)
                 live.follow(None)
                 cell["outputs"], cell["execution_count"] = reply.outputs, reply.execution_count
-                await live.saved(functools.partial(self._progress, run_id, done))
-                if await asyncio.to_thread(self._ended, run_id):
+                if not await live.saved(functools.partial(self._progress, run_id, done)):
                     return False  # cancelled through another frontend
                 if reply.status == "ok":
                     continue
@@ -440,9 +454,6 @@ class RunService:
         finally:
             if live is not None:
                 await live.close()
-            if session is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(self.sessions.delete(principal, session.id))
 
     def _load(self, run_id: str) -> Run:
         with self.db.session() as s:
@@ -464,10 +475,6 @@ class RunService:
                 )
             )
 
-    def _ended(self, run_id: str) -> bool:
-        with self.db.session() as s:
-            return s.scalar(select(Run.status).where(Run.id == run_id)) in FINISHED
-
     def _retry(self, run_id: str) -> bool:
         """Count another attempt if this was the first; tell whether to try again."""
         with self.db.session() as s:
@@ -477,9 +484,15 @@ class RunService:
             row.attempt += 1
             return True
 
-    def _progress(self, run_id: str, done: int, result: str) -> None:
+    def _progress(self, run_id: str, done: int, result: str) -> bool:
+        """Record the cells done; tell whether the run is still running (not cancelled)."""
         with self.db.session() as s:
-            s.execute(update(Run).where(Run.id == run_id).values(cells_done=done, result=result))
+            changed = s.execute(
+                update(Run)
+                .where(Run.id == run_id, Run.status == RUNNING)
+                .values(cells_done=done, result=result)
+            )
+            return bool(cast("CursorResult[Any]", changed).rowcount)
 
     def _partial(self, run_id: str, result: str) -> None:
         with self.db.session() as s:
@@ -555,11 +568,11 @@ class _LiveOutputs:
         self.current = index
         self._cell = CellOutputs()
 
-    async def saved(self, write: Callable[[str], None]) -> None:
-        """Save the notebook as it is now with ``write`` (in a thread)."""
+    async def saved(self, write: Callable[[str], T]) -> T:
+        """Save the notebook as it is now with ``write`` (in a thread); return what it does."""
         async with self._lock:
             text = json.dumps(self.nb)
-            await asyncio.to_thread(write, text)
+            return await asyncio.to_thread(write, text)
 
     async def _follow(self) -> None:
         dirty, last = False, 0.0

@@ -103,6 +103,8 @@ class Kernel:
         self._km: Any = None
         self._kc: Any = None
         self.on_shutdown: Callable[[Kernel], None] | None = None
+        # Set in its environment at start (a session's SDK token, known when it is not warm).
+        self.extra_env: dict[str, str] = {}
         self._stopping: asyncio.Future[None] | None = None
         plan = config.plan
         # Named after the base dir too, so that a node finds what a dead one left.
@@ -130,7 +132,7 @@ class Kernel:
 
         plan = self.config.plan
         binds = {}
-        env = sandbox.kernel_env(self.runtime_dir, self.limits)
+        env = sandbox.kernel_env(self.runtime_dir, self.limits) | self.extra_env
         if self.config.dask_scheduler:
             # One scheduler for all, or one per tenant: tcp://dask-{tenant}:8786.
             env["SURICATE_DASK_SCHEDULER"] = self.config.dask_scheduler.replace(

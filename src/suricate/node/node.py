@@ -354,11 +354,13 @@ class ExecNode:
     ) -> Kernel:
         """A kernel for the tenant (forked from the user's template when ``user`` is given:
         interactive sessions are private to their user), with the session's SDK token."""
-        kernel = await self.pool.acquire(tenant, limits, user)
-        # The SDK finds its token in the environment; set it quietly, out of the history.
-        await kernel.run_silently(
-            f"import os as _os; _os.environ['SURICATE_TOKEN'] = {json.dumps(token)}; del _os"
-        )
+        # The SDK finds its token in the environment: a new kernel has it from its start; a
+        # warm one gets it quietly, out of the history.
+        kernel = await self.pool.acquire(tenant, limits, user, {"SURICATE_TOKEN": token})
+        if kernel.extra_env.get("SURICATE_TOKEN") != token:
+            await kernel.run_silently(
+                f"import os as _os; _os.environ['SURICATE_TOKEN'] = {json.dumps(token)}; del _os"
+            )
         return kernel
 
     async def _sample_forever(self) -> None:

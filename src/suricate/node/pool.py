@@ -58,21 +58,30 @@ class KernelPool:
             if kernel.template is not None:
                 kernel.template.kernels -= 1
 
-    async def acquire(self, tenant: str, limits: Limits | None = None, user: str = "") -> Kernel:
+    async def acquire(
+        self,
+        tenant: str,
+        limits: Limits | None = None,
+        user: str = "",
+        env: dict[str, str] | None = None,
+    ) -> Kernel:
         """Return a started kernel for ``tenant``: forked from the template of ``tenant`` and
         ``user`` (forking on), else a warm one when ready, else a new one.
 
-        Warm kernels have the node's default limits; other ``limits`` get a new kernel.
+        Warm kernels have the node's default limits; other ``limits`` get a new kernel. ``env``
+        is set in a new kernel's environment (a warm one's ``extra_env`` is empty).
         """
         self._tenant_seen[tenant] = time.monotonic()
         if self.config.fork:
             template = await self._template(tenant, user)
             if template is not None:
                 forked = self._new_kernel(tenant, limits, template)
+                forked.extra_env = dict(env or {})
                 await forked.start()
                 return forked
         if limits is not None and limits != self.config.limits:
             own = self._new_kernel(tenant, limits)
+            own.extra_env = dict(env or {})
             await own.start()
             return own
         ready = self._warm.get(tenant, [])
