@@ -1,10 +1,15 @@
 """Object upload/download throughput through `suricate serve` against a plain file copy.
 
-Runs a real server on embedded defaults, then for one file of SIZE MiB measures, best of REPEAT:
+Runs a real server on embedded defaults, then for one file of SIZE MiB measures, in REPEAT
+rounds (each runs all three, so that load from elsewhere weighs on them alike):
 - baseline: `shutil.copyfile` of the file to the same disk (plain file copy), with fsync;
-- upload: `PUT /api/v1/objects/{name}` streamed by httpx (the CLI's code path, sha256 pre-check
-  included) -> hashed, staged, fsynced, renamed, recorded;
-- download: `GET /api/v1/objects/{name}/content` streamed to a file.
+- upload: `PUT /api/v1/objects/{name}` streamed by `suricate.Client` (the CLI's code path: the
+  file hashed while it is sent, its sha256 after the bytes) -> hashed, staged, fsynced,
+  renamed, recorded;
+- download: `GET /api/v1/objects/{name}/content` streamed to a file by `suricate.Client`
+  (sha256 checked, renamed into place).
+Each writes one new file of SIZE MiB: what was written before (the copy, the object, the
+downloaded file) is removed between rounds, outside the timings.
 Usage: python bench/bench_objects.py [SIZE_MIB] [REPEAT]
 """
 
@@ -13,8 +18,10 @@ from __future__ import annotations
 import os
 import platform
 import shutil
+import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from suricate.kernel.client import Client
@@ -23,50 +30,60 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import serve
 
 
-def best(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def main() -> None:
     size_mib = int(sys.argv[1]) if len(sys.argv) > 1 else 256
     repeat = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    load_before = os.getloadavg()
     with serve() as served:
         work = served.work
-        src = work / "payload.bin"
+        src, dst, down = work / "payload.bin", work / "copy.bin", work / "down.bin"
         with src.open("wb") as f:
             for _ in range(size_mib):
                 f.write(os.urandom(1024 * 1024))
 
         def copy() -> None:
-            dst = work / "copy.bin"
             shutil.copyfile(src, dst)
             with dst.open("rb+") as f:
                 os.fsync(f.fileno())
-            dst.unlink()
 
         client = Client(served.url, served.token)
-        t_copy = best(copy, repeat)
-        t_up = best(lambda: client.upload(src, name="payload.bin"), repeat)
-        t_down = best(lambda: client.download("payload.bin", work / "down.bin"), repeat)
+        client.upload(src, name="warm-up.bin")  # the connection, the store's directories
+        times: dict[str, list[float]] = {"copy": [], "upload": [], "download": []}
+        for _ in range(repeat):
+            times["copy"].append(timed(copy))
+            dst.unlink()
+            times["upload"].append(timed(lambda: client.upload(src, name="payload.bin")))
+            times["download"].append(timed(lambda: client.download("payload.bin", down)))
+            down.unlink()
+            client.delete_object("payload.bin")
         client.close()
+    load_after = os.getloadavg()
 
     def rate(t: float) -> str:
         return f"{size_mib / t:8.1f} MiB/s"
 
     print(
         f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}; file {size_mib} MiB, best of {repeat}"
+        f"Python {platform.python_version()}; file {size_mib} MiB, best of {repeat}; "
+        f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after"
     )
-    print(f"plain file copy (baseline) {t_copy:7.3f} s {rate(t_copy)}")
-    print(f"upload via REST            {t_up:7.3f} s {rate(t_up)}  ratio {t_up / t_copy:5.2f}x")
-    print(
-        f"download via REST          {t_down:7.3f} s {rate(t_down)}  ratio {t_down / t_copy:5.2f}x"
-    )
+    for what, values in times.items():
+        print(f"  {what:8s} rounds: " + " ".join(f"{t:.3f}" for t in values))
+    t_copy = min(times["copy"])
+    print(f"plain file copy with fsync (baseline) {t_copy:7.3f} s {rate(t_copy)}")
+    for what in ("upload", "download"):
+        best = min(times[what])
+        rounds = statistics.median(t / c for t, c in zip(times[what], times["copy"], strict=True))
+        print(
+            f"{what + ' via REST':37s} {best:7.3f} s {rate(best)}  ratio {best / t_copy:5.2f}x "
+            f"(median of rounds {rounds:5.2f}x)"
+        )
 
 
 if __name__ == "__main__":

@@ -5,10 +5,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import itertools
 import json
+from typing import Any
 
+import anyio
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from fastapi.testclient import TestClient
 
 from suricate.server.platform import Platform
@@ -151,6 +155,103 @@ def test_checksum_mismatch_stores_nothing(alice: TestClient, platform: Platform)
     assert not any(platform.store.staging.iterdir())
     r = alice.put("/api/v1/objects/a.csv", content=CSV, headers={"X-Content-SHA256": sha(CSV)})
     assert r.status_code == 201
+
+
+TRAILER = {"X-Suricate-Trailer": "X-Content-SHA256"}
+
+
+def test_a_sha256_after_the_body_is_checked_and_not_stored(alice: TestClient) -> None:
+    data = bytes(range(256)) * 1000
+    r = alice.put("/api/v1/objects/blob.bin", content=data + sha(data).encode(), headers=TRAILER)
+    assert r.status_code == 201, r.text
+    assert r.json()["size"] == len(data)
+    assert r.json()["sha256"] == sha(data)
+    assert alice.get("/api/v1/objects/blob.bin/content").content == data
+
+
+def test_a_wrong_sha256_after_the_body_stores_nothing(
+    alice: TestClient, platform: Platform
+) -> None:
+    r = alice.put("/api/v1/objects/a.csv", content=CSV + sha(b"other").encode(), headers=TRAILER)
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "checksum_mismatch"
+    assert alice.get("/api/v1/objects/a.csv").status_code == 404
+    assert not any(platform.store.staging.iterdir())
+    assert not any(p.is_file() for p in platform.store.blobs.rglob("*"))
+
+
+def test_a_body_shorter_than_its_trailer_is_incomplete(alice: TestClient) -> None:
+    r = alice.put("/api/v1/objects/a.csv", content=b"abc", headers=TRAILER)
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "upload_incomplete"
+
+
+def test_the_sha256_goes_before_or_after_the_body_never_both(alice: TestClient) -> None:
+    both = TRAILER | {"X-Content-SHA256": sha(CSV)}
+    r = alice.put("/api/v1/objects/a.csv", content=CSV + sha(CSV).encode(), headers=both)
+    assert r.status_code == 400
+    other = {"X-Suricate-Trailer": "X-Other"}
+    assert alice.put("/api/v1/objects/a.csv", content=CSV, headers=other).status_code == 400
+    assert alice.get("/api/v1/objects/a.csv").status_code == 404
+
+
+def test_a_trailer_cut_across_chunks_and_batches_is_found(
+    alice: TestClient, platform: Platform
+) -> None:
+    from suricate.domain.objects import WRITE_BATCH
+
+    alice.put("/api/v1/objects/seed.csv", content=CSV)
+    tenant_id = dict((n, i) for i, n in platform.tenants.list_tenants())["acme"]
+    data = bytes(range(256)) * (2 * WRITE_BATCH // 256) + b"tail"
+    body = data + sha(data).encode()
+    # A chunk ends inside the trailer, another right where a batch is full, one is tiny.
+    cuts = [0, 1, WRITE_BATCH + 30, WRITE_BATCH + 64, len(body) - 40, len(body) - 3, len(body)]
+
+    async def upload() -> Any:
+        async def chunks() -> Any:
+            for start, end in itertools.pairwise(cuts):
+                yield body[start:end]
+
+        return await platform.objects.upload(tenant_id, "cut.bin", chunks(), sha256_trailer=True)
+
+    info = anyio.run(upload)
+    assert (info.size, info.sha256) == (len(data), sha(data))
+    assert alice.get("/api/v1/objects/cut.bin/content").content == data
+
+
+def test_a_store_failing_mid_upload_keeps_nothing(platform: Platform) -> None:
+    from suricate.domain.objects import WRITE_BATCH, ObjectService
+
+    class DiskFull:
+        """The local store, whose writers fail once a batch was written."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(platform.store, name)
+
+        def writer(self) -> Any:
+            writer = platform.store.writer()
+            write = writer.write
+
+            def failing(chunk: bytes) -> None:
+                if writer.size >= WRITE_BATCH:
+                    raise OSError(28, "No space left on device")
+                write(chunk)
+
+            writer.write = failing  # type: ignore[method-assign]
+            return writer
+
+    service = ObjectService(platform.db, DiskFull(), platform.settings.max_upload_bytes)  # type: ignore[arg-type]
+
+    async def upload() -> None:
+        async def chunks() -> Any:
+            for _ in range(8):
+                yield b"x" * WRITE_BATCH
+
+        await service.upload(1, "full.bin", chunks())
+
+    with pytest.raises(OSError, match="No space left"):
+        anyio.run(upload)
+    assert not any(platform.store.staging.iterdir())
 
 
 def test_streamed_upload_without_length(alice: TestClient) -> None:

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, BinaryIO
 
 import anyio
+from anyio.streams.memory import MemoryObjectSendStream
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
@@ -24,9 +25,11 @@ from suricate.store.blobs import BlobWriter, ObjectStore
 from suricate.store.db import Database
 from suricate.store.tables import DataObject, ObjectTag, ObjectVersion, utcnow
 
-# Hash and write in chunks of this size off the event loop: large enough to amortise the thread
+# Hash and write in batches of this size off the event loop: large enough to amortise the thread
 # hop, small enough to keep memory flat whatever the upload size.
 WRITE_BATCH = 1024 * 1024
+# A body sent with its digest after it ends with the 64 hex digits of its sha256.
+SHA256_TRAILER = 64
 
 
 @dataclass(frozen=True)
@@ -94,18 +97,30 @@ class ObjectService:
         content_type: str | None = None,
         expected_size: int | None = None,
         expected_sha256: str | None = None,
+        sha256_trailer: bool = False,
         user_id: int | None = None,
     ) -> VersionInfo:
-        """Stream ``chunks`` into a new version of ``name``; nothing is kept unless all is."""
+        """Stream ``chunks`` into a new version of ``name``; nothing is kept unless all is.
+
+        With ``sha256_trailer`` the last 64 bytes are the hex sha256 of the bytes before them
+        (a client that hashes while it sends knows it only at the end), checked like
+        ``expected_sha256``; ``expected_size`` counts them.
+        """
         name = check_name("object", name)
-        if expected_size is not None and expected_size > self.max_upload_bytes:
+        hold = SHA256_TRAILER if sha256_trailer else 0
+        if expected_size is not None and expected_size - hold > self.max_upload_bytes:
             raise UploadTooLarge(self.max_upload_bytes)
         content_type = _content_type(name, content_type)
         writer = await anyio.to_thread.run_sync(self.store.writer)
         try:
-            await self._receive(writer, chunks)
-            if expected_size is not None and writer.size != expected_size:
-                raise UploadIncomplete(expected_size, writer.size)
+            tail = await self._receive(writer, chunks, hold)
+            received = writer.size + len(tail)
+            if expected_size is not None and received != expected_size:
+                raise UploadIncomplete(expected_size, received)
+            if sha256_trailer:
+                if len(tail) < hold:
+                    raise UploadIncomplete(expected_size, received)
+                expected_sha256 = tail.decode("latin-1")
             digest = writer.sha256()
             if expected_sha256 is not None and expected_sha256.lower() != digest:
                 raise ChecksumMismatch(expected_sha256, digest)
@@ -119,23 +134,66 @@ class ObjectService:
             self._add_version, tenant_id, name, writer.size, digest, content_type, user_id
         )
 
-    async def _receive(self, writer: BlobWriter, chunks: AsyncIterator[bytes]) -> None:
-        pending: list[bytes] = []
-        pending_size = 0
+    async def _receive(self, writer: BlobWriter, chunks: AsyncIterator[bytes], hold: int) -> bytes:
+        """Write all of ``chunks`` but their last ``hold`` bytes, which are returned.
+
+        A batch is written and hashed in a thread while the next one is received, and the
+        chunks go to the writer as they came, without a copy.
+        """
+        batches, to_write = anyio.create_memory_object_stream[list[bytes | memoryview]](1)
+        failure: Exception | None = None
+        tail = b""
+
+        async def write_batches() -> None:
+            nonlocal failure
+            try:
+                async with to_write:
+                    async for batch in to_write:
+                        await anyio.to_thread.run_sync(_write, writer, batch)
+            except Exception as exc:
+                failure = exc
+                tasks.cancel_scope.cancel()
+
+        # Each side keeps its own failure, raised as it is once the writer's thread is done.
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(write_batches)
+            try:
+                async with batches:
+                    tail = await self._batch(chunks, hold, batches)
+            except Exception as exc:
+                failure = failure or exc
+                tasks.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
+        return tail
+
+    async def _batch(
+        self,
+        chunks: AsyncIterator[bytes],
+        hold: int,
+        batches: MemoryObjectSendStream[list[bytes | memoryview]],
+    ) -> bytes:
+        """Send ``chunks`` on in batches, but their last ``hold`` bytes, which are returned."""
+        batch: list[bytes | memoryview] = []
+        batch_size = 0
         received = 0
+        limit = self.max_upload_bytes + hold
         async for chunk in chunks:
             if not chunk:
                 continue
             received += len(chunk)
-            if received > self.max_upload_bytes:
+            if received > limit:
                 raise UploadTooLarge(self.max_upload_bytes)
-            pending.append(chunk)
-            pending_size += len(chunk)
-            if pending_size >= WRITE_BATCH:
-                await anyio.to_thread.run_sync(writer.write, b"".join(pending))
-                pending, pending_size = [], 0
-        if pending:
-            await anyio.to_thread.run_sync(writer.write, b"".join(pending))
+            batch.append(chunk)
+            batch_size += len(chunk)
+            if batch_size >= WRITE_BATCH + hold:
+                tail = _hold_back(batch, hold)
+                await batches.send(batch)
+                batch, batch_size = ([tail] if tail else []), len(tail)
+        tail = _hold_back(batch, hold)
+        if batch:
+            await batches.send(batch)
+        return tail
 
     def _add_version(
         self,
@@ -318,6 +376,23 @@ class ObjectService:
         if obj is None or not obj.versions:
             raise ObjectNotFound(name)
         return obj
+
+
+def _hold_back(batch: list[bytes | memoryview], hold: int) -> bytes:
+    """Take the last ``hold`` bytes off ``batch`` (in place) and return them."""
+    tail = b""
+    while batch and len(tail) < hold:
+        tail = bytes(batch.pop()) + tail
+    cut = len(tail) - hold
+    if cut > 0:
+        batch.append(memoryview(tail)[:cut])
+        tail = tail[cut:]
+    return tail
+
+
+def _write(writer: BlobWriter, parts: list[bytes | memoryview]) -> None:
+    for part in parts:
+        writer.write(part)
 
 
 def _insert(s: Session) -> Any:

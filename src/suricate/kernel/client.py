@@ -8,7 +8,9 @@ import io
 import json
 import os
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -19,6 +21,8 @@ from suricate.errors import SuricateError
 from suricate.names import check_name
 
 CHUNK = 1024 * 1024
+# An upload's sha256 may follow its bytes, as their last 64 (hex digits).
+SHA256_TRAILER = 64
 PARQUET = "application/vnd.apache.parquet"
 # joblib files are pickles: load only what your own tenant saved.
 JOBLIB = "application/vnd.suricate.joblib"
@@ -88,13 +92,50 @@ def _q(name: str) -> str:
     return quote(check_name("object", name), safe="")
 
 
-def file_sha256(path: Path) -> str:
-    """Return the sha256 (hex) of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _update(digest: Any, chunks: list[bytes]) -> None:
+    for chunk in chunks:
+        digest.update(chunk)
+
+
+class _Hasher:
+    """Compute the sha256 of a stream in a thread beside the caller's I/O.
+
+    hashlib lets go of the GIL, so the hashing of one batch overlaps with the sending or
+    writing of the next: on two cores a transfer costs about the longer of the two, not both.
+    """
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256()
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="sha256")
+        self._batch: list[bytes] = []
+        self._batch_size = 0
+        self._pending: deque[Future[None]] = deque()
+
+    def __enter__(self) -> _Hasher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._thread.shutdown(cancel_futures=True)
+
+    def update(self, chunk: bytes) -> None:
+        self._batch.append(chunk)
+        self._batch_size += len(chunk)
+        if self._batch_size >= CHUNK:
+            self._hand_over()
+
+    def hexdigest(self) -> str:
+        """Return the digest of everything given so far."""
+        self._hand_over()
+        while self._pending:
+            self._pending.popleft().result()
+        return self._digest.hexdigest()
+
+    def _hand_over(self) -> None:
+        if self._batch:
+            self._pending.append(self._thread.submit(_update, self._digest, self._batch))
+            self._batch, self._batch_size = [], 0
+        while len(self._pending) > 2:  # a few batches ahead at most: memory stays flat
+            self._pending.popleft().result()
 
 
 class Client:
@@ -374,22 +415,27 @@ class Client:
         content_type: str | None = None,
         progress: Progress | None = None,
     ) -> dict[str, Any]:
-        """Stream a file to a new version of an object; the server checks its sha256."""
+        """Stream a file to a new version of an object, hashing it as it goes: its sha256
+        follows the bytes, and the server keeps nothing unless they match it."""
         path = Path(path)
         size = path.stat().st_size
         headers = {
-            "Content-Length": str(size),
-            "X-Content-SHA256": file_sha256(path),
+            "Content-Length": str(size + SHA256_TRAILER),
+            "X-Suricate-Trailer": "X-Content-SHA256",
         }
         if content_type:
             headers["Content-Type"] = content_type
 
         def body() -> Iterator[bytes]:
-            with path.open("rb") as f:
-                while chunk := f.read(CHUNK):
+            left = size  # what Content-Length promised, should the file grow meanwhile
+            with path.open("rb") as f, _Hasher() as digest:
+                while left and (chunk := f.read(min(CHUNK, left))):
+                    left -= len(chunk)
+                    digest.update(chunk)
                     if progress:
                         progress(len(chunk))
                     yield chunk
+                yield digest.hexdigest().encode()
 
         response = self._http.put(
             f"/objects/{_q(name if name is not None else path.name)}",
@@ -418,16 +464,17 @@ class Client:
             expected = response.headers.get("X-Content-SHA256")
             if on_size and "Content-Length" in response.headers:
                 on_size(int(response.headers["Content-Length"]))
-            digest = hashlib.sha256()
             fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
             try:
-                with os.fdopen(fd, "wb") as out:
-                    for chunk in response.iter_bytes(CHUNK):
+                with os.fdopen(fd, "wb") as out, _Hasher() as digest:
+                    # As the connection hands them over: rechunking would copy every byte.
+                    for chunk in response.iter_bytes():
                         out.write(chunk)
                         digest.update(chunk)
                         if progress:
                             progress(len(chunk))
-                if expected and digest.hexdigest() != expected:
+                    sha256 = digest.hexdigest()
+                if expected and sha256 != expected:
                     raise ApiError(0, "checksum_mismatch", f"downloaded {name} is corrupt")
                 os.replace(tmp, dest)
             except BaseException:
@@ -436,6 +483,6 @@ class Client:
             return {
                 "name": name,
                 "version": int(response.headers.get("X-Suricate-Version", 0)),
-                "sha256": digest.hexdigest(),
+                "sha256": sha256,
                 "path": str(dest),
             }
