@@ -20,6 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# At import, not at the first cell: it takes ~0.5 s, which a forked kernel's first cell (no
+# setup cell runs before it) would otherwise wait for.
+from nbformat.v4 import output_from_msg
+
 from suricate.errors import KernelDied
 from suricate.node import cgroups, forking, sandbox, seccomp
 from suricate.node.sandbox import Limits, Plan
@@ -396,8 +400,6 @@ class Kernel:
         silent: bool,
         store_history: bool,
     ) -> ExecResult:
-        from nbformat.v4 import output_from_msg
-
         kc = self._kc
         timeout = timeout or self.config.exec_timeout
         msg_id = kc.execute(code, silent=silent, store_history=store_history, allow_stdin=False)
