@@ -40,6 +40,10 @@ print(json.dumps({
     'files': [os.readlink(f'/proc/self/fd/{fd}') for fd in range(1024)
               if os.path.islink(f'/proc/self/fd/{fd}')],
     'modules': [m for m in ('pandas', 'sklearn', 'matplotlib.pyplot') if m in sys.modules],
+    'shell': [get_ipython().kernel is not None, get_ipython().parent is get_ipython().kernel,
+              os.getcwd(), get_ipython().starting_dir, get_ipython().profile_dir.location,
+              os.environ.get('CLICOLOR')],
+    'token': bool(os.environ.get('SURICATE_TOKEN')), 'names': 'pandas' in dir(),
 }))
 """
 
@@ -74,6 +78,13 @@ def test_forked_kernels_keep_their_limits_and_tenants_stay_apart(
     assert len({look["home"] for look in looks.values()}) == 3
     assert all(look["tmpdir"].startswith(look["home"]) for look in looks.values())
     assert all(look["sid"] == look["pid"] for look in looks.values())  # its own session
+    # The shell made in the template is each kernel's own: its kernel, dirs and environment;
+    # the setup code ran in it (the stack's names), and the SDK token came with its start.
+    for look in looks.values():
+        adopted, parent, cwd, starting, profile, clicolor = look["shell"]
+        assert adopted and parent and cwd == starting == look["home"], look["shell"]
+        assert profile.startswith(look["home"]) and clicolor == "1", look["shell"]
+        assert look["token"] and look["names"], look
     # No file of the template's is open in a kernel: only its own (and sockets, pipes).
     for look in looks.values():
         paths = {f for f in look["files"] if f.startswith("/")}
@@ -110,3 +121,8 @@ def test_forked_kernels_keep_their_limits_and_tenants_stay_apart(
     gone = run(bob, b1, "import os; os._exit(3)")
     assert gone["ename"] == "KernelDied" and "3" in gone["evalue"], gone
     assert run(bob, b1, "2 + 2")["outputs"][0]["data"]["text/plain"] == "4"
+    # The limits' own error messages, set by the setup code the child ran before it was ready.
+    blocked = run(bob, b1, "raise BlockingIOError(11, 'Resource temporarily unavailable')")
+    assert "SURICATE_KERNEL_PIDS" in blocked["evalue"], blocked
+    history = run(bob, b1, "%history -n")["outputs"][0]["text"]
+    assert "2 + 2" in history and "os._exit" not in history, history
