@@ -209,7 +209,9 @@ def test_a_kernel_whose_page_closed_is_culled_after_the_grace_time(alice: TestCl
     wait_until(
         lambda: alice.get(f"/api/v1/sessions/{shown}").status_code == 404,
         timeout=30,
-        message="the session of a closed page lived on",
+        message=lambda: (
+            f"the session of a closed page lived on: {alice.get(f'/api/v1/sessions/{shown}').text}"
+        ),
     )
     assert alice.get(f"/api/v1/sessions/{api_only}").status_code == 200
 

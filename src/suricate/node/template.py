@@ -76,6 +76,8 @@ STACK = (
 # History in memory: a kernel is short-lived and its runtime dir goes with it; an sqlite file
 # costs ~90 ms to set up.
 HISTORY = ":memory:"
+ARGV = [f"--HistoryManager.hist_file={HISTORY}"]  # the kernel app's, but for its connection file
+APP_PARSED = False
 GO = b"g"
 READY = b"r"
 MAX_REQUEST = 1 << 20
@@ -90,6 +92,7 @@ def preload() -> None:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
     _warm_up()
+    _make_app()
     _make_shell()
     MODULE_NAMES.update(sys.modules)
     MODULE_FILES.extend(
@@ -132,8 +135,16 @@ class _SysWithoutModules:
         return getattr(sys, name)
 
 
-def _initialize(app: Any, argv: list[str]) -> None:
-    """``app.initialize(argv)``, with the module list taken in the template (see above)."""
+def _initialize(app: Any, connection_file: str) -> None:
+    """Initialize the kernel app, with its command line parsed and the module list taken in
+    the template (``_make_app``, ``_SysWithoutModules``)."""
+    app.connection_file = connection_file
+    argv = ["-f", connection_file, *ARGV]
+    if APP_PARSED:
+        # The same arguments for every kernel, parsed once: traitlets builds an argparse parser
+        # of every configurable class to read them (~10 ms of a kernel's start).
+        app.parse_command_line = lambda argv=None: None
+        argv = []
     import ipykernel.ipkernel
     import IPython.core.shellapp
 
@@ -159,6 +170,16 @@ _frame = _pandas.DataFrame({"a": [1, 2], "b": ["x", "y"]})
 _frame.sum(), len(_frame), repr(_frame)
 del _pandas, _frame
 """
+
+
+def _make_app() -> None:
+    """Make the kernel app and parse its (fixed) command line here, once."""
+    global APP_PARSED
+    with contextlib.suppress(Exception):
+        from ipykernel.kernelapp import IPKernelApp
+
+        IPKernelApp.instance().parse_command_line(ARGV)
+        APP_PARSED = True
 
 
 def _make_shell() -> None:
@@ -355,7 +376,7 @@ def _become_kernel(conn: socket.socket, request: dict[str, Any]) -> int:
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance()
-    _initialize(app, ["-f", request["connection_file"], f"--HistoryManager.hist_file={HISTORY}"])
+    _initialize(app, request["connection_file"])
     _inline_plots()
     _setup(app.shell, request.get("setup", ""))
     # Its sockets are bound: the node's client connects at once (no zmq reconnect delay).
