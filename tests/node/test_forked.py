@@ -48,6 +48,14 @@ print(json.dumps({
 """
 
 
+def cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
 def start(client: TestClient) -> str:
     r = client.post("/api/v1/sessions")
     assert r.status_code == 201, r.text
@@ -96,6 +104,10 @@ def test_forked_kernels_keep_their_limits_and_tenants_stay_apart(
     (bob_kernel,) = (k for k in kernels.values() if k.tenant == "globex")
     peek = f"import os; print(os.path.exists({str(bob_kernel.runtime_dir)!r}))"
     assert run(alice, a1, peek)["outputs"][0]["text"].strip() == "False"
+    # Each template forks with one thread, its main one (nothing else would live on in a child).
+    for template in templates.values():
+        (pid,) = (p for p in template.cgroup.pids() if "python" in cmdline(p).split(" ")[0])
+        assert len(os.listdir(f"/proc/{pid}/task")) == 1, os.listdir(f"/proc/{pid}/task")
     # Each kernel is in its own cgroup, and the template in none of theirs.
     for kernel in kernels.values():
         pids = kernel.cgroup.pids()

@@ -304,9 +304,13 @@ class Template:
             if self.cgroup.available:
                 argv = self.cgroup.wrap(argv)
             env = sandbox.kernel_env(self.dir, self.config.limits)
-            # Imports only: no thread pool is started in the template (see template.py).
+            # Imports only: no thread pool is started in the template (see template.py), and
+            # pyarrow's bundled jemalloc starts no background thread (its allocations go to
+            # malloc): the template has its main thread alone when it forks.
             for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
                 env[name] = "1"
+            env["JE_ARROW_MALLOC_CONF"] = "background_thread:false"
+            env["ARROW_DEFAULT_MEMORY_POOL"] = "system"
             with (self.dir / "template.log").open("ab") as log_file:
                 self.process = await asyncio.create_subprocess_exec(
                     *argv,

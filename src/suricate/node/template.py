@@ -17,7 +17,8 @@ What must not cross the fork, and how each is handled (docs/kernels.md says the 
 * BLAS/OpenMP thread pools: the template runs no BLAS or OpenMP work, so no pool is started
   before fork (its thread counts are 1); the child sizes them to its own CPU quota with
   threadpoolctl before any user code.
-* threads: the template has none but the main thread when it forks.
+* threads: the template has none but the main thread when it forks (pyarrow's jemalloc is
+  told to start no background thread, and arrow to allocate with malloc).
 * random seeds: numpy's global generator was seeded once, in the template; every child reseeds it
   (and Python's ``random``, which also does so itself) from the OS.
 * open files: the child closes the listening socket and its copy of the request's connection; its
