@@ -179,7 +179,12 @@ def _make_app() -> None:
     with contextlib.suppress(Exception):
         from ipykernel.kernelapp import IPKernelApp
 
-        IPKernelApp.instance().parse_command_line(ARGV)
+        app = IPKernelApp.instance()
+        app.parse_command_line(ARGV)
+        # traitlets leaves the logger at DEBUG and filters in its handler (at log_level): every
+        # debug call of a starting kernel made a record, whose isinstance checks against ABCs
+        # wrote to class objects shared with the template. Filtered at the logger, none is made.
+        app.log.setLevel(app.log_level)
         APP_PARSED = True
 
 
