@@ -195,9 +195,7 @@ def test_websocket_streams_outputs_as_they_come(alice: TestClient) -> None:
     assert events[-1]["status"] == "ok"
 
 
-# Plain kernels: in the full suite on 2 cores, a forked kernel here kept reading busy by CPU
-# for over 30 s, so it was never culled (not yet understood; see the session's closing note).
-@pytest.mark.settings(kernel_pool_size=0, kernel_detached_grace=1.0, kernel_fork=False)
+@pytest.mark.settings(kernel_pool_size=0, kernel_detached_grace=1.0)
 def test_a_kernel_whose_page_closed_is_culled_after_the_grace_time(alice: TestClient) -> None:
     shown, api_only = start(alice), start(alice)
     token = alice.headers["Authorization"].split()[1]

@@ -168,7 +168,7 @@ def _initialize(app: Any, connection_file: str) -> None:
 WARM_CELL = """
 import pandas as _pandas
 _frame = _pandas.DataFrame({"a": [1, 2], "b": ["x", "y"]})
-_frame.sum(), len(_frame), repr(_frame)
+_warm_result = (_frame.sum(), len(_frame), _frame)
 del _pandas, _frame
 """
 
@@ -203,6 +203,11 @@ def _make_shell() -> None:
         )
         # A silent cell, as every kernel's first: warms IPython's own path through a cell.
         shell.run_cell(WARM_CELL, silent=True)
+        # And what shows a cell's result: the formatters are made at their first use (~4 ms).
+        result = shell.user_ns.pop("_warm_result", None)
+        if shell.display_formatter is not None:
+            shell.display_formatter.format(result)
+        shell.logger  # noqa: B018  (made at its first use too: every cell asks for it)
 
 
 def _adopt(app: Any) -> None:

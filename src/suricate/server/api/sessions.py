@@ -229,8 +229,10 @@ async def session_socket(
         sender.cancel()
         follower.cancel()
         if session.viewers == 0:  # the culler's grace starts, whichever frontend culls
+            # Shielded: a handler cancelled as its page goes (the test client does so) would
+            # skip the write, and the session of a closed page would never be culled.
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(platform.sessions.viewed, session.id, False)
+                await asyncio.shield(asyncio.to_thread(platform.sessions.viewed, session.id, False))
 
 
 async def _follow_cpu(platform: Any, session: Session) -> None:
