@@ -28,6 +28,9 @@ class Served:
 
 
 def free_port() -> int:
+    """A free port on loopback: ``BENCH_PORT`` when set (a range shared machines agree on)."""
+    if os.environ.get("BENCH_PORT"):
+        return int(os.environ["BENCH_PORT"])
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from suricate.domain.sessions import SessionService
 from suricate.node.sandbox import bwrap_path
 from suricate.server.platform import Platform
 from tests.support import PASSWORD
@@ -273,6 +274,24 @@ def test_a_teammate_does_not_see_or_use_my_session(alice: TestClient, make_user)
     r = carol.post(f"/api/v1/sessions/{s}/execute", json={"code": "1"})
     assert r.status_code == 404
     assert r.json()["error"]["code"] == "session_not_found"
+
+
+def test_a_session_stopped_through_another_frontend_is_gone_here_at_once(
+    alice: TestClient, platform: Platform
+) -> None:
+    """A cell trusts its session's row as read moments ago: its node says the kernel is gone."""
+    s = start(alice)
+    run(alice, s, "1")  # its row read just now
+    other = SessionService(
+        platform.sessions.bus, platform.tokens, platform.notebooks, 60, db=platform.db
+    )
+    principal = platform.tokens.authenticate(alice.headers["Authorization"].split()[1], None)
+    alice.portal.call(other.delete, principal, s)  # type: ignore[union-attr]
+    alice.portal.call(other.close)  # type: ignore[union-attr]
+    r = alice.post(f"/api/v1/sessions/{s}/execute", json={"code": "1"})
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "session_not_found"
+    assert alice.get("/api/v1/sessions").json()["items"] == []
 
 
 @pytest.mark.settings(kernel_pool_size=1, kernel_fork=False, kernel_idle_timeout=1.5)

@@ -51,6 +51,11 @@ log = logging.getLogger(__name__)
 KERNEL_TOKEN_TTL = timedelta(hours=12)
 # How long a session's state may take to ask its node.
 STATE_TIMEOUT_S = 5.0
+# An execute trusts a session whose row was read this lately (its tenant and owner never change;
+# its node says when its kernel is gone); its activity goes to its row at most this often (exact
+# in memory here; another frontend's culler asks the node first).
+RECHECK_S = 10.0
+TOUCH_EVERY_S = 5.0
 
 
 @dataclass
@@ -78,6 +83,8 @@ class Session:
     detached_at: float | None = None  # when the last page showing it closed
     # Sends an event to the other frontends' pages (set by the service).
     fanout: Callable[[str, dict[str, Any]], None] | None = field(default=None, repr=False)
+    read_at: float = field(default_factory=time.monotonic)  # when its row was last read
+    touched_at: float = 0.0  # when this frontend last wrote its activity to its row
 
     def attach(self, listener: asyncio.Queue[dict[str, Any]]) -> None:
         """A page shows the session: it hears its events, and the session is not detached."""
@@ -300,29 +307,18 @@ class SessionService:
         """Record that the session is a run's kernel (what it logs names the run)."""
         if (session := self._sessions.get(session_id)) is not None:
             session.run_id, session.notebook_revision = run_id, revision
-        with self.db.session() as s:
-            s.execute(
-                update(KernelSession)
-                .where(KernelSession.id == session_id)
-                .values(run_id=run_id, notebook_revision=revision)
-            )
+        self._update(session_id, run_id=run_id, notebook_revision=revision)
 
     def viewed(self, session_id: str, shown: bool) -> None:
         """Record whether a page of this frontend shows the session (the culler's grace)."""
-        with self.db.session() as s:
-            s.execute(
-                update(KernelSession)
-                .where(KernelSession.id == session_id)
-                .values(detached_at=None if shown else utcnow())
-            )
+        self._update(session_id, detached_at=None if shown else utcnow())
 
     def touch(self, session_id: str) -> None:
+        self._update(session_id, last_active_at=utcnow())
+
+    def _update(self, session_id: str, **values: Any) -> None:
         with self.db.session() as s:
-            s.execute(
-                update(KernelSession)
-                .where(KernelSession.id == session_id)
-                .values(last_active_at=utcnow())
-            )
+            s.execute(update(KernelSession).where(KernelSession.id == session_id).values(**values))
 
     def _forget(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)
@@ -396,6 +392,7 @@ class SessionService:
             self._sessions.pop(session_id, None)
             raise SessionNotFound(session_id)
         session = self._of(row)
+        session.read_at = time.monotonic()
         if not _owns(principal, session):
             raise SessionNotFound(session_id)
         return session
@@ -443,7 +440,11 @@ class SessionService:
     ) -> Executed:
         """Run code in the session's kernel; listeners see outputs as they come, tagged with
         ``cell`` (the caller's name for what runs, such as a notebook cell's id)."""
-        session = await self.find(principal, session_id)
+        session = self._sessions.get(session_id)
+        if session is None or time.monotonic() - session.read_at > RECHECK_S:
+            session = await self.find(principal, session_id)
+        elif not _owns(principal, session):
+            raise SessionNotFound(session_id)
         session.last_activity = time.monotonic()
         session.execution_state = "busy"
         session.publish({"type": "status", "execution_state": "busy", "cell": cell})
@@ -461,7 +462,9 @@ class SessionService:
             session.last_activity = time.monotonic()
         if not isinstance(reply, Executed):
             raise await self.failure(session, reply)
-        await asyncio.to_thread(self.touch, session_id)
+        if session.last_activity - session.touched_at > TOUCH_EVERY_S:
+            session.touched_at = session.last_activity
+            await asyncio.to_thread(self.touch, session_id)
         result = {
             "type": "result",
             "status": reply.status,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import json
 import logging
 import os
 import queue
@@ -17,12 +19,9 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
-
-# At import, not at the first cell: it takes ~0.5 s, which a forked kernel's first cell (no
-# setup cell runs before it) would otherwise wait for.
-from nbformat.v4 import output_from_msg
 
 from suricate.errors import KernelDied
 from suricate.node import cgroups, forking, sandbox, seccomp
@@ -36,14 +35,17 @@ OutputHook = Callable[[dict[str, Any]], Awaitable[None]]
 PRELOAD = "import numpy, pandas, sklearn, matplotlib, matplotlib.pyplot"
 # CPU use (cores) above which a kernel with no cell running is busy, not idle.
 BUSY_CORES = 0.05
-_OUTPUT_EVENTS = {
-    "stream",
-    "display_data",
-    "execute_result",
-    "error",
-    "clear_output",
-    "update_display_data",
+# How long a cell's wait for the kernel's next message lasts before it looks whether the kernel
+# still lives (or broke its memory limit).
+WAIT_S = 0.2
+# The fields of each kind of output, as nbformat's ``output_from_msg`` takes them from a message.
+_OUTPUT_FIELDS = {
+    "execute_result": ("metadata", "data", "execution_count"),
+    "display_data": ("metadata", "data"),
+    "stream": ("name", "text"),
+    "error": ("ename", "evalue", "traceback"),
 }
+_OUTPUT_EVENTS = {*_OUTPUT_FIELDS, "clear_output", "update_display_data"}
 
 
 @dataclass
@@ -416,7 +418,7 @@ class Kernel:
             elif timed_out and loop.time() > deadline:
                 raise self.died()
             try:
-                msg = await kc.get_iopub_msg(timeout=0.2)
+                msg = await _receive(kc.iopub_channel)
             except queue.Empty:
                 if not await self.alive():
                     raise self.died() from None
@@ -428,7 +430,7 @@ class Kernel:
             if kind == "status":
                 idle = msg["content"]["execution_state"] == "idle"
             elif kind in _OUTPUT_EVENTS:
-                event = _event(msg, output_from_msg)
+                event = _event(msg)
                 cell.add(event)
                 if on_output:
                     await on_output(event)
@@ -464,7 +466,7 @@ class Kernel:
     async def _reply(self, msg_id: str) -> dict[str, Any] | None:
         for _ in range(50):
             try:
-                msg: dict[str, Any] = await self._kc.get_shell_msg(timeout=0.2)
+                msg = await _receive(self._kc.shell_channel)
             except queue.Empty:
                 if not await self.alive():
                     raise self.died() from None
@@ -524,7 +526,25 @@ class Kernel:
         shutil.rmtree(self.runtime_dir, ignore_errors=True)
 
 
-def _event(msg: dict[str, Any], output_from_msg: Callable[[Any], Any]) -> dict[str, Any]:
+async def _receive(channel: Any) -> dict[str, Any]:
+    """The channel's next message, as its ``get_msg(WAIT_S)`` gives it (``queue.Empty`` when
+    none came). ``get_msg`` polls the socket before every receive, a tenth of the node's CPU for
+    a cell; a receive is done at once when a message waits, and waited for only otherwise."""
+    received = channel.socket.recv_multipart()
+    if not received.done():
+        try:
+            await asyncio.wait([received], timeout=WAIT_S)
+        finally:
+            if not received.done():
+                received.cancel()  # pyzmq leaves the next message to the next receive
+        if received.cancelled():
+            raise queue.Empty
+    _, parts = channel.session.feed_identities(received.result())
+    msg: dict[str, Any] = channel.session.deserialize(parts)
+    return msg
+
+
+def _event(msg: dict[str, Any]) -> dict[str, Any]:
     """An iopub message as an output event (see ``suricate.wire.outputs``)."""
     kind, content = msg["msg_type"], msg["content"]
     if kind == "clear_output":
@@ -537,7 +557,24 @@ def _event(msg: dict[str, Any], output_from_msg: Callable[[Any], Any]) -> dict[s
             "metadata": content.get("metadata", {}),
             "transient": transient,
         }
-    event = dict(output_from_msg(msg))
+    event = {"output_type": kind, **{name: content[name] for name in _OUTPUT_FIELDS[kind]}}
+    _output_check()(event)
     if transient.get("display_id") and kind in ("display_data", "execute_result"):
         event["transient"] = {"display_id": transient["display_id"]}
     return event
+
+
+@functools.cache
+def _output_check() -> Callable[[Any], Any]:
+    """Check an output against nbformat's schema, as ``output_from_msg`` does, compiled once
+    (nbformat interprets the schema with jsonschema for each output: 0.1 ms each)."""
+    import fastjsonschema
+
+    schema = json.loads((files("nbformat.v4") / "nbformat.v4.schema.json").read_text())
+    output = {
+        "$schema": schema["$schema"],
+        "definitions": schema["definitions"],
+        "$ref": "#/definitions/output",
+    }
+    check: Callable[[Any], Any] = fastjsonschema.compile(output, use_default=False)
+    return check

@@ -11,7 +11,7 @@ JSON. ``decode`` checks every field and raises ``MalformedMessage``, never a bar
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, ClassVar
 
 from pydantic import ConfigDict, JsonValue, TypeAdapter, ValidationError
@@ -31,7 +31,16 @@ class Message:
 
     def encode(self) -> bytes:
         """Return the JSON form, tagged with the message type."""
-        return json.dumps({"type": self.type, **asdict(self)}, separators=(",", ":")).encode()
+        tagged = {"type": self.type, **_fields(self)}
+        return json.dumps(tagged, separators=(",", ":"), default=_fields).encode()
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    """A dataclass's fields, for ``json.dumps`` to write (it writes the values; ``asdict`` would
+    deep-copy them first, the most of an encoding's time)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in fields(value)}
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 _TYPES: dict[str, type[Message]] = {}
