@@ -558,16 +558,18 @@ def _event(msg: dict[str, Any]) -> dict[str, Any]:
             "transient": transient,
         }
     event = {"output_type": kind, **{name: content[name] for name in _OUTPUT_FIELDS[kind]}}
-    _output_check()(event)
+    output_check()(event)
     if transient.get("display_id") and kind in ("display_data", "execute_result"):
         event["transient"] = {"display_id": transient["display_id"]}
     return event
 
 
 @functools.cache
-def _output_check() -> Callable[[Any], Any]:
+def output_check() -> Callable[[Any], Any]:
     """Check an output against nbformat's schema, as ``output_from_msg`` does, compiled once
-    (nbformat interprets the schema with jsonschema for each output: 0.1 ms each)."""
+    (nbformat interprets the schema with jsonschema for each output: 0.1 ms each). The node
+    makes it as it starts: reading the schema imports nbformat (~0.7 s), which a forked
+    kernel's first cell would wait for."""
     import fastjsonschema
 
     schema = json.loads((files("nbformat.v4") / "nbformat.v4.schema.json").read_text())

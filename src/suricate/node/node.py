@@ -10,12 +10,14 @@ import logging
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from suricate.errors import KernelDied, SetupFailed, StreamError
 from suricate.node.channels import RequestFailed, relay
-from suricate.node.kernels import Kernel, KernelConfig
+from suricate.node.kernels import Kernel, KernelConfig, output_check
 from suricate.node.pool import KernelPool
 from suricate.node.processor import ProcessorRunner
 from suricate.node.sandbox import Limits
@@ -104,10 +106,12 @@ class ExecNode:
         self._processors: dict[str, dict[int, ProcessorRunner]] = {}
         self._culler: asyncio.Task[None] | None = None
         self._sampler: asyncio.Task[None] | None = None
+        self._prepared: asyncio.Future[Callable[[Any], Any]] | None = None
 
     async def start(self) -> None:
         self._culler = asyncio.create_task(self._cull_forever())
         self._sampler = asyncio.create_task(self._sample_forever())
+        self._prepared = asyncio.ensure_future(asyncio.to_thread(output_check))
 
     def figures(self) -> dict[str, int]:
         """Count what the node holds now, for its metrics."""
@@ -119,6 +123,8 @@ class ExecNode:
         }
 
     async def close(self) -> None:
+        if self._prepared is not None:
+            await self._prepared
         if self._culler is not None:
             self._culler.cancel()
         if self._sampler is not None:
