@@ -217,17 +217,9 @@ class RunService:
         else:
             check_url(webhook_url)
         kernel = kernel or KernelAsk()
-        notebook = await asyncio.to_thread(self.notebooks.find, principal.tenant_id, notebook_id)
-        if self.quotas is not None:
-            await asyncio.to_thread(self.quotas.check_kernel, principal.tenant_id, kernel)
-            await asyncio.to_thread(
-                self.quotas.check_run, principal.tenant_id, principal.tenant_name
-            )
         row = Run(
             id=uuid.uuid4().hex,
             tenant_id=principal.tenant_id,
-            notebook_id=notebook.id,
-            notebook_revision=notebook.revision,
             user_id=principal.user_id,
             status=QUEUED,
             parameters=json.dumps(parameters or {}),
@@ -242,11 +234,17 @@ class RunService:
             created_at=utcnow(),
             frontend=self.frontend,
         )
-        await asyncio.to_thread(self._insert, row)
+        await asyncio.to_thread(self._queue, principal, notebook_id, kernel, row)
         self._start(principal, row.id)
         return _info(row)
 
-    def _insert(self, row: Run) -> None:
+    def _queue(self, principal: Principal, notebook_id: str, kernel: KernelAsk, row: Run) -> None:
+        """Check the notebook and the quotas, then record the run (in one thread hop)."""
+        notebook = self.notebooks.find(principal.tenant_id, notebook_id)
+        if self.quotas is not None:
+            self.quotas.check_kernel(principal.tenant_id, kernel)
+            self.quotas.check_run(principal.tenant_id, principal.tenant_name)
+        row.notebook_id, row.notebook_revision = notebook.id, notebook.revision
         with self.db.session() as s:
             s.add(row)
 
