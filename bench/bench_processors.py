@@ -247,7 +247,10 @@ def main() -> None:
         finally:
             purge(queue)
 
-    with serve(SURICATE_KERNEL_POOL_SIZE="1") as served:
+    # The broker is on loopback, which the outbound guard refuses unless allowed.
+    with serve(
+        SURICATE_KERNEL_POOL_SIZE="1", SURICATE_OUTBOUND_ALLOWED_HOSTS="127.0.0.1"
+    ) as served:
         http = httpx.Client(
             base_url=f"{served.url}/api/v1",
             headers={"Authorization": f"Bearer {served.token}"},

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from suricate.errors import KernelDied
+from suricate.kernel.handler import CHUNK_MIME
 from suricate.node import cgroups, forking, sandbox, seccomp
 from suricate.node.sandbox import Limits, Plan
 from suricate.wire.outputs import CellOutputs
@@ -531,6 +532,10 @@ def _event(msg: dict[str, Any], output_from_msg: Callable[[Any], Any]) -> dict[s
             "metadata": content.get("metadata", {}),
             "transient": transient,
         }
+    if kind == "display_data" and CHUNK_MIME in content.get("data", {}):
+        # A processor's chunk outcome, from the node's own runtime, many a second and big with
+        # actions: nbformat's copy and schema check of it cost more than the handlers.
+        return {"output_type": kind, "data": content["data"], "metadata": content["metadata"]}
     event = dict(output_from_msg(msg))
     if transient.get("display_id") and kind in ("display_data", "execute_result"):
         event["transient"] = {"display_id": transient["display_id"]}
