@@ -68,6 +68,13 @@ class Failure:
     traceback: str = ""
 
 
+def prefetch(batch_size: int) -> int:
+    """How many unacknowledged messages a processor may hold from an AMQP broker: four of its
+    largest chunks (one in the kernel, one reported and acknowledged meanwhile, two waiting),
+    so that a backlog keeps the kernel busy."""
+    return 4 * max(batch_size, MESSAGE_CHUNK)
+
+
 def plain(lines: list[str]) -> str:
     """A traceback as plain text (IPython colours it)."""
     return _ANSI.sub("", "\n".join(lines))
