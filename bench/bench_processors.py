@@ -172,7 +172,10 @@ class Bench:
             if proc["processed"] >= n:
                 elapsed = time.perf_counter() - (start or 0)
                 break
-            time.sleep(0.1)  # the poll itself costs the server CPU: not too often
+            # The poll itself costs the server CPU: not too often once it runs, but often
+            # before, so that the start is seen within 20 ms of the processor's (the plain
+            # consumer's clock starts with its first message).
+            time.sleep(0.1 if start is not None else 0.02)
         self.http.delete(f"/processors/{pid}")
         purge(queue)
         return pid, elapsed
@@ -247,7 +250,10 @@ def main() -> None:
         finally:
             purge(queue)
 
-    with serve(SURICATE_KERNEL_POOL_SIZE="1") as served:
+    # The broker is on loopback, which the outbound guard refuses unless allowed.
+    with serve(
+        SURICATE_KERNEL_POOL_SIZE="1", SURICATE_OUTBOUND_ALLOWED_HOSTS="127.0.0.1"
+    ) as served:
         http = httpx.Client(
             base_url=f"{served.url}/api/v1",
             headers={"Authorization": f"Bearer {served.token}"},
@@ -287,7 +293,7 @@ def main() -> None:
     trivial = rate["plain, trivial"] / rate["processor, trivial on_message"]
     per_msg = rate["processor, predict per batch of 100"] / rate["plain, predict per message"]
     one = rate["plain, predict per message"] / rate["processor, predict per message"]
-    print(f"\ntrivial handler: the plain consumer is {trivial:.2f}x the processor (aim: <= 2x)")
+    print(f"\ntrivial handler: the plain consumer is {trivial:.2f}x the processor (aim: <= 1.5x)")
     print(f"predict per message: the plain consumer is {one:.2f}x the processor")
     print(f"predict in batches of 100: {per_msg:.1f}x the plain per-message consumer (aim: 5x)")
     if latencies:

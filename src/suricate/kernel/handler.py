@@ -1,11 +1,11 @@
 """Inside a processor's kernel: hand stream messages to the notebook's handlers.
 
-The execution node sends messages in chunks, each one call of :func:`run_chunk` (one Jupyter
-round trip for many messages). The notebook defines ``on_message(msg)``, ``on_batch(msgs)`` or
-both. ``on_batch`` takes the chunk whole; when it raises, each message is tried alone (with
-``on_message`` when there is one) so that one poison message fails alone. What the handlers
-record with ``sdk.action`` is gathered here and sent back with the results, as one output of
-the type ``application/vnd.suricate.chunk+json``.
+The execution node sends messages in chunks, each one call of :func:`run_chunk_file` (one
+Jupyter round trip for many messages). The notebook defines ``on_message(msg)``, ``on_batch(msgs)``
+or both. ``on_batch`` takes the chunk in batches of the processor's ``batch_size``; when it
+raises, each message of that batch is tried alone (with ``on_message`` when there is one) so that
+one poison message fails alone. What the handlers record with ``sdk.action`` is gathered here and
+sent back with the results, as one output of the type ``application/vnd.suricate.chunk+json``.
 """
 
 from __future__ import annotations
@@ -62,21 +62,69 @@ def record_append(name: str, records: list[Any], key: str | None) -> None:
     sink.append({"append": {"name": str(name), "records": records, "key": key}})
 
 
-def _message(raw: dict[str, Any]) -> Msg:
-    data = Body.from_json(raw.get("body")).raw()
+def _msg(data: bytes, headers: dict[str, Any], stream: str, key: str, redelivered: bool) -> Msg:
     body: Any
     try:
         body = json.loads(data)
     except ValueError:
         body = data
-    return Msg(
-        body=body,
-        headers=raw.get("headers") or {},
-        stream=raw.get("stream", ""),
-        id=raw.get("id", ""),
-        redelivered=bool(raw.get("redelivered")),
-        raw=data,
+    return Msg(body, headers, stream, key, redelivered, data)
+
+
+def _message(raw: dict[str, Any]) -> Msg:
+    """A message from its wire form (a ``StreamMessage`` as JSON: a trial, a backtest)."""
+    return _msg(
+        Body.from_json(raw.get("body")).raw(),
+        raw.get("headers") or {},
+        raw.get("stream", ""),
+        raw.get("id", ""),
+        bool(raw.get("redelivered")),
     )
+
+
+def pack_chunk(stream: str, batch: int, messages: list[tuple[str, bytes, Any, bool]]) -> bytes:
+    """The file a chunk reaches the kernel in, from (id, body, headers, redelivered) tuples.
+
+    A JSON line says what the messages are; their bodies follow as they came, one after
+    another: the node neither decodes nor escapes them, and the kernel parses each once.
+    ``batch`` is the most messages one ``on_batch`` call takes (0: the messages go one by one).
+    """
+    ids: list[str] = []
+    sizes: list[int] = []
+    headers: dict[int, Any] = {}
+    redelivered: list[int] = []
+    for i, (key, body, found, again) in enumerate(messages):
+        ids.append(key)
+        sizes.append(len(body))
+        if found:
+            headers[i] = found
+        if again:
+            redelivered.append(i)
+    head = {
+        "stream": stream,
+        "batch": batch,
+        "ids": ids,
+        "sizes": sizes,
+        "headers": headers,
+        "redelivered": redelivered,
+    }
+    bodies = b"".join(m[1] for m in messages)
+    return json.dumps(head, separators=(",", ":")).encode() + b"\n" + bodies
+
+
+def unpack_chunk(data: bytes) -> tuple[list[Msg], int]:
+    """The messages of a packed chunk, and its batch size."""
+    end = data.index(b"\n")
+    head = json.loads(data[:end])
+    stream, headers = head["stream"], head["headers"]
+    again = set(head["redelivered"])
+    msgs: list[Msg] = []
+    start = end + 1
+    for i, (key, size) in enumerate(zip(head["ids"], head["sizes"], strict=True)):
+        found = headers.get(str(i)) or {}
+        msgs.append(_msg(data[start : start + size], found, stream, key, i in again))
+        start += size
+    return msgs, int(head["batch"])
 
 
 def user_traceback(exc: BaseException) -> str:
@@ -138,40 +186,62 @@ class _Unit:
 
 
 def _units(
-    msgs: list[Msg], on_message: Any, on_batch: Any, use_batch: bool
+    msgs: list[Msg], on_message: Any, on_batch: Any, batch: int
 ) -> tuple[list[_Unit], dict[str, dict[str, str]]]:
-    """Run the handlers on the messages: the calls made, and the failures (by index)."""
+    """Run the handlers on the messages, ``on_batch`` on up to ``batch`` at a time (0: one by
+    one with ``on_message`` when there is one): the calls made, and the failures (by index)."""
     failures: dict[str, dict[str, str]] = {}
-    if callable(on_batch) and (use_batch or not callable(on_message)):
-        found, error, tb = _call(on_batch, msgs)
-        if error is None:
-            return [_Unit(list(range(len(msgs))), found, batch=True)], failures
-        if len(msgs) == 1:
-            failures["0"] = {"error": error, "traceback": tb}
-            return [_Unit([0], None)], failures
-    # One message at a time: the plain handler, or isolating the one that broke the batch.
-    single = on_message if callable(on_message) else (lambda m: on_batch([m]))
     units: list[_Unit] = []
-    for i, msg in enumerate(msgs):
-        found, error, tb = _call(single, msg)
+    single = on_message if callable(on_message) else (lambda m: on_batch([m]))
+    if callable(on_batch) and (batch or not callable(on_message)):
+        size = batch or len(msgs)
+        for start in range(0, len(msgs), size):
+            indexes = list(range(start, min(start + size, len(msgs))))
+            found, error, tb = _call(on_batch, msgs[start : start + size])
+            if error is None:
+                units.append(_Unit(indexes, found, batch=True))
+            elif len(indexes) == 1 and not callable(on_message):
+                failures[str(start)] = {"error": error, "traceback": tb}
+                units.append(_Unit(indexes, None))
+            else:
+                # Isolate the one that broke the batch.
+                units.extend(_one_by_one(msgs, indexes, single, failures))
+        return units, failures
+    return _one_by_one(msgs, list(range(len(msgs))), single, failures), failures
+
+
+def _one_by_one(
+    msgs: list[Msg], indexes: list[int], single: Any, failures: dict[str, dict[str, str]]
+) -> list[_Unit]:
+    """Hand these messages to the handler one at a time; note each failure by index."""
+    units: list[_Unit] = []
+    for i in indexes:
+        found, error, tb = _call(single, msgs[i])
         units.append(_Unit([i], found if error is None else None))
         if error is not None:
             failures[str(i)] = {"error": error, "traceback": tb}
-    return units, failures
+    return units
 
 
 def process(
     raws: list[dict[str, Any]], namespace: dict[str, Any], use_batch: bool
 ) -> dict[str, Any]:
-    """Run the handlers on the messages; return the failures (by index) and the actions, and
-    what the challenger made of the same messages when one runs in shadow."""
+    """Run the handlers on messages in their wire form, ``on_batch`` on all of them at once
+    when ``use_batch``; return what :func:`handle` does."""
+    msgs = [_message(raw) for raw in raws]
+    return handle(msgs, namespace, len(msgs) if use_batch else 0)
+
+
+def handle(msgs: list[Msg], namespace: dict[str, Any], batch: int) -> dict[str, Any]:
+    """Run the handlers on the messages (``on_batch`` on up to ``batch`` at a time); return the
+    failures (by index) and the actions, and what the challenger made of the same messages
+    when one runs in shadow."""
     _follow_aliases()
     on_message = namespace.get("on_message")
     on_batch = namespace.get("on_batch")
     if not callable(on_message) and not callable(on_batch):
         raise NameError("the notebook defines neither on_message(msg) nor on_batch(msgs)")
-    msgs = [_message(raw) for raw in raws]
-    units, failures = _units(msgs, on_message, on_batch, use_batch)
+    units, failures = _units(msgs, on_message, on_batch, batch)
     # Only failures are listed (by index): most chunks have none, and the reply stays small.
     out = _outcome(len(msgs), failures, [e for u in units for e in u.effects or []])
     from suricate.kernel.models import registry
@@ -270,23 +340,19 @@ def _outcome(
 
 
 def run_chunk_file(path: str) -> None:
-    """Entry point from the node: process the JSON chunk in ``path``; display the results.
+    """Entry point from the node: process the chunk in ``path`` (see :func:`pack_chunk`);
+    display the results.
 
     The chunk comes as a file in the kernel's runtime dir, not inside the code: IPython
     tokenizes every cell it runs, which for a big literal costs far more than the handlers.
     """
-    with open(path, "rb") as f:
-        run_chunk(f.read())
-
-
-def run_chunk(payload: str | bytes) -> None:
-    """Process a JSON chunk and display the results."""
     from IPython import get_ipython
     from IPython.display import display
 
-    chunk = json.loads(payload)
+    with open(path, "rb") as f:
+        msgs, batch = unpack_chunk(f.read())
     started = time.perf_counter()
-    out = process(chunk["messages"], get_ipython().user_ns, chunk.get("batch", False))
+    out = handle(msgs, get_ipython().user_ns, batch)
     out["elapsed"] = time.perf_counter() - started
     display({CHUNK_MIME: out}, raw=True)
 

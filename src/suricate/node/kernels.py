@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from suricate.errors import KernelDied
+from suricate.kernel.handler import CHUNK_MIME
 from suricate.node import cgroups, forking, sandbox, seccomp
 from suricate.node.sandbox import Limits, Plan
 from suricate.wire.outputs import CellOutputs
@@ -557,6 +558,10 @@ def _event(msg: dict[str, Any]) -> dict[str, Any]:
             "metadata": content.get("metadata", {}),
             "transient": transient,
         }
+    if kind == "display_data" and CHUNK_MIME in content.get("data", {}):
+        # A processor's chunk outcome, from the node's own runtime, many a second and big with
+        # actions: a copy and schema check of it cost more than the handlers.
+        return {"output_type": kind, "data": content["data"], "metadata": content["metadata"]}
     event = {"output_type": kind, **{name: content[name] for name in _OUTPUT_FIELDS[kind]}}
     output_check()(event)
     if transient.get("display_id") and kind in ("display_data", "execute_result"):

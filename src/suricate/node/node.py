@@ -19,7 +19,7 @@ from suricate.errors import KernelDied, SetupFailed, StreamError
 from suricate.node.channels import RequestFailed, relay
 from suricate.node.kernels import Kernel, KernelConfig, output_check
 from suricate.node.pool import KernelPool
-from suricate.node.processor import ProcessorRunner
+from suricate.node.processor import ProcessorRunner, prefetch
 from suricate.node.sandbox import Limits
 from suricate.node.sources import (
     AmqpSource,
@@ -326,7 +326,7 @@ class ExecNode:
         spec = command.stream
         if spec.type == "amqp":
             return AmqpSource(
-                spec, command.processor_id, max(2 * command.batch_size, 1000), self.outbound
+                spec, command.processor_id, prefetch(command.batch_size), self.outbound
             )
         if spec.type == "mqtt":
             return MqttSource(

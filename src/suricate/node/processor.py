@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 import statistics
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from suricate.errors import KernelDied, SetupFailed, StreamError
-from suricate.kernel.handler import CHUNK_MIME
+from suricate.kernel.handler import CHUNK_MIME, pack_chunk
 from suricate.node.kernels import Kernel
 from suricate.node.sources import Delivery, Source
 from suricate.wire.bus import ReportHook
@@ -67,6 +66,13 @@ class Failure:
 
     error: str
     traceback: str = ""
+
+
+def prefetch(batch_size: int) -> int:
+    """How many unacknowledged messages a processor may hold from an AMQP broker: four of its
+    largest chunks (one in the kernel, one reported and acknowledged meanwhile, two waiting),
+    so that a backlog keeps the kernel busy."""
+    return 4 * max(batch_size, MESSAGE_CHUNK)
 
 
 def plain(lines: list[str]) -> str:
@@ -212,18 +218,22 @@ class ProcessorRunner:
             await self._flush(status="failed", error=error)
 
     async def _next_chunk(self) -> list[Delivery]:
-        # on_batch gets batch_size messages at most; on_message ones go in bigger chunks (one
-        # kernel round trip each), taken as they come.
-        size = self.command.batch_size
+        # on_batch gets batch_size messages at most, waiting batch_wait_ms for them; a backlog
+        # goes to the kernel several batches at a time. on_message ones go in bigger chunks, taken
+        # as they come. Each chunk is one kernel round trip.
+        size = fill = self.command.batch_size
         wait = self.command.batch_wait_ms / 1000
-        if not self._batching:
-            size, wait = max(size, MESSAGE_CHUNK), MESSAGE_WAIT
+        if self._batching:
+            size = max(1, MESSAGE_CHUNK // fill) * fill
+        else:
+            size = fill = max(size, MESSAGE_CHUNK)
+            wait = MESSAGE_WAIT
         if self._retry:
             return [self._retry.popleft()]  # alone, so that a poison message fails alone
         if self._injected:
             return [self._injected.popleft() for _ in range(min(size, len(self._injected)))]
         if self._take is None:
-            self._take = asyncio.create_task(self.source.take(size, wait))
+            self._take = asyncio.create_task(self.source.take(size, wait, fill))
         self._wake.clear()
         wake = asyncio.create_task(self._wake.wait())
         try:
@@ -241,24 +251,22 @@ class ProcessorRunner:
         self._counts["received"] += len(fresh)
         self._counts["redelivered"] += sum(1 for d in fresh if d.redelivered)
         stamps = [d.timestamp for d in fresh if d.timestamp]
-        results, effects = await self._run_in_kernel(chunk)
+        failures, effects = await self._run_in_kernel(chunk)
         now = time.time()
         if stamps:
             self._latency = statistics.median(now - s for s in stamps) * 1000
-        ok: list[Delivery] = []
+        ok = [d for i, d in enumerate(chunk) if i not in failures] if failures else chunk
         dead: list[Delivery] = []
         dead_letters: list[DeadLetterRecord] = []
-        for delivery, result in zip(chunk, results, strict=True):
-            if result is None:
-                ok.append(delivery)
-                continue
+        for index, failure in sorted(failures.items()):
+            delivery = chunk[index]
             self._counts["failed"] += 1
             delivery.attempts += 1
             if delivery.attempts <= self.command.max_retries:
                 self._retry.append(delivery)
                 continue
             dead.append(delivery)
-            dead_letters.append(self._dead_letter(delivery, result))
+            dead_letters.append(self._dead_letter(delivery, failure))
         self._counts["processed"] += len(ok)
         self._counts["dead_lettered"] += len(dead)
         self._processed_total += len(ok)
@@ -286,19 +294,19 @@ class ProcessorRunner:
             # Settled only now: their actions and dead letters are safe with the frontend.
             await self.source.ack(settled)
 
-    async def _run_in_kernel(self, chunk: list[Delivery]) -> tuple[list[Failure | None], Effects]:
-        """Run the chunk through the handlers; a chunk-wide failure fails every message."""
+    async def _run_in_kernel(self, chunk: list[Delivery]) -> tuple[dict[int, Failure], Effects]:
+        """Run the chunk through the handlers: the failures by index in the chunk, and what the
+        handlers did. A chunk-wide failure fails every message."""
         assert self.kernel is not None
-        use_batch = len(chunk) > 1
-        payload = json.dumps(
-            {
-                "messages": [asdict(d.message(self.stream_name)) for d in chunk],
-                "batch": use_batch,
-            },
-            separators=(",", ":"),
+        # A message alone (a retry) goes to on_message when the notebook has one.
+        batch = self.command.batch_size if len(chunk) > 1 else 0
+        payload = pack_chunk(
+            self.stream_name,
+            batch,
+            [(d.id, d.body, d.headers, d.redelivered or d.attempts > 0) for d in chunk],
         )
         # Handed over as a file in the kernel's own runtime dir (bound into its sandbox).
-        path = self.kernel.hand_over("chunk.json", payload.encode())
+        path = self.kernel.hand_over("chunk", payload)
         try:
             result = await self.kernel.execute(
                 f"_suricate_chunk({str(path)!r})", timeout=self.exec_timeout, store_history=False
@@ -308,8 +316,8 @@ class ProcessorRunner:
             await self.kernel.shutdown()
             self.kernel = await self.new_kernel()
             await self._setup(self.kernel)
-            died_of: Failure | None = Failure(f"KernelDied: {died}", str(died))
-            return [died_of for _ in chunk], Effects()
+            died_of = Failure(f"KernelDied: {died}", str(died))
+            return dict.fromkeys(range(len(chunk)), died_of), Effects()
         out = None
         for output in result.outputs:
             data = output.get("data", {})
@@ -318,10 +326,8 @@ class ProcessorRunner:
             elif output.get("output_type") == "stream":
                 self._keep_logs([output])
         if result.status != "ok" or out is None:
-            failed: Failure | None = Failure(
-                f"{result.ename}: {result.evalue}", plain(result.traceback)
-            )
-            return [failed for _ in chunk], Effects()
+            failed = Failure(f"{result.ename}: {result.evalue}", plain(result.traceback))
+            return dict.fromkeys(range(len(chunk)), failed), Effects()
         return _chunk_outcome(out, len(chunk))
 
     def _dead_letter(self, delivery: Delivery, failure: Failure) -> DeadLetterRecord:
@@ -343,11 +349,19 @@ class ProcessorRunner:
     # Reports
 
     async def _heartbeat(self) -> None:
+        # Counters that moved go out within REPORT_EVERY also when the stream has gone quiet
+        # (a chunk's report is skipped when the last one went out less than REPORT_EVERY
+        # before); a report goes out every HEARTBEAT_SECONDS anyway.
+        lag_asked = 0.0
         while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS / 2)
-            with contextlib.suppress(Exception):
-                self._lag = await self.source.lag()
-            if time.monotonic() - self._last_report >= HEARTBEAT_SECONDS:
+            await asyncio.sleep(REPORT_EVERY)
+            if time.monotonic() - lag_asked >= HEARTBEAT_SECONDS / 2:
+                lag_asked = time.monotonic()
+                with contextlib.suppress(Exception):
+                    self._lag = await self.source.lag()
+            since = time.monotonic() - self._last_report
+            moved = any(self._counts.values())
+            if since >= HEARTBEAT_SECONDS or (moved and since >= REPORT_EVERY):
                 try:
                     await self._flush()
                 except Exception:
@@ -414,20 +428,21 @@ class ProcessorRunner:
             self._last_report = time.monotonic()
 
 
-def _chunk_outcome(out: Any, n: int) -> tuple[list[Failure | None], Effects]:
-    """Read what the kernel's handler runtime answered for a chunk of ``n`` messages."""
+def _chunk_outcome(out: Any, n: int) -> tuple[dict[int, Failure], Effects]:
+    """Read what the kernel's handler runtime answered for a chunk of ``n`` messages: the
+    failures by index, and the effects."""
     if not isinstance(out, dict):
-        broken: Failure | None = Failure("the handler runtime answered something unreadable")
-        return [broken for _ in range(n)], Effects()
+        broken = Failure("the handler runtime answered something unreadable")
+        return dict.fromkeys(range(n), broken), Effects()
     actions = _actions(out.get("actions"))
-    failures = out.get("failures", {})
-    results: list[Failure | None] = []
-    for i in range(n):
-        failed = failures.get(str(i)) if isinstance(failures, dict) else None
-        if isinstance(failed, dict):
-            results.append(Failure(str(failed.get("error", "")), str(failed.get("traceback", ""))))
-        else:
-            results.append(None)
+    found = out.get("failures")
+    failures: dict[int, Failure] = {}
+    for key, failed in found.items() if isinstance(found, dict) else ():
+        index = int(key) if isinstance(key, str) and key.isdigit() else -1
+        if 0 <= index < n and isinstance(failed, dict):
+            failures[index] = Failure(
+                str(failed.get("error", "")), str(failed.get("traceback", ""))
+            )
     appends = [
         AppendRecord(str(a.get("name", "")), list(a.get("records") or []), a.get("key"))
         for a in out.get("appends", [])
@@ -438,7 +453,7 @@ def _chunk_outcome(out: Any, n: int) -> tuple[list[Failure | None], Effects]:
         MetricTally(name, total, count, stamp)
         for name, (total, count) in _metrics(out.get("metrics")).items()
     ]
-    return results, Effects(actions, appends, metrics, _shadow(out.get("shadow")))
+    return failures, Effects(actions, appends, metrics, _shadow(out.get("shadow")))
 
 
 def _actions(found: Any) -> list[ActionRecord]:

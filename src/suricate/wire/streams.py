@@ -22,7 +22,10 @@ StreamType = Literal["amqp", "mqtt", "replay"]
 class StreamSpec:
     """A stream's full definition: what a node needs to read it or publish onto it."""
 
-    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(extra="forbid")
+    # NaN and infinities are written as the standard library writes them (see messages.py).
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(
+        extra="forbid", ser_json_inf_nan="constants"
+    )
 
     type: StreamType
     name: str

@@ -103,12 +103,13 @@ class AmqpSource:
             await self.close()
             raise
 
-    async def _on_message(self, incoming: Any) -> None:
-        # The channel is named now, while it is open: once a connection is lost, asking a
-        # message for its channel raises.
+    def _on_message(self, incoming: Any) -> None:
+        # A plain function, not a coroutine: aio-pika then calls it without a task of its own
+        # for each message. The channel is named now, while it is open: once a connection is
+        # lost, asking a message for its channel raises.
         channel = id(incoming.channel)
         self._unsettled.setdefault(channel, set()).add(incoming.delivery_tag)
-        await self._buffer.put(_Received(channel, incoming))
+        self._buffer.put_nowait(_Received(channel, incoming))
 
     def _delivery(self, received: _Received) -> Delivery:
         incoming = received.message
@@ -122,8 +123,8 @@ class AmqpSource:
             handle=received,
         )
 
-    async def take(self, max_n: int, wait_s: float) -> list[Delivery]:
-        return await gather(self._buffer, max_n, wait_s, self._delivery)
+    async def take(self, max_n: int, wait_s: float, fill: int | None = None) -> list[Delivery]:
+        return await gather(self._buffer, max_n, wait_s, self._delivery, fill)
 
     async def ack(self, deliveries: list[Delivery]) -> None:
         by_channel: dict[int, list[Any]] = {}

@@ -95,7 +95,10 @@ class Source(Protocol):
 
     async def start(self) -> None: ...
 
-    async def take(self, max_n: int, wait_s: float) -> list[Delivery]: ...
+    async def take(self, max_n: int, wait_s: float, fill: int | None = None) -> list[Delivery]:
+        """Wait for a message, then for ``fill`` in all (``max_n`` when not given) at most
+        ``wait_s``; take up to ``max_n`` of those there by then."""
+        ...
 
     async def ack(self, deliveries: list[Delivery]) -> None: ...
 
@@ -117,15 +120,22 @@ def headers_of(raw: dict[str, Any] | None) -> dict[str, JsonValue]:
 
 
 async def gather(
-    buffer: asyncio.Queue[Any], max_n: int, wait_s: float, convert: Callable[[Any], Delivery]
+    buffer: asyncio.Queue[Any],
+    max_n: int,
+    wait_s: float,
+    convert: Callable[[Any], Delivery],
+    fill: int | None = None,
 ) -> list[Delivery]:
-    """Wait for one item, then take up to ``max_n``, waiting at most ``wait_s`` for more."""
+    """Wait for one item, then for ``fill`` (default ``max_n``) at most ``wait_s``; take up to
+    ``max_n`` of those in the buffer by then."""
     out = [convert(await buffer.get())]
     deadline = time.monotonic() + wait_s
     while len(out) < max_n:
         if not buffer.empty():
             out.append(convert(buffer.get_nowait()))
             continue
+        if fill is not None and len(out) >= fill:
+            break
         left = deadline - time.monotonic()
         if left <= 0:
             break

@@ -83,8 +83,8 @@ class MqttSource:
                 )
             )
 
-    async def take(self, max_n: int, wait_s: float) -> list[Delivery]:
-        return await gather(self._buffer, max_n, wait_s, self._checked)
+    async def take(self, max_n: int, wait_s: float, fill: int | None = None) -> list[Delivery]:
+        return await gather(self._buffer, max_n, wait_s, self._checked, fill)
 
     @staticmethod
     def _checked(item: Any) -> Delivery:

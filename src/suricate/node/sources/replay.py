@@ -69,7 +69,8 @@ class ReplaySource:
         due = self._start + 1 + int((time.monotonic() - self._t0) * self.rate)
         return due if self.loop else min(due, len(self._records))
 
-    async def take(self, max_n: int, wait_s: float) -> list[Delivery]:
+    async def take(self, max_n: int, wait_s: float, fill: int | None = None) -> list[Delivery]:
+        fill = min(fill or max_n, max_n)
         while True:
             out: list[Delivery] = []
             while self._again and len(out) < max_n:
@@ -80,9 +81,9 @@ class ReplaySource:
                 await asyncio.Event().wait()  # nothing more, ever: wait to be stopped
             count = min(max_n, self._due() - self._next)
             if count > 0:
-                if count < max_n and wait_s > 0:
+                if count < fill and wait_s > 0:
                     # Micro-batching: wait a little for more to fall due.
-                    await asyncio.sleep(min(wait_s, (max_n - count) / self.rate))
+                    await asyncio.sleep(min(wait_s, (fill - count) / self.rate))
                     count = min(max_n, self._due() - self._next)
                 out = [self._delivery(self._next + i, False) for i in range(count)]
                 self._next += count
