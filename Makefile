@@ -71,6 +71,7 @@ bench: setup
 	$(PY) bench/bench_runs.py
 	$(PY) bench/bench_processors.py
 	$(PY) bench/bench_density.py
+	$(PY) bench/bench_frontends.py --seconds 15 --clients 32
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache ui/node_modules src/suricate/server/web/assets
