@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -25,7 +24,7 @@ async def relay(
     """Pass a Jupyter client's message (shell or control) to the session's kernel;
     ``on_message(channel, message)`` hears each of the kernel's answers to it. The session
     is busy while an execute_request runs."""
-    session = await sessions.find(principal, session_id)
+    session = await sessions.lookup(principal, session_id)
     header = message.get("header")
     executes = isinstance(header, dict) and header.get("msg_type") == "execute_request"
     session.last_activity = time.monotonic()
@@ -43,6 +42,6 @@ async def relay(
         if executes:
             session.execution_state = "idle"
         session.last_activity = time.monotonic()
-    await asyncio.to_thread(sessions.touch, session_id)
+    await sessions.touched(session)
     if not isinstance(reply, Done):
         raise await sessions.failure(session, reply)

@@ -51,9 +51,8 @@ log = logging.getLogger(__name__)
 KERNEL_TOKEN_TTL = timedelta(hours=12)
 # How long a session's state may take to ask its node.
 STATE_TIMEOUT_S = 5.0
-# An execute trusts a session whose row was read this lately (its tenant and owner never change;
-# its node says when its kernel is gone); its activity goes to its row at most this often (exact
-# in memory here; another frontend's culler asks the node first).
+# A cell trusts a session's row read this lately (tenant and owner never change; its node says
+# when its kernel is gone); its activity goes to its row at most this often (exact in memory).
 RECHECK_S = 10.0
 TOUCH_EVERY_S = 5.0
 
@@ -313,9 +312,6 @@ class SessionService:
         """Record whether a page of this frontend shows the session (the culler's grace)."""
         self._update(session_id, detached_at=None if shown else utcnow())
 
-    def touch(self, session_id: str) -> None:
-        self._update(session_id, last_active_at=utcnow())
-
     def _update(self, session_id: str, **values: Any) -> None:
         with self.db.session() as s:
             s.execute(update(KernelSession).where(KernelSession.id == session_id).values(**values))
@@ -382,10 +378,8 @@ class SessionService:
 
     def get(self, principal: Principal, session_id: str) -> Session:
         """Return one of the principal's own sessions: a kernel runs with its owner's SDK
-        token, so a teammate's session is as invisible as another tenant's (404).
-
-        It reads the database (a session started through another frontend is found): from
-        a coroutine, use ``find``."""
+        token, so a teammate's session is as invisible as another tenant's (404). It reads the
+        database (a session started through another frontend is found): use ``find`` in async."""
         with self.db.session() as s:
             row = s.get(KernelSession, session_id)
         if row is None:
@@ -400,6 +394,21 @@ class SessionService:
     async def find(self, principal: Principal, session_id: str) -> Session:
         """``get``, off the event loop."""
         return await asyncio.to_thread(self.get, principal, session_id)
+
+    async def lookup(self, principal: Principal, session_id: str) -> Session:
+        """``find`` for each cell or message: as read within ``RECHECK_S`` (owner checked)."""
+        session = self._sessions.get(session_id)
+        if session is None or time.monotonic() - session.read_at > RECHECK_S:
+            return await self.find(principal, session_id)
+        if not _owns(principal, session):
+            raise SessionNotFound(session_id)
+        return session
+
+    async def touched(self, session: Session) -> None:
+        """Record that the session was used, at most every ``TOUCH_EVERY_S``."""
+        if session.last_activity - session.touched_at > TOUCH_EVERY_S:
+            session.touched_at = session.last_activity
+            await asyncio.to_thread(self._update, session.id, last_active_at=utcnow())
 
     def list(self, principal: Principal) -> list[Session]:
         """The principal's own sessions in its tenant, oldest first."""
@@ -440,11 +449,7 @@ class SessionService:
     ) -> Executed:
         """Run code in the session's kernel; listeners see outputs as they come, tagged with
         ``cell`` (the caller's name for what runs, such as a notebook cell's id)."""
-        session = self._sessions.get(session_id)
-        if session is None or time.monotonic() - session.read_at > RECHECK_S:
-            session = await self.find(principal, session_id)
-        elif not _owns(principal, session):
-            raise SessionNotFound(session_id)
+        session = await self.lookup(principal, session_id)
         session.last_activity = time.monotonic()
         session.execution_state = "busy"
         session.publish({"type": "status", "execution_state": "busy", "cell": cell})
@@ -462,9 +467,7 @@ class SessionService:
             session.last_activity = time.monotonic()
         if not isinstance(reply, Executed):
             raise await self.failure(session, reply)
-        if session.last_activity - session.touched_at > TOUCH_EVERY_S:
-            session.touched_at = session.last_activity
-            await asyncio.to_thread(self.touch, session_id)
+        await self.touched(session)
         result = {
             "type": "result",
             "status": reply.status,
