@@ -36,6 +36,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -124,12 +125,8 @@ def fork_kernel(
     socket_path: Path,
     request: dict[str, Any],
     place: Callable[[int], None],
-    prime: Callable[[], None] | None = None,
 ) -> ForkedProcess:
-    """Ask a template for a kernel; ``place(pid)`` puts it in its cgroups before it runs;
-    ``prime()``, run meanwhile in a thread, makes that quicker (``Template.prime``)."""
-    if prime is not None:
-        threading.Thread(target=prime, name="cgroup-prime", daemon=True).start()
+    """Ask a template for a kernel; ``place(pid)`` puts it in its cgroups before it runs."""
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     try:
         # The child's pid comes with its first byte, translated to our PID namespace.
@@ -173,12 +170,11 @@ def provisioner_class() -> Any:
         request: dict[str, Any] | None = None  # set on each instance before launch
         socket_path: Path | None = None
         place: Callable[[int], None] = staticmethod(lambda pid: None)
-        prime: Callable[[], None] | None = None
 
         async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
             assert self.socket_path is not None and self.request is not None
             self.process = await asyncio.to_thread(
-                fork_kernel, self.socket_path, self.request, self.place, self.prime
+                fork_kernel, self.socket_path, self.request, self.place
             )
             self.pid = self.process.pid
             self.pgid = None  # signals go to the kernel alone: its children are its business
@@ -230,8 +226,7 @@ async def launch(kernel: Kernel, env: dict[str, str], setup: str) -> Any:
     )
     provisioner = provisioner_class()(kernel_id=kernel.id, kernel_spec=km._kernel_spec, parent=km)
     provisioner.socket_path = template.socket_path
-    provisioner.place = template.place(kernel.cgroup)
-    provisioner.prime = template.prime if kernel.cgroup.available else None
+    provisioner.place = template.place(kernel.cgroup, kernel.placed)
     provisioner.request = {
         "connection_file": str(runtime / "connection.json"),
         "runtime_dir": str(runtime),
@@ -360,8 +355,9 @@ class Template:
         if self.cgroup.available:
             self.cgroup.create()
 
-    def place(self, cgroup: cgroups.KernelCgroup) -> Callable[[int], None]:
-        """Return what moves a freshly forked kernel into its own cgroup(s).
+    def place(self, cgroup: cgroups.KernelCgroup, placed: threading.Event) -> Callable[[int], None]:
+        """Return what moves a freshly forked kernel into its own cgroup(s) (then sets
+        ``placed``).
 
         Memory already charged (the pages shared with the template) stays charged to the
         template's group, on cgroup v1 as on v2; what the kernel touches from then on (its
@@ -369,23 +365,34 @@ class Template:
         """
 
         def move(pid: int) -> None:
-            if cgroup.available:
-                cgroup.add_pid(pid)
+            try:
+                if cgroup.available:
+                    cgroup.add_pid(pid)
+            finally:
+                placed.set()
 
         return move
 
-    def prime(self) -> None:
-        """Move the template into its own cgroup(s), where it is already: a no-op that makes
-        the next move (a new kernel's) quick.
+    def prime(self, placed: threading.Event) -> None:
+        """Move the template into its own cgroup(s), where it is already, until ``placed`` is
+        set (0.2 s at most): no-ops that make the kernel's own move quick.
 
         Moving a process between cgroups takes a lock that first waits for an RCU grace period
-        (7-18 ms measured here) unless another move happened moments before. Started while
-        the template forks, this one pays that wait in parallel with the fork.
+        (5-18 ms measured here) unless another move happened within about one grace period
+        before. The first of these pays that wait while the kernel's runtime dir is made and
+        the template forks; the next ones (every 2 ms, each ~0.1 ms) keep the lock ready
+        whatever the grace period's length, until the kernel is placed.
         """
-        process = self.process
-        if process is not None and self.cgroup.available:
-            with contextlib.suppress(OSError):
+        deadline = time.monotonic() + 0.2
+        while not placed.is_set() and time.monotonic() < deadline:
+            process = self.process
+            if process is None or process.returncode is not None or not self.cgroup.available:
+                return
+            try:
                 self.cgroup.add_pid(process.pid)
+            except OSError:
+                return
+            placed.wait(0.002)
 
     async def stop(self) -> None:
         """Stop the template (and, with its PID namespace, any kernel still forked from it)."""

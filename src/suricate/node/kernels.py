@@ -15,6 +15,7 @@ import logging
 import os
 import queue
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -113,6 +114,7 @@ class Kernel:
         # Set in its environment at start (a session's SDK token, known when it is not warm).
         self.extra_env: dict[str, str] = {}
         self._stopping: asyncio.Future[None] | None = None
+        self.placed = threading.Event()  # forked: in its own cgroup(s) (``Template.prime``)
         plan = config.plan
         # Named after the base dir too, so that a node finds what a dead one left.
         tag = base_dir.name.removeprefix(sandbox.BASE_PREFIX)
@@ -256,6 +258,12 @@ class Kernel:
     def _make_room(self) -> None:
         """Make the runtime dir (a size-limited tmpfs when allowed) and the cgroup."""
         plan = self.config.plan
+        if self.cgroup.available:
+            self.cgroup.create()
+            if self.template is not None:
+                # Paid while the rest is made and the template forks (``Template.prime``).
+                prime = functools.partial(self.template.prime, self.placed)
+                threading.Thread(target=prime, name="cgroup-prime", daemon=True).start()
         self.runtime_dir.mkdir()
         if plan.mount_scratch:
             sandbox.mount_tmpfs(self.runtime_dir, self.limits.scratch_mb, plan.uid, plan.gid)
@@ -268,8 +276,6 @@ class Kernel:
             tmp.mkdir(mode=0o700)
             if plan.drop:
                 os.chown(tmp, plan.uid, plan.gid)
-        if self.cgroup.available:
-            self.cgroup.create()
 
     def hand_over(self, name: str, data: bytes) -> Path:
         """Write a file for the kernel into its runtime dir, owned by its uid; return its path.

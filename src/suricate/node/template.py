@@ -7,7 +7,8 @@ listens on a Unix socket in its runtime dir. For each request the node sends the
 the new kernel's connection file, runtime dir, environment and address-space limit) it forks; the
 child tells the node its pid (the node reads it, translated to the host's PID namespace, from the
 socket's credentials), waits until the node has moved it into its own cgroups, then undoes what is
-unsafe to share across fork and becomes an ipykernel. The template reaps its children and writes
+unsafe to share across fork and becomes an ipykernel (saying it is ready once its sockets are
+bound, before the rest of its set-up). The template reaps its children and writes
 each one's exit status back on the request's connection.
 
 What must not cross the fork, and how each is handled (docs/kernels.md says the same):
@@ -43,7 +44,10 @@ import selectors
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from typing import Any
+
+from suricate.node import holes
 
 # Imported here, once, and shared by every kernel forked from the template.
 STACK = (
@@ -107,6 +111,8 @@ def preload() -> None:
         # Which libraries have thread pools is found once, here, not in every kernel.
         THREADPOOLS = threadpoolctl.ThreadpoolController()
     gc.collect()
+    # What kernels allocate first goes to fresh pages, not into shared ones (holes.py).
+    holes.fill()
     # Objects that exist now are never scanned again: collections in a child do not write to
     # (and so copy) the pages it shares with the template.
     gc.freeze()
@@ -136,10 +142,18 @@ class _SysWithoutModules:
         return getattr(sys, name)
 
 
-def _initialize(app: Any, connection_file: str) -> None:
+def _initialize(app: Any, connection_file: str, bound: Callable[[], None]) -> None:
     """Initialize the kernel app, with its command line parsed and the module list taken in
-    the template (``_make_app``, ``_SysWithoutModules``)."""
+    the template (``_make_app``, ``_SysWithoutModules``); ``bound()`` is called as soon as its
+    sockets are bound, before the rest of its initialization."""
     app.connection_file = connection_file
+    init_heartbeat = app.init_heartbeat
+
+    def heartbeat_then_bound() -> None:  # the last of the sockets
+        init_heartbeat()
+        bound()
+
+    app.init_heartbeat = heartbeat_then_bound
     argv = ["-f", connection_file, *ARGV]
     if APP_PARSED:
         # The same arguments for every kernel, parsed once: traitlets builds an argparse parser
@@ -387,11 +401,11 @@ def _become_kernel(conn: socket.socket, request: dict[str, Any]) -> int:
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance()
-    _initialize(app, request["connection_file"])
+    # Once its sockets are bound, the node's client connects and asks for the kernel's info
+    # while the rest is made (no zmq reconnect delay; its requests wait in the sockets).
+    _initialize(app, request["connection_file"], lambda: conn.sendall(READY))
     _inline_plots()
     _setup(app.shell, request.get("setup", ""))
-    # Its sockets are bound: the node's client connects at once (no zmq reconnect delay).
-    conn.sendall(READY)
     conn.close()
     app.start()
     return 0
