@@ -93,6 +93,10 @@ def preload() -> None:
     import importlib
 
     global THREADPOOLS
+    # httpx (the SDK's) imports its command-line tool when it can, and with it rich, click and
+    # pygments' lexers: 3.5 MiB of every template that no kernel uses. Marked missing, httpx
+    # does without (`import httpx._main` in a kernel then fails; nothing of httpx's API needs it).
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     for name in STACK:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
