@@ -86,12 +86,15 @@ def test_forked_kernels_keep_their_limits_and_tenants_stay_apart(
     assert len({look["home"] for look in looks.values()}) == 3
     assert all(look["tmpdir"].startswith(look["home"]) for look in looks.values())
     assert all(look["sid"] == look["pid"] for look in looks.values())  # its own session
-    # The shell made in the template is each kernel's own: its kernel, dirs and environment;
+    # The shell made in the template is each kernel's own: its kernel, dir and environment;
     # the setup code ran in it (the stack's names), and the SDK token came with its start.
     for look in looks.values():
         adopted, parent, cwd, starting, profile, clicolor = look["shell"]
         assert adopted and parent and cwd == starting == look["home"], look["shell"]
-        assert profile.startswith(look["home"]) and clicolor == "1", look["shell"]
+        # IPython's profile dir is the template's, shared by its (one user's) kernels.
+        template_dir = look["home"].rsplit("/", 1)[0]
+        assert profile == f"{template_dir}/.ipython/profile_default", look["shell"]
+        assert clicolor == "1", look["shell"]
         assert look["token"] and look["names"], look
     # No file of the template's is open in a kernel: only its own (and sockets, pipes).
     for look in looks.values():

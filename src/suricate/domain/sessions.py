@@ -277,6 +277,8 @@ class SessionService:
             node=reply.node,
             token_ref=str(info.id),
             created_at=utcnow(),
+            # Its row's activity is its creation, written with it just below.
+            touched_at=time.monotonic(),
             kind=kind,
             # A run's outputs reach pages through its record, not through this session.
             fanout=self._publish if kind != "run" else None,

@@ -36,6 +36,7 @@ What must not cross the fork, and how each is handled (docs/kernels.md says the 
 from __future__ import annotations
 
 import contextlib
+import copy
 import gc
 import json
 import os
@@ -83,6 +84,7 @@ STACK = (
 HISTORY = ":memory:"
 ARGV = [f"--HistoryManager.hist_file={HISTORY}"]  # the kernel app's, but for its connection file
 APP_PARSED = False
+APP_PROFILED = False
 GO = b"g"
 READY = b"r"
 MAX_REQUEST = 1 << 20
@@ -166,13 +168,18 @@ def _initialize(app: Any, connection_file: str, bound: Callable[[], None]) -> No
         argv = []
     import ipykernel.ipkernel
     import IPython.core.shellapp
+    from IPython.core.application import BaseIPythonApplication
 
     modules = (ipykernel.ipkernel, IPython.core.shellapp)
     for module in modules:
         module.sys = _SysWithoutModules()  # type: ignore[attr-defined]
+    base_initialize = BaseIPythonApplication.initialize
+    if APP_PROFILED:  # all but its crash handler done in the template (``_make_app``)
+        BaseIPythonApplication.initialize = _crash_handler_only  # type: ignore[method-assign]
     try:
         app.initialize(argv)
     finally:
+        BaseIPythonApplication.initialize = base_initialize  # type: ignore[method-assign]
         for module in modules:
             module.sys = sys  # type: ignore[attr-defined]
     _adopt(app)
@@ -181,6 +188,10 @@ def _initialize(app: Any, connection_file: str, bound: Callable[[], None]) -> No
     kernel._kernel_modules = MODULE_FILES
     if getattr(kernel, "debugger", None) is not None:
         kernel.debugger.kernel_modules = MODULE_FILES
+
+
+def _crash_handler_only(app: Any, argv: Any = None) -> None:
+    app.init_crash_handler()
 
 
 WARM_CELL = """
@@ -193,7 +204,7 @@ del _pandas, _frame
 
 def _make_app() -> None:
     """Make the kernel app and parse its (fixed) command line here, once."""
-    global APP_PARSED
+    global APP_PARSED, APP_PROFILED
     with contextlib.suppress(Exception):
         from ipykernel.kernelapp import IPKernelApp
 
@@ -204,6 +215,16 @@ def _make_app() -> None:
         # wrote to class objects shared with the template. Filtered at the logger, none is made.
         app.log.setLevel(app.log_level)
         APP_PARSED = True
+        # And what IPython's application does next: find (or make) the profile dir and load
+        # its config files (~5 ms of a kernel's start, before its sockets are bound). The
+        # profile dir is the template's, shared by its kernels (one user's), as IPython's own
+        # ``~/.ipython`` is shared by all of a user's kernels.
+        cl_config = copy.deepcopy(app.config)
+        app.init_profile_dir()
+        app.init_config_files()
+        app.load_config_file()
+        app.update_config(cl_config)
+        APP_PROFILED = True
 
 
 def _make_shell() -> None:
@@ -451,7 +472,10 @@ def _fresh_state(threads: int) -> None:
     import tempfile
 
     random.seed()
-    tempfile.tempdir = None  # TMPDIR is the kernel's own now
+    # TMPDIR is the kernel's own now: found here (a file is created there to check it), not in
+    # its first cell, where that took 8-15 ms more (the first cell's threads are all busy).
+    tempfile.tempdir = None
+    tempfile.gettempdir()
     with contextlib.suppress(ImportError):
         import numpy
 
