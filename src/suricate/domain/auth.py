@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from suricate.domain.tenants import Role, TenantInfo, UserInfo, user_info
 from suricate.errors import TenantNotFound, TokenNotFound, Unauthenticated, UserNotFound
@@ -50,6 +51,11 @@ class TokenInfo:
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+
+
+def new_token() -> str:
+    """A new clear API token (what ``Tokens.add`` stores the hash of)."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
 def hash_token(token: str) -> str:
@@ -95,23 +101,37 @@ class TokenService:
         """Issue a new token for ``user`` (limited to one tenant when ``tenant_id`` is given,
         and to the SDK's routes when ``scope`` is ``SDK_SCOPE``); the clear token is returned
         once and never stored."""
-        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = new_token()
         with self.db.session() as s:
-            user_row = s.scalar(select(User).where(User.name == user))
-            if user_row is None:
-                raise UserNotFound(user)
-            row = ApiToken(
-                user=user_row,
-                name=name,
-                tenant_id=tenant_id,
-                scope=scope,
-                token_hash=hash_token(token),
-                prefix=token[: len(TOKEN_PREFIX) + 6],
-                expires_at=utcnow() + expires_in if expires_in else None,
-            )
-            s.add(row)
-            s.flush()
-            return token, _info(row)
+            return token, self.add(s, token, user, name, expires_in, tenant_id, scope)
+
+    def add(
+        self,
+        s: Session,
+        token: str,
+        user: str,
+        name: str,
+        expires_in: timedelta | None = None,
+        tenant_id: int | None = None,
+        scope: str | None = None,
+    ) -> TokenInfo:
+        """``create`` within the transaction ``s``, for a token made by ``new_token`` (that
+        works from its commit on)."""
+        user_row = s.scalar(select(User).where(User.name == user))
+        if user_row is None:
+            raise UserNotFound(user)
+        row = ApiToken(
+            user=user_row,
+            name=name,
+            tenant_id=tenant_id,
+            scope=scope,
+            token_hash=hash_token(token),
+            prefix=token[: len(TOKEN_PREFIX) + 6],
+            expires_at=utcnow() + expires_in if expires_in else None,
+        )
+        s.add(row)
+        s.flush()
+        return _info(row)
 
     def list(self, user: str | None = None) -> list[TokenInfo]:
         with self.db.session() as s:

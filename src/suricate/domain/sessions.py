@@ -15,16 +15,16 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
-from suricate.domain.auth import SDK_SCOPE, Principal, TokenService
+from suricate.domain.auth import SDK_SCOPE, Principal, TokenService, new_token
 from suricate.domain.notebooks import NotebookService
 from suricate.domain.quotas import QuotaService
+from suricate.domain.session_state import Session
 from suricate.errors import ExecutionNodeError, SessionNotFound
 from suricate.store.db import Database
 from suricate.store.tables import KernelSession, utcnow
@@ -55,71 +55,6 @@ STATE_TIMEOUT_S = 5.0
 # when its kernel is gone); its activity goes to its row at most this often (exact in memory).
 RECHECK_S = 10.0
 TOUCH_EVERY_S = 5.0
-
-
-@dataclass
-class Session:
-    id: str
-    tenant_id: int
-    tenant: str
-    user: str
-    notebook_id: str | None
-    node: str
-    token_ref: str
-    created_at: datetime
-    kind: str = "interactive"  # or "run": a run's kernel
-    last_activity: float = field(default_factory=time.monotonic)
-    execution_state: str = "idle"
-    # No cell runs, yet the kernel's processes use CPU (as its node last said).
-    cpu_busy: bool = False
-    cpu_seconds: float | None = None
-    cpu_cores: float | None = None  # cores its tree used lately, as its node last said
-    memory_bytes: int | None = None  # resident memory of its tree, as its node last said
-    listeners: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
-    run_id: str | None = None  # the run the session was started for
-    notebook_revision: int | None = None  # the revision a run runs
-    viewers: int = 0  # pages showing the session now (the editor's WebSocket)
-    detached_at: float | None = None  # when the last page showing it closed
-    # Sends an event to the other frontends' pages (set by the service).
-    fanout: Callable[[str, dict[str, Any]], None] | None = field(default=None, repr=False)
-    read_at: float = field(default_factory=time.monotonic)  # when its row was last read
-    touched_at: float = 0.0  # when this frontend last wrote its activity to its row
-
-    def attach(self, listener: asyncio.Queue[dict[str, Any]]) -> None:
-        """A page shows the session: it hears its events, and the session is not detached."""
-        self.listeners.add(listener)
-        self.viewers += 1
-        self.detached_at = None
-
-    def detach(self, listener: asyncio.Queue[dict[str, Any]]) -> None:
-        """A page showing the session closed; the last one starts the grace time."""
-        self.listeners.discard(listener)
-        self.viewers = max(0, self.viewers - 1)
-        if self.viewers == 0:
-            self.detached_at = time.monotonic()
-
-    @property
-    def state(self) -> str:
-        """idle, or busy while a cell runs or the kernel keeps using CPU after one."""
-        return "busy" if self.execution_state == "busy" or self.cpu_busy else "idle"
-
-    def idle_s(self, now: float | None = None) -> float:
-        """Seconds since the session last ran code or its kernel used CPU (0 while busy)."""
-        if self.state == "busy":
-            return 0.0
-        return max(0.0, (now or time.monotonic()) - self.last_activity)
-
-    def publish(self, event: dict[str, Any]) -> None:
-        """Tell the pages showing the session, on this frontend and on the others."""
-        self.deliver(event)
-        if self.fanout is not None:
-            self.fanout(self.id, event)
-
-    def deliver(self, event: dict[str, Any]) -> None:
-        """Tell this frontend's pages showing the session."""
-        for listener in list(self.listeners):
-            with contextlib.suppress(asyncio.QueueFull):
-                listener.put_nowait(event)
 
 
 class SessionService:
@@ -251,14 +186,9 @@ class SessionService:
         limits: KernelLimits | None,
     ) -> Session:
         session_id = uuid.uuid4().hex
-        token, info = await asyncio.to_thread(
-            self.tokens.create,
-            principal.user_name,
-            f"session {session_id[:8]}",
-            KERNEL_TOKEN_TTL,
-            principal.tenant_id,
-            SDK_SCOPE,
-        )
+        # The kernel starts with its token; the token's row is written with the session's,
+        # in one transaction once it runs (nothing can use the token before that returns).
+        token = new_token()
         reply = await self.bus.call(
             principal.tenant_name,
             StartSession(
@@ -266,7 +196,6 @@ class SessionService:
             ),
         )
         if not isinstance(reply, Done):
-            await asyncio.to_thread(self.tokens.revoke, str(info.id))
             raise _node_error(reply)
         session = Session(
             id=session_id,
@@ -275,7 +204,7 @@ class SessionService:
             user=principal.user_name,
             notebook_id=notebook_id,
             node=reply.node,
-            token_ref=str(info.id),
+            token_ref="",
             created_at=utcnow(),
             # Its row's activity is its creation, written with it just below.
             touched_at=time.monotonic(),
@@ -283,12 +212,29 @@ class SessionService:
             # A run's outputs reach pages through its record, not through this session.
             fanout=self._publish if kind != "run" else None,
         )
-        await asyncio.to_thread(self._insert, session)
+        try:
+            await asyncio.to_thread(self._insert, session, token)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(
+                    self.bus.call(session.tenant, StopSession(session.id), node=session.node)
+                )
+            raise
         self._sessions[session_id] = session
         return session
 
-    def _insert(self, session: Session) -> None:
+    def _insert(self, session: Session, token: str) -> None:
         with self.db.session() as s:
+            info = self.tokens.add(
+                s,
+                token,
+                session.user,
+                f"session {session.id[:8]}",
+                KERNEL_TOKEN_TTL,
+                session.tenant_id,
+                SDK_SCOPE,
+            )
+            session.token_ref = str(info.id)
             s.add(
                 KernelSession(
                     id=session.id,
