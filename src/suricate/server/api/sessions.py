@@ -118,8 +118,9 @@ class ExecuteOut(BaseModel):
 async def create_session(
     platform: PlatformDep, principal: PrincipalDep, body: SessionCreate | None = None
 ) -> SessionOut:
-    """Start an interactive session: a kernel of the tenant, from the warm pool; 429
-    `quota_exceeded` past the user's sessions or the tenant's kernels."""
+    """Start an interactive session: a kernel of the tenant, forked from the user's template
+    (or, with forking off, from the warm pool); 429 `quota_exceeded` past the user's sessions
+    or the tenant's kernels."""
     session = await platform.sessions.create(principal, body.notebook_id if body else None)
     return SessionOut.of(session)
 
