@@ -54,7 +54,7 @@ class TokenInfo:
 
 
 def new_token() -> str:
-    """A new clear API token (what ``Tokens.add`` stores the hash of)."""
+    """A new clear API token (what ``TokenService.add`` stores the hash of)."""
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
