@@ -339,3 +339,23 @@ def test_the_kernels_list_tells_each_kernels_memory_and_cpu(alice: TestClient) -
     assert item["memory_bytes"] > 50 * 1024 * 1024  # the tree's resident memory, the 50 MiB too
     assert item["cpu_percent"] is not None and item["cpu_percent"] >= 0
     assert item["cpu_seconds"] > 0
+
+
+def test_a_session_whose_rows_cannot_be_written_leaves_no_kernel(
+    alice: TestClient, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token's row is written with the session's, after the kernel started: should that
+    fail, the kernel is stopped, and nothing of the session is left."""
+    from suricate.errors import UserNotFound
+
+    def gone(*args: object, **kwargs: object) -> None:
+        raise UserNotFound("alice")
+
+    assert platform.node is not None
+    before = len(platform.node.pool.kernels())
+    monkeypatch.setattr(platform.tokens, "add", gone)
+    r = alice.post("/api/v1/sessions")
+    assert r.status_code == 404, r.text
+    monkeypatch.undo()
+    assert alice.get("/api/v1/sessions").json()["items"] == []
+    wait_until(lambda: len(platform.node.pool.kernels()) == before, timeout=30)
