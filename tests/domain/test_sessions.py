@@ -351,11 +351,12 @@ def test_a_session_whose_rows_cannot_be_written_leaves_no_kernel(
     def gone(*args: object, **kwargs: object) -> None:
         raise UserNotFound("alice")
 
-    assert platform.node is not None
-    before = len(platform.node.pool.kernels())
+    node = platform.node
+    assert node is not None
+    before = len(node.pool.kernels())
     monkeypatch.setattr(platform.tokens, "add", gone)
     r = alice.post("/api/v1/sessions")
     assert r.status_code == 404, r.text
     monkeypatch.undo()
     assert alice.get("/api/v1/sessions").json()["items"] == []
-    wait_until(lambda: len(platform.node.pool.kernels()) == before, timeout=30)
+    wait_until(lambda: len(node.pool.kernels()) == before, timeout=30)
