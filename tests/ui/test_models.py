@@ -276,12 +276,13 @@ def test_a_challenger_in_shadow_on_the_processor_page(page, ui_server: Server) -
         metrics = page.get_by_role("table", name="Metrics by model version")
         expect(metrics).to_contain_text("pass-model v1")
         expect(metrics).to_contain_text("0.4900")
-        # A new challenger, chosen on the page, compared by hand: agreement shows as it goes.
-        with api(ui_server) as client:
-            client.put("/models/pass-model/aliases/challenger", json={"version": 3})
+        # A new challenger, compared by hand: agreement shows as it goes. Promotion goes to
+        # "by hand" first, so that the metric policy cannot promote the new one meanwhile.
         panel.get_by_role("button", name="Change").click()
         panel.get_by_role("button", name="Run in shadow").click()
         expect(panel).to_contain_text("Promotion: by hand")
+        with api(ui_server) as client:
+            client.put("/models/pass-model/aliases/challenger", json={"version": 3})
         expect(panel).to_contain_text("pass-model v3", timeout=60_000)
         expect(panel.get_by_text(re.compile(r"of [1-9][\d,]* compared"))).to_be_visible(
             timeout=60_000
