@@ -112,10 +112,13 @@ def serve(host: str | None, port: int | None) -> None:
         "`suricate user create`)",
         err=True,
     )
+    from suricate.server.http import BodyPiecesProtocol
+
     uvicorn.run(
         create_app(platform=platform),
         host=host,
         port=port,
+        http=BodyPiecesProtocol,
         log_config=None,  # the root logger's handler, set up above (text or JSON)
         access_log=False,  # RequestContext logs each request with its id instead
     )

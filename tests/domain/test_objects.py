@@ -230,14 +230,14 @@ def test_a_store_failing_mid_upload_keeps_nothing(platform: Platform) -> None:
 
         def writer(self) -> Any:
             writer = platform.store.writer()
-            write = writer.write
+            write_all = writer.write_all
 
-            def failing(chunk: bytes) -> None:
+            def failing(parts: list[bytes]) -> None:
                 if writer.size >= WRITE_BATCH:
                     raise OSError(28, "No space left on device")
-                write(chunk)
+                write_all(parts)
 
-            writer.write = failing  # type: ignore[method-assign]
+            writer.write_all = failing  # type: ignore[method-assign]
             return writer
 
     service = ObjectService(platform.db, DiskFull(), platform.settings.max_upload_bytes)  # type: ignore[arg-type]

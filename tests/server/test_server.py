@@ -237,6 +237,42 @@ def test_upload_cut_off_midway_leaves_nothing(start_server: Callable[..., Server
     assert server.blobs() == []
 
 
+def test_bodies_reach_the_store_as_sent_on_one_kept_alive_connection(
+    start_server: Callable[..., Server],
+) -> None:
+    """Request bodies go to the app piece by piece (server/http.py): two uploads pipelined on
+    one connection, one chunked in odd sizes and one with a length, arrive byte for byte."""
+    server = start_server()
+    host, port = server.url.removeprefix("http://").split(":")
+    auth = f"Host: {host}\r\nAuthorization: Bearer {server.token}\r\n".encode()
+    pieces = [os.urandom(n) for n in (1, 70_000, 3, 300_000, 65_536, 5)]
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+    sized = os.urandom(1_000_003)
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(
+            b"PUT /api/v1/objects/chunked.bin HTTP/1.1\r\n"
+            + auth
+            + b"Transfer-Encoding: chunked\r\n\r\n"
+            + chunked
+            + b"PUT /api/v1/objects/sized.bin HTTP/1.1\r\n"
+            + auth
+            + f"Content-Length: {len(sized)}\r\n\r\n".encode()
+            + sized
+        )
+        sock.settimeout(30)
+        sent = {"chunked.bin": b"".join(pieces), "sized.bin": sized}
+        digests = [hashlib.sha256(data).hexdigest().encode() for data in sent.values()]
+        answers = b""
+        while not all(d in answers for d in digests):  # each 201 names the sha256 it stored
+            received = sock.recv(65536)
+            assert received, answers
+            answers += received
+    assert answers.count(b"HTTP/1.1 201") == 2
+    for name, data in sent.items():
+        got = httpx.get(f"{server.url}/api/v1/objects/{name}/content", headers=server.headers())
+        assert got.content == data
+
+
 def test_restart_keeps_objects_and_clears_stale_staging(
     start_server: Callable[..., Server],
 ) -> None:

@@ -26,6 +26,7 @@ def serve_demo(
 
     from suricate.kernel.client import Client
     from suricate.server.app import create_app
+    from suricate.server.http import BodyPiecesProtocol
     from suricate.server.platform import Platform
 
     platform = Platform.from_settings(settings)
@@ -37,6 +38,7 @@ def serve_demo(
             create_app(platform=platform),
             host=host,
             port=port,
+            http=BodyPiecesProtocol,
             log_config=None,
             access_log=False,
         )

@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any, BinaryIO
 
 import anyio
-from anyio.streams.memory import MemoryObjectSendStream
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from suricate.domain.pagination import Page, keyset, page_of
+from suricate.domain.write_behind import WriteBehind
 from suricate.errors import (
     ChecksumMismatch,
     ObjectNotFound,
@@ -21,12 +21,12 @@ from suricate.errors import (
     UploadTooLarge,
 )
 from suricate.names import check_name, normal_name, storable
-from suricate.store.blobs import BlobWriter, ObjectStore
+from suricate.store.blobs import BlobWriter, Buffer, ObjectStore
 from suricate.store.db import Database
 from suricate.store.tables import DataObject, ObjectTag, ObjectVersion, utcnow
 
-# Hash and write in batches of this size off the event loop: large enough to amortise the thread
-# hop, small enough to keep memory flat whatever the upload size.
+# Hash and write in batches of this size off the event loop: large enough to amortise the
+# hand-over to the writing thread, small enough to keep memory flat whatever the upload size.
 WRITE_BATCH = 1024 * 1024
 # A body sent with its digest after it ends with the 64 hex digits of its sha256.
 SHA256_TRAILER = 64
@@ -121,7 +121,7 @@ class ObjectService:
                 if len(tail) < hold:
                     raise UploadIncomplete(expected_size, received)
                 expected_sha256 = tail.decode("latin-1")
-            digest = writer.sha256()
+            digest = await anyio.to_thread.run_sync(writer.sha256)  # waits for its thread
             if expected_sha256 is not None and expected_sha256.lower() != digest:
                 raise ChecksumMismatch(expected_sha256, digest)
             await anyio.to_thread.run_sync(writer.commit, blob_key(tenant_id, digest))
@@ -137,44 +137,24 @@ class ObjectService:
     async def _receive(self, writer: BlobWriter, chunks: AsyncIterator[bytes], hold: int) -> bytes:
         """Write all of ``chunks`` but their last ``hold`` bytes, which are returned.
 
-        A batch is written and hashed in a thread while the next one is received, and the
-        chunks go to the writer as they came, without a copy.
+        Batches are written (and hashed) by threads of their own while the next ones are
+        received, and the chunks go to the writer as they came, without a copy.
         """
-        batches, to_write = anyio.create_memory_object_stream[list[bytes | memoryview]](1)
-        failure: Exception | None = None
-        tail = b""
-
-        async def write_batches() -> None:
-            nonlocal failure
-            try:
-                async with to_write:
-                    async for batch in to_write:
-                        await anyio.to_thread.run_sync(_write, writer, batch)
-            except Exception as exc:
-                failure = exc
-                tasks.cancel_scope.cancel()
-
-        # Each side keeps its own failure, raised as it is once the writer's thread is done.
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(write_batches)
-            try:
-                async with batches:
-                    tail = await self._batch(chunks, hold, batches)
-            except Exception as exc:
-                failure = failure or exc
-                tasks.cancel_scope.cancel()
-        if failure is not None:
-            raise failure
+        behind: WriteBehind[list[Buffer]] = WriteBehind(writer.write_all, "upload-write")
+        try:
+            tail = await self._batch(chunks, hold, behind)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await behind.stop()
+            raise
+        await behind.close()
         return tail
 
     async def _batch(
-        self,
-        chunks: AsyncIterator[bytes],
-        hold: int,
-        batches: MemoryObjectSendStream[list[bytes | memoryview]],
+        self, chunks: AsyncIterator[bytes], hold: int, behind: WriteBehind[list[Buffer]]
     ) -> bytes:
-        """Send ``chunks`` on in batches, but their last ``hold`` bytes, which are returned."""
-        batch: list[bytes | memoryview] = []
+        """Hand ``chunks`` on in batches, but their last ``hold`` bytes, which are returned."""
+        batch: list[Buffer] = []
         batch_size = 0
         received = 0
         limit = self.max_upload_bytes + hold
@@ -188,11 +168,13 @@ class ObjectService:
             batch_size += len(chunk)
             if batch_size >= WRITE_BATCH + hold:
                 tail = _hold_back(batch, hold)
-                await batches.send(batch)
+                await behind.put(batch)
                 batch, batch_size = ([tail] if tail else []), len(tail)
         tail = _hold_back(batch, hold)
-        if batch:
-            await batches.send(batch)
+        if batch and behind.started:
+            await behind.put(batch)
+        elif batch:  # all of it in one batch: one hop to a worker, no thread of its own
+            await anyio.to_thread.run_sync(behind.write, batch)
         return tail
 
     def _add_version(
@@ -378,7 +360,7 @@ class ObjectService:
         return obj
 
 
-def _hold_back(batch: list[bytes | memoryview], hold: int) -> bytes:
+def _hold_back(batch: list[Buffer], hold: int) -> bytes:
     """Take the last ``hold`` bytes off ``batch`` (in place) and return them."""
     tail = b""
     while batch and len(tail) < hold:
@@ -388,11 +370,6 @@ def _hold_back(batch: list[bytes | memoryview], hold: int) -> bytes:
         batch.append(memoryview(tail)[:cut])
         tail = tail[cut:]
     return tail
-
-
-def _write(writer: BlobWriter, parts: list[bytes | memoryview]) -> None:
-    for part in parts:
-        writer.write(part)
 
 
 def _insert(s: Session) -> Any:

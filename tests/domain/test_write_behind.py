@@ -1,0 +1,82 @@
+"""WriteBehind: batches written in order by a thread of their own, failures brought back."""
+
+from __future__ import annotations
+
+import threading
+
+import anyio
+import pytest
+
+from suricate.domain.write_behind import WriteBehind
+
+
+def test_batches_are_written_in_order_and_close_waits_for_them() -> None:
+    written: list[int] = []
+    threads: set[str] = set()
+
+    def write(batch: int) -> None:
+        threads.add(threading.current_thread().name)
+        written.append(batch)
+
+    async def main() -> None:
+        behind: WriteBehind[int] = WriteBehind(write, "test-writer")
+        assert not behind.started
+        for i in range(100):
+            await behind.put(i)
+        await behind.close()
+
+    anyio.run(main)
+    assert written == list(range(100))
+    assert threads == {"test-writer"}
+
+
+def test_no_more_than_depth_batches_wait() -> None:
+    release = threading.Event()
+    waiting: list[int] = []
+
+    def write(batch: int) -> None:
+        release.wait(10)
+
+    async def main() -> None:
+        behind: WriteBehind[int] = WriteBehind(write)
+        with anyio.move_on_after(0.5):
+            for i in range(WriteBehind.DEPTH + 5):
+                await behind.put(i)
+                waiting.append(i)
+        release.set()
+        with anyio.CancelScope(shield=True):
+            await behind.stop()
+
+    anyio.run(main)
+    assert len(waiting) == WriteBehind.DEPTH  # the next put waited for room
+
+
+def test_a_failed_write_comes_back_from_put_or_close_and_stops_the_writes() -> None:
+    written: list[int] = []
+
+    def write(batch: int) -> None:
+        if batch == 3:
+            raise OSError(28, "No space left on device")
+        written.append(batch)
+
+    async def put_all() -> None:
+        behind: WriteBehind[int] = WriteBehind(write)
+        try:
+            for i in range(50):
+                await behind.put(i)
+        except OSError:
+            await behind.stop()  # never raises
+            raise
+        await behind.close()
+
+    with pytest.raises(OSError, match="No space left"):
+        anyio.run(put_all)
+    assert written == [0, 1, 2]
+
+    async def close_only() -> None:
+        behind: WriteBehind[int] = WriteBehind(write)
+        await behind.put(3)
+        await behind.close()
+
+    with pytest.raises(OSError, match="No space left"):
+        anyio.run(close_only)
