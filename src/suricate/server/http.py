@@ -10,13 +10,11 @@ and flow control included, is uvicorn's own.
 
 from __future__ import annotations
 
-from typing import SupportsBytes
-
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 
-class _Pieces(SupportsBytes):
+class _Pieces:
     """A request body's pieces waiting for the app: stands in for uvicorn's bytearray, which
     it only appends to, measures and turns into bytes."""
 

@@ -166,7 +166,13 @@ class _LocalWriter:
         self._file.close()
         target = self._store.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        # Same content, same key: replacing an existing blob is harmless and keeps it fresh.
+        if target.is_file():
+            # The same bytes are stored already (the key is their digest): keep those, and
+            # drop the staged copy behind the answer, as a file's last unlink drops its pages
+            # from memory (about 50 ms for 256 MiB). A crash meanwhile leaves it to the clean-up
+            # of staging at start.
+            threading.Thread(target=self._path.unlink, name="unlink-staged", daemon=True).start()
+            return
         os.replace(self._path, target)
 
     def discard(self) -> None:
