@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import anyio
 import pytest
@@ -80,3 +81,46 @@ def test_a_failed_write_comes_back_from_put_or_close_and_stops_the_writes() -> N
 
     with pytest.raises(OSError, match="No space left"):
         anyio.run(close_only)
+
+
+def test_past_the_thread_limit_streams_write_through_hops_in_order() -> None:
+    """A thousand slow uploads start no thousand threads: past THREADS, a stream's batches
+    are written by the worker threads, one hop each."""
+    from suricate.domain import write_behind
+
+    release = threading.Event()
+    streams = write_behind.MAX_THREADS + 3
+    written: dict[int, list[int]] = {i: [] for i in range(streams)}
+    blocked = threading.Semaphore(0)
+
+    def writer(stream: int) -> Any:
+        def write(batch: int) -> None:
+            if batch == 0 and stream < streams - 3:
+                blocked.release()
+                release.wait(10)  # the first streams hold their threads
+            written[stream].append(batch)
+
+        return write
+
+    async def main() -> None:
+        behinds = [WriteBehind(writer(i), "test-limit") for i in range(streams)]
+        async with anyio.create_task_group() as tasks:
+            for behind in behinds[:-3]:
+                tasks.start_soon(behind.put, 0)
+            for _ in behinds[:-3]:
+                await anyio.to_thread.run_sync(blocked.acquire)
+            alive = [t for t in threading.enumerate() if t.name == "test-limit"]
+            assert len(alive) == streams - 3
+            for behind in behinds[-3:]:  # no thread free: hops, in order
+                for i in range(5):
+                    await behind.put(i)
+                assert not behind.started
+                await behind.close()
+            release.set()
+        for behind in behinds:
+            await behind.close()
+
+    anyio.run(main)
+    assert all(written[i] == list(range(5)) for i in range(streams - 3, streams))
+    assert write_behind.THREADS.acquire(blocking=False)  # every slot was given back
+    write_behind.THREADS.release()

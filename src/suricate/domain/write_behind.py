@@ -5,7 +5,9 @@ A thread hop per batch (``to_thread.run_sync``) makes the loop wait for a worker
 the GIL, write and wake the loop again: on a large upload those waits were half of its time.
 Here a hand-over only queues the batch; the loop waits only when ``DEPTH`` batches are already
 queued (so memory stays flat), and the writer's failure comes back from the next ``put`` or
-from ``close``.
+from ``close``. At most ``THREADS`` streams have a thread of their own at once: the others
+write through the worker threads, a hop a batch, so that a thousand slow uploads start no
+thousand threads.
 """
 
 from __future__ import annotations
@@ -17,7 +19,11 @@ import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+import anyio
+
 Batch = TypeVar("Batch")
+MAX_THREADS = 8  # streams with a thread of their own at once
+THREADS = threading.BoundedSemaphore(MAX_THREADS)
 
 
 class WriteBehind(Generic[Batch]):
@@ -32,6 +38,7 @@ class WriteBehind(Generic[Batch]):
         self._ended: asyncio.Future[None] = self._loop.create_future()
         self._failure: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self._hops = False  # no thread of its own was free: a hop to a worker a batch
 
     @property
     def started(self) -> bool:
@@ -44,13 +51,28 @@ class WriteBehind(Generic[Batch]):
 
     async def put(self, batch: Batch) -> None:
         """Queue ``batch``; wait only while ``DEPTH`` are queued. Raises a failed write's error."""
+        if self._thread is None and not self._start():
+            await anyio.to_thread.run_sync(self._write, batch)
+            return
         await self._room.acquire()
         if self._failure is not None:
             raise self._failure
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-            self._thread.start()
         self._batches.put(batch)
+
+    def _start(self) -> bool:
+        """Start the thread, if one is free (else this stream hops for good)."""
+        if self._hops or not THREADS.acquire(blocking=False):
+            self._hops = True
+            return False
+        thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+        try:
+            thread.start()
+        except RuntimeError:  # no thread to be had (a pids limit)
+            THREADS.release()
+            self._hops = True
+            return False
+        self._thread = thread
+        return True
 
     async def close(self) -> None:
         """Wait until every batch queued is written; raise the error of a failed write."""
@@ -70,13 +92,16 @@ class WriteBehind(Generic[Batch]):
 
     def _run(self) -> None:
         failure: BaseException | None = None
-        while (batch := self._batches.get()) is not None:
-            if failure is None:
-                try:
-                    self._write(batch)
-                except BaseException as exc:  # handed to the loop, raised there
-                    failure = exc
-            self._to_loop(self._written, failure)
+        try:
+            while (batch := self._batches.get()) is not None:
+                if failure is None:
+                    try:
+                        self._write(batch)
+                    except BaseException as exc:  # handed to the loop, raised there
+                        failure = exc
+                self._to_loop(self._written, failure)
+        finally:
+            THREADS.release()
         self._to_loop(self._end)
 
     def _to_loop(self, callback: Callable[..., None], *args: object) -> None:

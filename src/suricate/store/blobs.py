@@ -75,6 +75,11 @@ def _sync_file_range() -> Callable[[int, int, int], None] | None:
     return start
 
 
+# Hashing threads at once, across all writers: past this, a writer hashes where it writes (a
+# thousand slow uploads start no thousand threads).
+_HASHERS = threading.BoundedSemaphore(8)
+
+
 class _Hashing:
     """The sha256 of a stream of parts, computed in a thread of its own (hashlib lets go of the
     GIL): an upload's hashing and its writing to disk, about as long as each other, run side by
@@ -94,12 +99,18 @@ class _Hashing:
         """Add ``parts``, which must not change afterwards (bytes, or views of bytes)."""
         if self._thread is None:
             size = sum(len(p) for p in parts)
-            if self._inline + size <= self.INLINE:
-                self._inline += size
+            self._inline += size
+            if self._inline <= self.INLINE or not _HASHERS.acquire(blocking=False):
                 self._hash_all(parts)
                 return
-            self._thread = threading.Thread(target=self._run, name="upload-sha256", daemon=True)
-            self._thread.start()
+            thread = threading.Thread(target=self._run, name="upload-sha256", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError:  # no thread to be had (a pids limit): hash here
+                _HASHERS.release()
+                self._hash_all(parts)
+                return
+            self._thread = thread
         self._batches.put(parts)
 
     def _hash_all(self, parts: Sequence[Buffer]) -> None:
@@ -107,8 +118,11 @@ class _Hashing:
             self._hash.update(part)
 
     def _run(self) -> None:
-        while (parts := self._batches.get()) is not None:
-            self._hash_all(parts)
+        try:
+            while (parts := self._batches.get()) is not None:
+                self._hash_all(parts)
+        finally:
+            _HASHERS.release()
 
     def hexdigest(self) -> str:
         self.close()
