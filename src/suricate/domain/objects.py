@@ -143,11 +143,12 @@ class ObjectService:
         behind: WriteBehind[list[Buffer]] = WriteBehind(writer.write_all, "upload-write")
         try:
             tail = await self._batch(chunks, hold, behind)
+            await behind.close()
         except BaseException:
+            # The writer is discarded next: its thread must be done with the file first.
             with anyio.CancelScope(shield=True):
                 await behind.stop()
             raise
-        await behind.close()
         return tail
 
     async def _batch(
