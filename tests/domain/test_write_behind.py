@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import anyio
@@ -124,3 +125,24 @@ def test_past_the_thread_limit_streams_write_through_hops_in_order() -> None:
     assert all(written[i] == list(range(5)) for i in range(streams - 3, streams))
     assert write_behind.THREADS.acquire(blocking=False)  # every slot was given back
     write_behind.THREADS.release()
+
+
+def test_stop_after_a_cancelled_close_waits_for_the_write_under_way() -> None:
+    """The upload discards its writer once stop returns: no write may still be running."""
+    finished = threading.Event()
+
+    def write(batch: int) -> None:
+        time.sleep(0.3)
+        finished.set()
+
+    async def main() -> None:
+        behind: WriteBehind[int] = WriteBehind(write)
+        await behind.put(1)
+        with anyio.move_on_after(0.05):
+            await behind.close()
+        assert not finished.is_set()  # close was cancelled before the write ended
+        with anyio.CancelScope(shield=True):
+            await behind.stop()
+        assert finished.is_set()
+
+    anyio.run(main)

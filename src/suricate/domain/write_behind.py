@@ -87,7 +87,7 @@ class WriteBehind(Generic[Batch]):
         if self._thread is None:
             return
         self._batches.put(None)
-        await self._ended
+        await asyncio.shield(self._ended)  # a cancelled wait must not cancel the future
         self._thread = None
 
     def _run(self) -> None:
