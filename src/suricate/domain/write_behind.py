@@ -21,6 +21,8 @@ from typing import Generic, TypeVar
 
 import anyio
 
+from suricate.threads import start_spare
+
 Batch = TypeVar("Batch")
 MAX_THREADS = 8  # streams with a thread of their own at once
 THREADS = threading.BoundedSemaphore(MAX_THREADS)
@@ -61,18 +63,10 @@ class WriteBehind(Generic[Batch]):
 
     def _start(self) -> bool:
         """Start the thread, if one is free (else this stream hops for good)."""
-        if self._hops or not THREADS.acquire(blocking=False):
-            self._hops = True
-            return False
-        thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-        try:
-            thread.start()
-        except RuntimeError:  # no thread to be had (a pids limit)
-            THREADS.release()
-            self._hops = True
-            return False
-        self._thread = thread
-        return True
+        if not self._hops:
+            self._thread = start_spare(THREADS, self._run, self._name)
+            self._hops = self._thread is None
+        return not self._hops
 
     async def close(self) -> None:
         """Wait until every batch queued is written; raise the error of a failed write."""
@@ -92,16 +86,13 @@ class WriteBehind(Generic[Batch]):
 
     def _run(self) -> None:
         failure: BaseException | None = None
-        try:
-            while (batch := self._batches.get()) is not None:
-                if failure is None:
-                    try:
-                        self._write(batch)
-                    except BaseException as exc:  # handed to the loop, raised there
-                        failure = exc
-                self._to_loop(self._written, failure)
-        finally:
-            THREADS.release()
+        while (batch := self._batches.get()) is not None:
+            if failure is None:
+                try:
+                    self._write(batch)
+                except BaseException as exc:  # handed to the loop, raised there
+                    failure = exc
+            self._to_loop(self._written, failure)
         self._to_loop(self._end)
 
     def _to_loop(self, callback: Callable[..., None], *args: object) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, BinaryIO, Protocol
 
 from suricate.errors import ObjectStoreUnavailable, StoreLocked
+from suricate.threads import start_spare
 
 Buffer = bytes | memoryview
 
@@ -75,9 +76,10 @@ def _sync_file_range() -> Callable[[int, int, int], None] | None:
     return start
 
 
-# Hashing threads at once, across all writers: past this, a writer hashes where it writes (a
-# thousand slow uploads start no thousand threads).
+# Hashing threads at once, across all writers: past this, a writer hashes where it writes.
 _HASHERS = threading.BoundedSemaphore(8)
+# Threads removing staged copies of bytes stored already: past this, removed before the answer.
+_UNLINKERS = threading.BoundedSemaphore(2)
 
 
 class _Hashing:
@@ -100,17 +102,11 @@ class _Hashing:
         if self._thread is None:
             size = sum(len(p) for p in parts)
             self._inline += size
-            if self._inline <= self.INLINE or not _HASHERS.acquire(blocking=False):
+            if self._inline > self.INLINE:
+                self._thread = start_spare(_HASHERS, self._run, "upload-sha256")
+            if self._thread is None:
                 self._hash_all(parts)
                 return
-            thread = threading.Thread(target=self._run, name="upload-sha256", daemon=True)
-            try:
-                thread.start()
-            except RuntimeError:  # no thread to be had (a pids limit): hash here
-                _HASHERS.release()
-                self._hash_all(parts)
-                return
-            self._thread = thread
         self._batches.put(parts)
 
     def _hash_all(self, parts: Sequence[Buffer]) -> None:
@@ -118,11 +114,8 @@ class _Hashing:
             self._hash.update(part)
 
     def _run(self) -> None:
-        try:
-            while (parts := self._batches.get()) is not None:
-                self._hash_all(parts)
-        finally:
-            _HASHERS.release()
+        while (parts := self._batches.get()) is not None:
+            self._hash_all(parts)
 
     def hexdigest(self) -> str:
         self.close()
@@ -185,7 +178,8 @@ class _LocalWriter:
             # drop the staged copy behind the answer, as a file's last unlink drops its pages
             # from memory (about 50 ms for 256 MiB). A crash meanwhile leaves it to the clean-up
             # of staging at start.
-            threading.Thread(target=self._path.unlink, name="unlink-staged", daemon=True).start()
+            if start_spare(_UNLINKERS, self._path.unlink, "unlink-staged") is None:
+                self._path.unlink()
             return
         os.replace(self._path, target)
 
