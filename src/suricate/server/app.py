@@ -29,6 +29,7 @@ from suricate.server.api import (
     streams,
     system,
 )
+from suricate.server.direct import DirectExecute
 from suricate.server.limits import BodyLimit
 from suricate.server.observability import Metrics, RequestContext
 from suricate.server.platform import Platform
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         lifespan=lifespan,
     )
     app.state.platform = platform
+    # Innermost: the cell round trip's plain case skips FastAPI's routing (issue 17).
+    app.add_middleware(DirectExecute, api_prefix=API_PREFIX)
     errors.install(app)
     # Names of tenants, processors and streams only behind the metrics token.
     metrics = Metrics(platform, per_tenant=platform.settings.metrics_token is not None)

@@ -59,16 +59,21 @@ def status_of(exc: errors.SuricateError) -> int:
     return 500
 
 
+def error_response(exc: errors.SuricateError) -> JSONResponse:
+    """Return the response for one of our errors: its status, code and message."""
+    status = status_of(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, errors.TooManyAttempts):
+        headers = {"Retry-After": str(exc.retry_after)}
+    return JSONResponse(error_body(exc.code, exc.message), status, headers=headers)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that give every error the same JSON shape."""
 
     async def suricate_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, errors.SuricateError)
-        status = status_of(exc)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        if isinstance(exc, errors.TooManyAttempts):
-            headers = {"Retry-After": str(exc.retry_after)}
-        return JSONResponse(error_body(exc.code, exc.message), status, headers=headers)
+        return error_response(exc)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
