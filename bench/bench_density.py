@@ -8,8 +8,8 @@ import pandas, scikit-learn and matplotlib in each. Measured:
 * time to the first result: `POST /api/v1/sessions` then the import cell, per session (the
   first session of a tenant starts its template when forking);
 * once they are idle, the summed PSS (`/proc/PID/smaps_rollup`) of every process the server
-  started (templates, bubblewrap, kernels), per session; and from it how many idle
-  data-science kernels would fit in 4 GiB, and what 100 would need.
+  started (templates, their spare children, bubblewrap, kernels), per session; and from it how
+  many idle data-science kernels would fit in 4 GiB, and what 100 would need.
 
 Usage: python bench/bench_density.py [SESSIONS] [forked]   (needs bubblewrap; run as root or not)
 More than 8 sessions raise the quotas to match; `forked` skips the plain kernels (50 sessions
@@ -81,6 +81,17 @@ def is_template(pid: int) -> bool:
     return _runs_template(pid) and not _runs_template(parent(pid))
 
 
+def is_spare(pid: int) -> bool:
+    """A template's spare child, forked ahead of the next request: it still has the template's
+    working dir (a kernel moves to its runtime dir)."""
+    if not _runs_template(pid) or not is_template(parent(pid)):
+        return False
+    try:
+        return os.readlink(f"/proc/{pid}/cwd") == os.readlink(f"/proc/{parent(pid)}/cwd")
+    except OSError:
+        return False
+
+
 def rollup(pid: int) -> dict[str, int]:
     """/proc/PID/smaps_rollup in KiB: Rss, Pss, Private_Dirty, ..."""
     try:
@@ -136,7 +147,9 @@ def run(fork: str, sessions: int) -> dict[str, float]:
         total = sum(pss_kib(p) for p in pids) * 1024
         templates = sum(pss_kib(p) for p in pids if is_template(p)) * 1024
         template_rss = sum(rollup(p).get("Rss", 0) for p in pids if is_template(p)) * 1024
-        kernels = [p for p in pids if _runs_template(p) and not is_template(p)]
+        spares = [p for p in pids if is_spare(p)]
+        spare_pss = sum(pss_kib(p) for p in spares) * 1024
+        kernels = [p for p in pids if _runs_template(p) and not is_template(p) and p not in spares]
         kernel_uss = sum(uss_kib(p) for p in kernels) * 1024 / max(1, len(kernels))
         for http in clients:
             http.close()
@@ -148,7 +161,9 @@ def run(fork: str, sessions: int) -> dict[str, float]:
         "total_mib": total / MiB,
         "per_session_mib": per / MiB,
         "templates_mib": templates / MiB,
-        "rest_per_session_mib": (total - templates) / count / MiB,
+        "rest_per_session_mib": (total - templates - spare_pss) / count / MiB,
+        "spares": len(spares),
+        "spare_pss_mib": spare_pss / MiB,
         "template_rss_mib": template_rss / MiB,
         "kernel_uss_mib": kernel_uss / MiB,
         "first_median_ms": statistics.median(firsts),
@@ -178,7 +193,8 @@ def main() -> None:
             print(
                 f"          templates {r['templates_mib']:.0f} MiB PSS ({r['template_rss_mib']:.0f}"
                 f" MiB RSS), each kernel {r['rest_per_session_mib']:.1f} MiB PSS, "
-                f"{r['kernel_uss_mib']:.1f} MiB its own (USS): 100 idle kernels of these 2 "
+                f"{r['kernel_uss_mib']:.1f} MiB its own (USS); {r['spares']} spare children "
+                f"{r['spare_pss_mib']:.1f} MiB PSS in all: 100 idle kernels of these 2 "
                 f"users ~{hundred:.1f} GiB by that (aim < 4 GiB); measured here: "
                 f"{r['sessions']} kernels in {r['total_mib'] / 1024:.2f} GiB"
             )

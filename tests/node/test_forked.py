@@ -48,6 +48,11 @@ print(json.dumps({
 """
 
 
+def parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
 def cmdline(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -107,10 +112,14 @@ def test_forked_kernels_keep_their_limits_and_tenants_stay_apart(
     (bob_kernel,) = (k for k in kernels.values() if k.tenant == "globex")
     peek = f"import os; print(os.path.exists({str(bob_kernel.runtime_dir)!r}))"
     assert run(alice, a1, peek)["outputs"][0]["text"].strip() == "False"
-    # Each template forks with one thread, its main one (nothing else would live on in a child).
+    # Each template forks with one thread, its main one (nothing else would live on in a child);
+    # beside it, in its cgroup, waits the one spare child it forked ahead, with one thread too.
     for template in templates.values():
-        (pid,) = (p for p in template.cgroup.pids() if "python" in cmdline(p).split(" ")[0])
-        assert len(os.listdir(f"/proc/{pid}/task")) == 1, os.listdir(f"/proc/{pid}/task")
+        pythons = {p for p in template.cgroup.pids() if "python" in cmdline(p).split(" ")[0]}
+        (pid,) = (p for p in pythons if parent_of(p) not in pythons)
+        (spare,) = (p for p in pythons if parent_of(p) == pid)
+        for each in (pid, spare):
+            assert len(os.listdir(f"/proc/{each}/task")) == 1, os.listdir(f"/proc/{each}/task")
     # Each kernel is in its own cgroup, and the template in none of theirs.
     for kernel in kernels.values():
         pids = kernel.cgroup.pids()
