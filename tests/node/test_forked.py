@@ -124,6 +124,9 @@ def test_forked_kernels_keep_their_limits_and_tenants_stay_apart(
     for kernel in kernels.values():
         pids = kernel.cgroup.pids()
         assert pids and not pids & kernel.template.cgroup.pids()
+    # IPython's %store (loaded once, in the template) reaches the user's other kernel.
+    assert run(alice, a1, "x = 41\n%store x")["outputs"][0]["text"] == "Stored 'x' (int)\n"
+    assert run(alice, a2, "%store -r x\nx + 1")["outputs"][0]["data"]["text/plain"] == "42"
     # alice's two kernels share a sandbox; bob sees only his own kernel and template.
     assert len(looks[b1]["pids"]) < len(looks[a1]["pids"])
 

@@ -251,6 +251,12 @@ def _make_shell() -> None:
         if shell.display_formatter is not None:
             shell.display_formatter.format(result)
         shell.logger  # noqa: B018  (made at its first use too: every cell asks for it)
+        # IPython's default extension, loaded on the shell kernels adopt. Each kernel's app
+        # asks for it by its short name, which IPython first looks for as a top-level module
+        # on sys.path (a failed import: ~2 ms) before its own: known under both, that is all.
+        manager = shell.extension_manager
+        if manager is not None and manager.load_extension("storemagic") in (None, "already loaded"):
+            manager.loaded.add("storemagic")
 
 
 def _adopt(app: Any) -> None:
