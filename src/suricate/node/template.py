@@ -3,34 +3,17 @@
 Runs inside a tenant's sandbox (``python -m suricate.node.template SOCKET``, started by
 ``forking.Template``). It imports what every kernel needs (IPython, ipykernel, numpy, pandas,
 scikit-learn, matplotlib), freezes those objects out of the garbage collector, and then only
-listens on a Unix socket in its runtime dir. For each request the node sends there (one JSON line:
-the new kernel's connection file, runtime dir, environment and address-space limit) it forks; the
-child tells the node its pid (the node reads it, translated to the host's PID namespace, from the
-socket's credentials), waits until the node has moved it into its own cgroups, then undoes what is
-unsafe to share across fork and becomes an ipykernel (saying it is ready once its sockets are
-bound, before the rest of its set-up). The template reaps its children and writes
-each one's exit status back on the request's connection.
+listens on a Unix socket in its runtime dir. Each request the node sends there (one JSON line:
+the new kernel's connection file, runtime dir, environment and address-space limit) goes to a
+spare child forked ahead, or to one forked for it; the child tells the node its pid (the node
+reads it, translated to the host's PID namespace, from the socket's credentials), waits until
+the node has moved it into its own cgroups, then undoes what is unsafe to share across fork and
+becomes an ipykernel (saying it is ready once its sockets are bound, before the rest of its
+set-up). The template reaps its children and writes each one's exit status back on the
+request's connection.
 
-What must not cross the fork, and how each is handled (docs/kernels.md says the same):
-
-* zmq: the template never creates a zmq context or socket (ipykernel's are made in the child);
-  zmq's I/O threads would not exist in the child and its sockets would be shared.
-* BLAS/OpenMP thread pools: the template runs no BLAS or OpenMP work, so no pool is started
-  before fork (its thread counts are 1); the child sizes them to its own CPU quota with
-  threadpoolctl before any user code.
-* threads: the template has none but the main thread when it forks (pyarrow's jemalloc is
-  told to start no background thread, and arrow to allocate with malloc).
-* random seeds: numpy's global generator was seeded once, in the template; every child reseeds it
-  (and Python's ``random``, which also does so itself) from the OS.
-* open files: the child closes the listening socket and its copy of the request's connection; its
-  stdout/stderr go to its own ``kernel.log``; stdin is /dev/null.
-* matplotlib: the template imports pyplot but opens no figure; the child closes any, and hooks
-  the inline backend into its own shell (the backend's import-time hook ran in the template,
-  where there was no shell).
-* the environment, working dir, HOME and TMPDIR are the child's own (its runtime dir).
-* signals and sessions: the template reaps on SIGCHLD and ignores SIGINT; the child gets the
-  defaults back and a session (and process group) of its own, since ipykernel interrupts its
-  whole process group.
+What must not cross the fork (zmq, BLAS/OpenMP pools and other threads, random seeds, open
+files, matplotlib's state, the environment, signals), and how each is handled: docs/kernels.md.
 """
 
 from __future__ import annotations
