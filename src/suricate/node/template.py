@@ -401,8 +401,8 @@ def _fork_spare(
     processes (USAP): it waits, inside the template's sandbox and cgroup, for the template to
     hand it a request and its connection (``_hand_over``), then goes on as a child forked for
     it would. The fork of the template (~1,400 mappings, ~150 MiB of its own) is then off the
-    kernel's start: 6-15 ms. Until then it has written little: ~1.8 MiB, and 0.6 MiB of page tables.
-    Return its pid and the template's end of its link (None: no fork now)."""
+    kernel's start: 6-18 ms. Until then it has written little: ~1.8 MiB, and 0.6 MiB of page
+    tables. Return its pid and the template's end of its link (None: no fork now)."""
     try:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     except OSError:
