@@ -570,8 +570,9 @@ def _fresh_state(threads: int) -> None:
         import numpy
 
         numpy.random.seed()
-    with contextlib.suppress(Exception):
-        THREADPOOLS.limit(limits=threads)
+    if threads != 1:  # at one they are at one already: the template started them so
+        with contextlib.suppress(Exception):
+            THREADPOOLS.limit(limits=threads)
     with contextlib.suppress(ImportError):
         import matplotlib.pyplot
 
