@@ -127,6 +127,14 @@ def test_forked_kernels_keep_their_limits_and_tenants_stay_apart(
     # IPython's %store (loaded once, in the template) reaches the user's other kernel.
     assert run(alice, a1, "x = 41\n%store x")["outputs"][0]["text"] == "Stored 'x' (int)\n"
     assert run(alice, a2, "%store -r x\nx + 1")["outputs"][0]["data"]["text/plain"] == "42"
+    # Its math libraries' thread pools are sized to its CPU quota (at one CPU, the template's
+    # own size: the child leaves them as they are).
+    quota = next(iter(kernels.values())).limits.threads
+    code = (
+        "import threadpoolctl\nsorted({i['num_threads'] for i in threadpoolctl.threadpool_info()})"
+    )
+    pools = run(alice, a2, code)
+    assert pools["outputs"][0]["data"]["text/plain"] == f"[{quota}]", pools
     # alice's two kernels share a sandbox; bob sees only his own kernel and template.
     assert len(looks[b1]["pids"]) < len(looks[a1]["pids"])
 
