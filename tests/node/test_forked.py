@@ -73,6 +73,38 @@ def run(client: TestClient, session: str, code: str) -> dict:
     return dict(r.json())
 
 
+# What a kernel can reach of its template (its parent) and of a sibling (pid given): nothing.
+REACH = """
+import ctypes, errno, json, multiprocessing, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+template = os.getppid()
+def attempt(fn):
+    try:
+        fn()
+        return 'ok'
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+def take_fd():
+    pidfd = os.pidfd_open(template)
+    try:
+        if libc.syscall(438, pidfd, 0, 0) < 0:  # pidfd_getfd: its stdin
+            number = ctypes.get_errno()
+            raise OSError(number, os.strerror(number))
+    finally:
+        os.close(pidfd)
+print(json.dumps({
+    'mem': attempt(lambda: open(f'/proc/{template}/mem', 'r+b').close()),
+    'environ': attempt(lambda: open(f'/proc/{template}/environ', 'rb').read()),
+    'fds': attempt(lambda: os.listdir(f'/proc/{template}/fd')),
+    'take_fd': attempt(take_fd),
+    'sibling': attempt(lambda: open(f'/proc/%d/mem', 'rb').close()),
+    'path': sys.path, 'argv': sys.argv,
+    'authkey': multiprocessing.current_process().authkey.hex(),
+}))
+"""
+
+
 def test_forked_kernels_keep_their_limits_and_tenants_stay_apart(
     alice: TestClient, bob: TestClient, platform: Platform
 ) -> None:
@@ -101,6 +133,16 @@ def test_forked_kernels_keep_their_limits_and_tenants_stay_apart(
         assert profile == f"{template_dir}/.ipython/profile_default", look["shell"]
         assert clicolor == "1", look["shell"]
         assert look["token"] and look["names"], look
+    # Neither its template's memory, environment or files, nor a sibling's memory, are within
+    # a kernel's reach; its sys.path, command line and multiprocessing key are a cold kernel's.
+    reach = hostile.result_of(run(alice, a1, REACH % looks[a2]["pid"]))
+    assert reach["mem"] == reach["environ"] == reach["fds"] == reach["sibling"] == "EACCES", reach
+    assert reach["take_fd"] == "EPERM", reach
+    template_dir = looks[a1]["home"].rsplit("/", 1)[0]
+    assert "" in reach["path"] and template_dir not in reach["path"], reach["path"]
+    assert reach["argv"][0].endswith("ipykernel_launcher.py"), reach["argv"]
+    other = hostile.result_of(run(alice, a2, REACH % looks[a1]["pid"]))
+    assert other["authkey"] != reach["authkey"]
     # No file of the template's is open in a kernel: only its own (and sockets, pipes).
     for look in looks.values():
         paths = {f for f in look["files"] if f.startswith("/")}
@@ -161,3 +203,14 @@ def test_forked_kernels_keep_their_limits_and_tenants_stay_apart(
     assert "SURICATE_KERNEL_PIDS" in blocked["evalue"], blocked
     history = run(bob, b1, "%history -n")["outputs"][0]["text"]
     assert "2 + 2" in history and "os._exit" not in history, history
+    # A kernel that quits ends as a cold one: its exit handlers run, its open files are flushed
+    # (seen from its sibling, in the /tmp their template gives them both).
+    leaving = (
+        "import atexit\natexit.register(lambda: open('/tmp/ran', 'w').write('ran'))\n"
+        "f = open('/tmp/buffered', 'w')\nf.write('unflushed')\nquit()"
+    )
+    assert run(alice, a2, leaving)["status"] == "ok"
+    left = (
+        "import time; time.sleep(0.5); print(open('/tmp/ran').read(), open('/tmp/buffered').read())"
+    )
+    assert run(alice, a1, left)["outputs"][0]["text"] == "ran unflushed\n"

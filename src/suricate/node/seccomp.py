@@ -30,7 +30,7 @@ DENY: tuple[str, ...] = (
     # namespaces
     "unshare", "setns",
     # tracing, other processes' memory
-    "ptrace", "process_vm_readv", "process_vm_writev",
+    "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd", "process_madvise",
     # BPF, perf
     "bpf", "perf_event_open",
     # kernel keyrings

@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from suricate.node import holes
+from suricate.node import forksafe, holes
 
 # Imported here, once, and shared by every kernel forked from the template.
 STACK = (
@@ -471,6 +471,8 @@ def _child(
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         conn, request = request_of()
         code = _become_kernel(conn, json.loads(request))
+        if code == 0:  # it ran, and shut down
+            forksafe.finish()
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:
@@ -497,13 +499,13 @@ def _become_kernel(conn: socket.socket, request: dict[str, Any]) -> int:
     os.setsid()
     signal.signal(signal.SIGINT, signal.default_int_handler)
     runtime = request["runtime_dir"]
-    _own_stdio(os.path.join(runtime, "kernel.log"))
+    forksafe.own_stdio(os.path.join(runtime, "kernel.log"))
     os.environ.clear()
     os.environ.update(request["env"])
     os.chdir(runtime)
     limit = int(request["address_space_mb"]) * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    _fresh_state(int(request.get("threads", 1)))
+    forksafe.fresh_state(int(request.get("threads", 1)), THREADPOOLS, request["connection_file"])
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance()
@@ -545,40 +547,6 @@ def _inline_plots() -> None:
         )
 
 
-def _own_stdio(log_path: str) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
-    log = os.open(log_path, flags, 0o600)
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(log)
-    os.close(null)
-
-
-def _fresh_state(threads: int) -> None:
-    """Reseed what was seeded in the template; size thread pools to this kernel's quota."""
-    import random
-    import tempfile
-
-    random.seed()
-    # TMPDIR is the kernel's own now: found here (a file is created there to check it), not in
-    # its first cell, where that took 8-15 ms more (the first cell's threads are all busy).
-    tempfile.tempdir = None
-    tempfile.gettempdir()
-    with contextlib.suppress(ImportError):
-        import numpy
-
-        numpy.random.seed()
-    if threads != 1:  # at one they are at one already: the template started them so
-        with contextlib.suppress(Exception):
-            THREADPOOLS.limit(limits=threads)
-    with contextlib.suppress(ImportError):
-        import matplotlib.pyplot
-
-        matplotlib.pyplot.close("all")
-
-
 def main(argv: list[str]) -> None:
     import argparse
 
@@ -588,6 +556,11 @@ def main(argv: list[str]) -> None:
     # The template's own address space is not limited: no user code runs in it, and each child
     # sets its own limit (which may be above the template's defaults) before any does.
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    forksafe.guard_template()  # its kernels cannot read, write or take from it (forksafe.py)
+    # `python -m` put its working dir, which its kernels can write to, first on sys.path (-P
+    # would too, but IPython then leaves out each kernel's own dir, '').
+    if sys.path and sys.path[0] == os.getcwd():
+        del sys.path[0]
     os.environ.pop("JPY_PARENT_PID", None)
     serve(args.socket)
 
