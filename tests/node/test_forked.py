@@ -201,6 +201,9 @@ def test_forked_kernels_keep_their_limits_and_tenants_stay_apart(
     # The limits' own error messages, set by the setup code the child ran before it was ready.
     blocked = run(bob, b1, "raise BlockingIOError(11, 'Resource temporarily unavailable')")
     assert "SURICATE_KERNEL_PIDS" in blocked["evalue"], blocked
+    # IPython's `?` (a pager's text in JupyterLab) comes back as an output.
+    (help_text,) = run(bob, b1, "len?")["outputs"]
+    assert "Return the number of items" in help_text["data"]["text/plain"], help_text
     history = run(bob, b1, "%history -n")["outputs"][0]["text"]
     assert "2 + 2" in history and "os._exit" not in history, history
     # A kernel that quits ends as a cold one: its exit handlers run, its open files are flushed

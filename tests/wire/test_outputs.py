@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from suricate.wire.outputs import CellOutputs, merged
+from suricate.wire.outputs import CellOutputs, merged, pager_outputs
 
 CASES = sorted((Path(__file__).parents[1] / "files" / "outputs").glob("*.json"))
 
@@ -27,3 +27,14 @@ def test_merging_starts_from_outputs_already_there() -> None:
     cell = CellOutputs([{"output_type": "stream", "name": "stdout", "text": "a"}])
     cell.add({"output_type": "stream", "name": "stdout", "text": ["b", "c"]})
     assert cell.outputs == [{"output_type": "stream", "name": "stdout", "text": "abc"}]
+
+
+def test_what_a_reply_pages_becomes_an_output_and_nothing_else_does() -> None:
+    page = {"source": "page", "data": {"text/plain": "Docstring: ...", "text/html": 3}, "start": 0}
+    reply = {
+        "payload": [page, {"source": "set_next_input", "text": "x"}, "junk", {"source": "page"}]
+    }
+    assert pager_outputs(reply) == [
+        {"output_type": "display_data", "data": {"text/plain": "Docstring: ..."}, "metadata": {}}
+    ]
+    assert pager_outputs({}) == pager_outputs({"payload": None}) == []

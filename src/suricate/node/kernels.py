@@ -28,7 +28,7 @@ from suricate.errors import KernelDied
 from suricate.kernel.handler import CHUNK_MIME
 from suricate.node import cgroups, forking, sandbox, seccomp
 from suricate.node.sandbox import Limits, Plan
-from suricate.wire.outputs import CellOutputs
+from suricate.wire.outputs import CellOutputs, pager_outputs
 
 log = logging.getLogger(__name__)
 
@@ -443,6 +443,10 @@ class Kernel:
                     await on_output(event)
         reply = await self._reply(msg_id)
         content = reply.get("content", {}) if reply else {}
+        for event in pager_outputs(content):
+            cell.add(event)
+            if on_output:
+                await on_output(event)
         result = ExecResult(
             status="ok" if content.get("status", "ok") == "ok" else "error",
             outputs=cell.outputs,

@@ -84,3 +84,19 @@ def merged(events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for event in events:
         cell.add(event)
     return cell.outputs
+
+
+def pager_outputs(reply: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """What an execute reply asks a pager to show (IPython's ``?``, ``%pdoc``, ``%pfile``), as
+    ``display_data`` outputs: JupyterLab shows them under the cell, as here. Only text values
+    of the bundle are kept; any other payload (``set_next_input``, ``ask_exit``) adds nothing."""
+    events = []
+    for payload in reply.get("payload") or []:
+        if not isinstance(payload, Mapping) or payload.get("source") != "page":
+            continue
+        data = payload.get("data")
+        if isinstance(data, Mapping):
+            bundle = {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+            if bundle:
+                events.append({"output_type": "display_data", "data": bundle, "metadata": {}})
+    return events
