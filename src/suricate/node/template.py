@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from suricate.node import forksafe, holes
+from suricate.node import forksafe, holes, mappings
 
 # Imported here, once, and shared by every kernel forked from the template.
 STACK = (
@@ -112,6 +112,8 @@ def preload() -> None:
     # Objects that exist now are never scanned again: collections in a child do not write to
     # (and so copy) the pages it shares with the template.
     gc.freeze()
+    # The library pages the imports mapped go back to the page cache; kernels map what they run.
+    mappings.drop()
 
 
 # The modules loaded in the template: their files (for each kernel's debugger) and names (for
