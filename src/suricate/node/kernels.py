@@ -444,6 +444,7 @@ class Kernel:
         reply = await self._reply(msg_id)
         content = reply.get("content", {}) if reply else {}
         for event in pager_outputs(content):
+            output_check()(event)  # as every output from the kernel
             cell.add(event)
             if on_output:
                 await on_output(event)

@@ -13,9 +13,9 @@ a file that holds no private copy (``Anonymous: 0 kB`` and ``Swap: 0 kB`` in
 ``/proc/self/smaps``: no relocation or other write ever made a private page there). Such a
 mapping holds nothing but page-cache pages: dropping their entries loses nothing, the pages
 stay in the page cache, and whoever touches one again (the template, or a kernel forked from
-it) maps it back with a minor fault.
-Writable mappings, and read-only ones with private pages (``.data.rel.ro`` after relocation),
-are never touched: there, ``MADV_DONTNEED`` would throw away what was written.
+it) maps it back with a minor fault. Writable mappings, and read-only ones with private pages
+(``.data.rel.ro`` after relocation), are never touched: there, ``MADV_DONTNEED`` would throw
+away what was written.
 """
 
 from __future__ import annotations
