@@ -92,7 +92,7 @@ class ObjectService:
         self,
         tenant_id: int,
         name: str,
-        chunks: AsyncIterator[bytes],
+        chunks: AsyncIterator[Buffer],
         *,
         content_type: str | None = None,
         expected_size: int | None = None,
@@ -134,7 +134,7 @@ class ObjectService:
             self._add_version, tenant_id, name, writer.size, digest, content_type, user_id
         )
 
-    async def _receive(self, writer: BlobWriter, chunks: AsyncIterator[bytes], hold: int) -> bytes:
+    async def _receive(self, writer: BlobWriter, chunks: AsyncIterator[Buffer], hold: int) -> bytes:
         """Write all of ``chunks`` but their last ``hold`` bytes, which are returned.
 
         Batches are written (and hashed) by threads of their own while the next ones are
@@ -152,7 +152,7 @@ class ObjectService:
         return tail
 
     async def _batch(
-        self, chunks: AsyncIterator[bytes], hold: int, behind: WriteBehind[list[Buffer]]
+        self, chunks: AsyncIterator[Buffer], hold: int, behind: WriteBehind[list[Buffer]]
     ) -> bytes:
         """Hand ``chunks`` on in batches, but their last ``hold`` bytes, which are returned."""
         batch: list[Buffer] = []
@@ -363,14 +363,16 @@ class ObjectService:
 
 def _hold_back(batch: list[Buffer], hold: int) -> bytes:
     """Take the last ``hold`` bytes off ``batch`` (in place) and return them."""
-    tail = b""
-    while batch and len(tail) < hold:
-        tail = bytes(batch.pop()) + tail
-    cut = len(tail) - hold
-    if cut > 0:
-        batch.append(memoryview(tail)[:cut])
-        tail = tail[cut:]
-    return tail
+    taken: list[Buffer] = []
+    need = hold
+    while batch and need:  # only the held bytes are copied, not the pieces they end
+        last = memoryview(batch.pop())
+        if len(last) > need:
+            batch.append(last[: len(last) - need])
+            last = last[len(last) - need :]
+        taken.append(last)
+        need -= len(last)
+    return b"".join(reversed(taken))
 
 
 def _insert(s: Session) -> Any:

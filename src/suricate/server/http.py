@@ -6,12 +6,35 @@ after the parser made it a ``bytes`` object (a third of the loop's work on a lar
 Here the parser's pieces are kept as they are, and the app gets the one piece waiting as it is
 (only pieces that piled up while the app was busy are joined, once). Everything else, limits
 and flow control included, is uvicorn's own.
+
+A large body of known length can go further: an app that asks for it through the
+``suricate.body_buffers`` ASGI extension gets the rest of the body read by the socket straight
+into buffers it then owns (asyncio's buffered protocols: ``recv_into``), with no copy on the
+way and no parsing of bytes whose count is known. The connection is handed back to the HTTP
+parser once the body's last byte is in, and serves the next request as usual.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+import httptools
+from starlette.requests import ClientDisconnect
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+
+# The ASGI extension through which an app reads a body straight into its own buffers; its
+# value holds ``read``: a function returning an async iterator of the body's pieces
+# (``memoryview``s the app may keep: nothing writes to them afterwards).
+BODY_BUFFERS = "suricate.body_buffers"
+# Bodies with at least this many bytes still to come are read into buffers; smaller ones, or
+# bodies without a Content-Length (chunked), go through the parser.
+DIRECT_AT_LEAST = 1024 * 1024
+# A buffer read into, at most; and how much may wait for the app before reading pauses.
+_BUFFER = 1024 * 1024
+_WAITING_AT_MOST = 4 * _BUFFER
 
 
 class _Pieces:
@@ -38,12 +61,29 @@ class _Pieces:
 
 
 class BodyPiecesProtocol(HttpToolsProtocol):
-    """``HttpToolsProtocol`` that keeps the body's pieces instead of copying them together."""
+    """``HttpToolsProtocol`` that keeps the body's pieces instead of copying them together,
+    and offers the ``suricate.body_buffers`` extension."""
+
+    _body_received = 0
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._body_received = 0
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle.scope is self.scope:
+            length = _content_length(self.headers)
+            if length is not None:
+                extensions: dict[str, Any] = self.scope.setdefault("extensions", {})
+                extensions[BODY_BUFFERS] = {"read": lambda: self._body_buffers(cycle, length)}
 
     def on_body(self, body: bytes) -> None:
         cycle = self.cycle
         if (self.parser.should_upgrade() and self._should_upgrade()) or cycle.response_complete:
             return
+        self._body_received += len(body)
         waiting: object = cycle.body
         if isinstance(waiting, _Pieces):
             pieces = waiting
@@ -54,3 +94,135 @@ class BodyPiecesProtocol(HttpToolsProtocol):
         if len(pieces) > HIGH_WATER_LIMIT:
             self.flow.pause_reading()
         cycle.message_event.set()
+
+    async def _body_buffers(
+        self, cycle: RequestResponseCycle, length: int
+    ) -> AsyncIterator[memoryview | bytes]:
+        """The body of ``cycle`` (``length`` bytes), its rest read straight into buffers."""
+        direct = length >= DIRECT_AT_LEAST
+        while True:
+            # uvicorn's receive answers "Expect: 100-continue", as for any other body.
+            message = cast(dict[str, Any], await cycle.receive())
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+            if message["body"]:
+                yield message["body"]
+            if not message["more_body"]:
+                return
+            if direct and cycle is self.cycle and self.parser is not None:
+                self.flow.pause_reading()  # nothing reaches the parser from here on
+                left = length - self._body_received
+                if cycle.more_body and left >= DIRECT_AT_LEAST:
+                    break
+                direct = False  # too little left to be worth it
+                self.flow.resume_reading()
+        # Every byte read so far went to the parser, and the body is not over: the next
+        # ``left`` bytes on the connection are the body's, and nothing past them is read.
+        waiting = bytes(cycle.body)  # what the parser handed over since the last receive
+        cycle.body = bytearray()
+        reader = _BodyReader(self, cycle, left)
+        self.transport.set_protocol(reader)  # while reading is paused: uvloop picks a
+        self.flow.resume_reading()  # protocol's callbacks when reading starts
+        try:
+            if waiting:
+                yield waiting
+            async for piece in reader.pieces():
+                yield piece
+        finally:
+            reader.close()
+
+    def body_read_directly(self) -> None:
+        """The body's last byte is in: parse what follows (the next request) afresh."""
+        self.parser = httptools.HttpRequestParser(self)
+        self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
+        self.flow.pause_reading()
+        self.transport.set_protocol(self)
+        self.flow.resume_reading()
+
+
+class _BodyReader(asyncio.BufferedProtocol):
+    """The connection's protocol while the rest of one body is read into buffers."""
+
+    def __init__(self, owner: BodyPiecesProtocol, cycle: RequestResponseCycle, left: int) -> None:
+        self._owner = owner
+        self._cycle = cycle
+        self._left = left
+        self._free = memoryview(b"")
+        self._pieces: list[memoryview] = []
+        self._waiting = 0
+        self._ready = asyncio.Event()
+        self._dropping = False  # the app stopped reading: the rest is read and dropped
+
+    # The transport's side
+    def get_buffer(self, sizehint: int) -> memoryview:
+        if not self._free:  # a fresh buffer: the app keeps views of the ones it was given
+            self._free = memoryview(bytearray(min(self._left, _BUFFER)))
+        return self._free[: self._left]
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self._left -= nbytes
+        if self._dropping:  # the same buffer serves again; the answer may be out already
+            self._owner._unset_keepalive_if_required()  # as a parsed body would
+        else:
+            piece, self._free = self._free[:nbytes], self._free[nbytes:]
+            self._pieces.append(piece)
+            self._waiting += nbytes
+            if self._waiting >= _WAITING_AT_MOST:
+                self._owner.flow.pause_reading()
+        if not self._left:
+            self._cycle.more_body = False
+            self._owner.body_read_directly()
+        self._ready.set()
+
+    def eof_received(self) -> None:
+        self._owner.eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._owner.connection_lost(exc)
+        self._ready.set()
+
+    def pause_writing(self) -> None:
+        self._owner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._owner.resume_writing()
+
+    # The app's side
+    async def pieces(self) -> AsyncIterator[memoryview]:
+        """The body's pieces as they come in, until its last byte."""
+        while True:
+            if self._pieces:
+                pieces, self._pieces, self._waiting = self._pieces, [], 0
+                if self._left:
+                    self._owner.flow.resume_reading()
+                for piece in pieces:
+                    yield piece
+            elif not self._left:
+                return
+            elif self._cycle.disconnected:
+                raise ClientDisconnect()
+            else:
+                self._ready.clear()
+                await self._ready.wait()
+
+    def close(self) -> None:
+        """The app is done. Should it stop before the body's end, the rest is read and
+        dropped (as uvicorn's parser drops a body the app did not read), and the connection
+        then serves the next request."""
+        if self._left and not self._dropping:
+            self._dropping = True
+            self._pieces = []
+            self._owner.flow.resume_reading()
+
+
+def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    """The body's length, if the request gave one and no Transfer-Encoding."""
+    length = None
+    for name, value in headers:
+        if name == b"transfer-encoding":
+            return None
+        if name == b"content-length":
+            if length is not None or not value.strip().isdigit():
+                return None
+            length = int(value)
+    return length

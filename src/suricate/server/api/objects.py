@@ -26,6 +26,8 @@ from suricate.server.api.schemas import (
     PreviewOut,
     VersionOut,
 )
+from suricate.server.http import BODY_BUFFERS
+from suricate.store.blobs import Buffer
 
 router = APIRouter(tags=["objects"])
 
@@ -93,10 +95,14 @@ async def put_object(
     return VersionOut.model_validate(info)
 
 
-async def _body(request: Request, expected_size: int | None) -> AsyncIterator[bytes]:
+async def _body(request: Request, expected_size: int | None) -> AsyncIterator[Buffer]:
+    """The body as it comes; read by the socket straight into buffers where the server can
+    (server/http.py), so the bytes of a large upload are never copied on the way."""
+    direct = request.scope.get("extensions", {}).get(BODY_BUFFERS)
+    chunks: AsyncIterator[Buffer] = direct["read"]() if direct else request.stream()
     received = 0
     try:
-        async for chunk in request.stream():
+        async for chunk in chunks:
             received += len(chunk)
             yield chunk
     except ClientDisconnect as exc:
