@@ -50,6 +50,22 @@ def run(client: TestClient, session: str, code: str) -> dict:
     return r.json()
 
 
+NAMES = """
+import grp, json, os, pwd, subprocess
+def out(*argv):
+    return subprocess.run(argv, capture_output=True, text=True).stdout.strip()
+try:
+    open("/etc/passwd", "a").write("root2:x:0:0::/:/bin/sh\\n")
+    write = "written"
+except OSError:
+    write = "OSError"
+user, group = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
+owner = out("ls", "-ld", ".").split()[2]
+names = {"whoami": out("whoami"), "pwd": user, "group": group, "ls": owner, "write": write}
+print(json.dumps(names))
+"""
+
+
 def kernels(platform: Platform) -> list:
     return platform.node.pool.kernels()
 
@@ -61,6 +77,10 @@ def test_a_kernel_is_unprivileged_without_capabilities_and_filtered(
     identity = hostile.result_of(run(alice, s, hostile.IDENTITY))
     hostile.assert_confined(identity)
     hostile.venv_untouched()
+    # The kernels' uid has a name, as on a desktop, in an /etc/passwd they cannot change.
+    names = hostile.result_of(run(alice, s, NAMES))
+    assert names == {"whoami": "kernel", "pwd": "kernel", "group": "kernel", "ls": "kernel",
+                     "write": "OSError"}, names  # fmt: skip
     # The host sees every process of the kernel as the kernels' uid, never root.
     (kernel,) = kernels(platform)
     uids = hostile.host_uids(kernel.cgroup.pids())

@@ -27,10 +27,12 @@ import asyncio
 import contextlib
 import ctypes
 import functools
+import grp
 import json
 import logging
 import math
 import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -420,6 +422,7 @@ def kernel_command(
         "--symlink", "usr/bin", "/bin",
         "--symlink", "usr/sbin", "/sbin",
         "--ro-bind", "/etc", "/etc",
+        *_names(runtime_dir.parent, plan.uid, plan.gid),
         "--proc", "/proc",
         "--dev", "/dev",
         # CPU topology only: numpy, joblib and OpenMP size their thread pools from it.
@@ -444,6 +447,39 @@ def kernel_command(
     return [*plan.drop, *argv, *launcher]
 
 
+@functools.cache
+def _names(base: Path, uid: int, gid: int) -> tuple[str, ...]:
+    """bwrap arguments giving the kernels' uid and gid a name ("kernel") where the host has
+    none: the host's /etc/passwd and /etc/group with a line added, written once under ``base``.
+    ``whoami``, ``ls -l``, ``id`` and tools that look the user up then work as on a desktop."""
+    lines = {
+        "passwd": f"kernel:x:{uid}:{gid}:Suricate kernel:/nonexistent:/usr/sbin/nologin\n",
+        "group": f"kernel:x:{gid}:\n",
+    }
+    known = {"passwd": _known(pwd.getpwuid, uid), "group": _known(grp.getgrgid, gid)}
+    args: list[str] = []
+    for name, line in lines.items():
+        if known[name]:
+            continue
+        host = Path("/etc", name)
+        text = host.read_text(encoding="utf-8", errors="replace") if host.is_file() else ""
+        target = base / f".etc-{name}"
+        staged = target.with_suffix(".new")
+        staged.write_text(text + ("" if text.endswith("\n") or not text else "\n") + line)
+        staged.chmod(0o644)
+        os.replace(staged, target)
+        args += ["--ro-bind", str(target), str(host)]
+    return tuple(args)
+
+
+def _known(lookup: Any, number: int) -> bool:
+    try:
+        lookup(number)
+    except KeyError:
+        return False
+    return True
+
+
 def address_space_mb(limits: Limits, rlimit_as: bool) -> int:
     """Return a kernel's address-space limit: its memory limit where that is all there is,
     else the memory limit plus headroom (a guard against one huge allocation)."""
@@ -456,7 +492,7 @@ def kernel_env(runtime_dir: Path, limits: Limits) -> dict[str, str]:
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": str(runtime_dir),
-        # The kernels' uid has no passwd entry: getpass.getuser() reads these.
+        # The kernels' name (in their /etc/passwd: see _names), as a login shell would set.
         "USER": "kernel",
         "LOGNAME": "kernel",
         "LANG": "C.UTF-8",
