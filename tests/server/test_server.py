@@ -329,7 +329,7 @@ def test_server_memory_stays_flat_while_uploading_1gb(start_server: Callable[...
     assert r.json()["sha256"] == digest.hexdigest()
     growth = max(samples) - baseline
     print(f"server RSS: baseline {baseline >> 20} MiB, peak growth {growth >> 20} MiB for 1 GiB")
-    assert growth < 100 * 1024**2
+    assert growth < 64 * 1024**2  # issue 17: flat, +64 MiB at most for 1 GiB
 
 
 def test_concurrent_uploads_to_one_name_get_consecutive_versions(
