@@ -47,6 +47,8 @@ class _App:
                 self.events.append(type(exc).__name__)
                 raise
             body = f"{digest.hexdigest()} {','.join(sorted(kinds))}".encode()
+        if scope["path"] == "/offered":
+            body = str(BODY_BUFFERS in scope.get("extensions", {})).encode()
         self.events.append(scope["path"])
         headers = [(b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -181,3 +183,17 @@ def test_small_and_chunked_bodies_go_through_the_parser(server: tuple[int, _App]
         answers = _answers(sock, 2)
     assert answers[0].endswith(hashlib.sha256(small).hexdigest().encode() + b" bytes")
     assert answers[1].endswith(hashlib.sha256(chunked).hexdigest().encode() + b" bytes")
+
+
+def test_no_direct_read_for_a_request_that_asks_for_an_upgrade(server: tuple[int, _App]) -> None:
+    """The parser drops what follows such a request's headers: reading "the rest of its body"
+    from the connection would take the next request's bytes for it (behind a proxy that keeps
+    connections open, another user's)."""
+    port, _ = server
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(_put("/offered", b"", "Upgrade: h2c", "Connection: upgrade"))
+        [upgrade] = _answers(sock, 1)
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(_put("/offered", b""))
+        [plain] = _answers(sock, 1)
+    assert (upgrade, plain) == (b"HTTP/1.1 200 OK False", b"HTTP/1.1 200 OK True")

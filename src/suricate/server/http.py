@@ -73,7 +73,9 @@ class BodyPiecesProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
         cycle = self.cycle
-        if cycle is not None and cycle.scope is self.scope:
+        # Not for a request asking to upgrade the connection: the parser stops at its headers
+        # and drops what follows them, so where its body ends is not known here.
+        if cycle is not None and cycle.scope is self.scope and not self.parser.should_upgrade():
             length = _content_length(self.headers)
             if length is not None:
                 extensions: dict[str, Any] = self.scope.setdefault("extensions", {})
