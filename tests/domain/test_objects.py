@@ -7,6 +7,7 @@ import hashlib
 import io
 import itertools
 import json
+import os
 from typing import Any
 
 import anyio
@@ -242,16 +243,69 @@ def test_a_store_failing_mid_upload_keeps_nothing(platform: Platform) -> None:
 
     service = ObjectService(platform.db, DiskFull(), platform.settings.max_upload_bytes)  # type: ignore[arg-type]
 
+    closed = []
+
     async def upload() -> None:
         async def chunks() -> Any:
-            for _ in range(8):
-                yield b"x" * WRITE_BATCH
+            try:
+                for _ in range(8):
+                    yield b"x" * WRITE_BATCH
+            finally:
+                closed.append(True)
 
-        await service.upload(1, "full.bin", chunks())
+        with pytest.raises(OSError, match="No space left"):
+            await service.upload(1, "full.bin", chunks())
+        # The body's source is closed at once, not when collected: the server drops the rest
+        # of the body then, and the connection goes on (server/http.py).
+        assert closed == [True]
 
-    with pytest.raises(OSError, match="No space left"):
-        anyio.run(upload)
+    anyio.run(upload)
     assert not any(platform.store.staging.iterdir())
+
+
+def test_a_dribbled_body_is_gathered_not_held_a_piece_a_byte(
+    alice: TestClient, platform: Platform
+) -> None:
+    """A client sending a few bytes at a time: its chunks are copied together, so a batch holds
+    its bytes and a handful of buffers, not an object for every few bytes (nor more buffers than
+    one writev takes)."""
+    from suricate.domain.objects import GATHER_BELOW, WRITE_BATCH, ObjectService
+
+    parts_per_write: list[int] = []
+
+    class Counting:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(platform.store, name)
+
+        def writer(self) -> Any:
+            writer = platform.store.writer()
+            write_all = writer.write_all
+
+            def counted(parts: list[bytes]) -> None:
+                parts_per_write.append(len(parts))
+                write_all(parts)
+
+            writer.write_all = counted  # type: ignore[method-assign]
+            return writer
+
+    service = ObjectService(platform.db, Counting(), platform.settings.max_upload_bytes)  # type: ignore[arg-type]
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    body = data + sha(data).encode()
+
+    async def upload() -> Any:
+        async def chunks() -> Any:
+            at = 0
+            while at < len(body):  # 1 to 7 bytes, and now and then a large piece
+                size = 300_000 if at % 1000 == 0 else 1 + at % 7
+                yield body[at : at + size]
+                at += size
+
+        return await service.upload(1, "slow.bin", chunks(), sha256_trailer=True)
+
+    info = anyio.run(upload)
+    assert (info.size, info.sha256) == (len(data), sha(data))
+    most = WRITE_BATCH // GATHER_BELOW + 8  # gathered pieces, and the large ones
+    assert parts_per_write and max(parts_per_write) <= most, parts_per_write
 
 
 def test_streamed_upload_without_length(alice: TestClient) -> None:

@@ -36,10 +36,13 @@ class _App:
         if scope["path"] in ("/hash", "/first"):
             digest = hashlib.sha256()
             kinds = set()
+            self.buffers: list[int] = []
             try:
                 direct = scope.get("extensions", {}).get(BODY_BUFFERS)
                 async for piece in direct["read"]() if direct else _received(receive):
                     kinds.add(type(piece).__name__)
+                    if isinstance(piece, memoryview):
+                        self.buffers.append(len(piece.obj))  # type: ignore[arg-type]
                     digest.update(piece)
                     if scope["path"] == "/first":
                         break
@@ -197,3 +200,23 @@ def test_no_direct_read_for_a_request_that_asks_for_an_upgrade(server: tuple[int
         sock.sendall(_put("/offered", b""))
         [plain] = _answers(sock, 1)
     assert (upgrade, plain) == (b"HTTP/1.1 200 OK False", b"HTTP/1.1 200 OK True")
+
+
+def test_a_client_that_dribbles_gets_small_buffers(server: tuple[int, _App]) -> None:
+    """Buffers are sized to what the socket holds: a client sending a few bytes now and then
+    holds a small one, not a MiB (a thousand stalled uploads would hold a GiB)."""
+    port, app = server
+    body = os.urandom(SIZE)
+    message = _put("/hash", body)
+    head = len(message) - len(body)
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(message[: head + 10])
+        for at in range(head + 10, head + 2010, 100):
+            time.sleep(0.005)
+            sock.sendall(message[at : at + 100])
+        sock.sendall(message[head + 2010 :])
+        [answer] = _answers(sock, 1)
+    assert hashlib.sha256(body).hexdigest().encode() in answer
+    dribbled = app.buffers[:5]
+    assert dribbled and max(dribbled) <= 16 * 1024, app.buffers

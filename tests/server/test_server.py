@@ -332,6 +332,55 @@ def test_server_memory_stays_flat_while_uploading_1gb(start_server: Callable[...
     assert growth < 64 * 1024**2  # issue 17: flat, +64 MiB at most for 1 GiB
 
 
+@pytest.mark.slow
+def test_stalled_and_dribbling_uploads_hold_little_server_memory(
+    start_server: Callable[..., Server],
+) -> None:
+    """Hundreds of uploads that send a byte and stall, and a few that send a byte at a time:
+    each holds a small buffer of the server's, not a MiB (server/http.py), nor a Python object
+    for every few bytes (domain/objects.py)."""
+    server = start_server()
+    proc = psutil.Process(server.process.pid)
+    host, port = server.url.removeprefix("http://").split(":")
+
+    def head(name: str) -> bytes:
+        return (
+            f"PUT /api/v1/objects/{name} HTTP/1.1\r\nHost: {host}\r\n"
+            f"Authorization: Bearer {server.token}\r\nContent-Length: 104857600\r\n\r\n"
+        ).encode()
+
+    httpx.put(
+        f"{server.url}/api/v1/objects/warm", content=b"x" * 3_000_000, headers=server.headers()
+    )
+    baseline = proc.memory_info().rss
+    socks = []
+    try:
+        for i in range(200):
+            sock = socket.create_connection((host, int(port)))
+            sock.sendall(head(f"stall{i}") + b"a")
+            socks.append(sock)
+        wait_until(lambda: len(server.staged_files()) >= 200, timeout=30, interval=0.1,
+                   message="not every upload began")  # fmt: skip
+        for sock in socks:
+            sock.sendall(b"b")  # read into a buffer of its own now
+        for i in range(4):
+            sock = socket.create_connection((host, int(port)))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.sendall(head(f"drip{i}"))
+            for _ in range(50_000):
+                sock.send(b"c")
+            socks.append(sock)
+        time.sleep(1)
+        growth = proc.memory_info().rss - baseline
+        print(f"server RSS: baseline {baseline >> 20} MiB, +{growth >> 20} MiB for 204 uploads")
+    finally:
+        for sock in socks:
+            sock.close()
+    wait_until(lambda: not server.staged_files(), timeout=30, interval=0.1, message="staging kept")
+    assert len(server.blobs()) == 1  # the warm-up's: nothing of the cut uploads is kept
+    assert growth < 48 * 1024**2
+
+
 def test_concurrent_uploads_to_one_name_get_consecutive_versions(
     start_server: Callable[..., Server],
 ) -> None:

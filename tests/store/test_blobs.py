@@ -40,3 +40,14 @@ def test_a_blob_stored_already_is_kept_and_the_staged_copy_goes(tmp_path: Path) 
         if thread.name == "unlink-staged":
             thread.join(5)
     assert list(store.staging.iterdir()) == []
+
+
+def test_more_parts_than_one_writev_takes_are_written_in_order(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    parts = [os.urandom(1 + i % 50) for i in range(3000)]  # IOV_MAX is 1024 on Linux
+    writer = store.writer()
+    writer.write_all(parts)
+    digest = hashlib.sha256(b"".join(parts)).hexdigest()
+    assert writer.sha256() == digest
+    writer.commit(f"1/{digest}")
+    assert store.path(f"1/{digest}").read_bytes() == b"".join(parts)

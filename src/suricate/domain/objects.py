@@ -28,6 +28,8 @@ from suricate.store.tables import DataObject, ObjectTag, ObjectVersion, utcnow
 # Hash and write in batches of this size off the event loop: large enough to amortise the
 # hand-over to the writing thread, small enough to keep memory flat whatever the upload size.
 WRITE_BATCH = 1024 * 1024
+# Chunks smaller than this are copied together before they are batched.
+GATHER_BELOW = 4 * 1024
 # A body sent with its digest after it ends with the 64 hex digits of its sha256.
 SHA256_TRAILER = 64
 
@@ -145,32 +147,51 @@ class ObjectService:
             tail = await self._batch(chunks, hold, behind)
             await behind.close()
         except BaseException:
-            # The writer is discarded next: its thread must be done with the file first.
+            # The writer is discarded next: its thread must be done with the file first. The
+            # body's source is closed now, not when collected (the server drops the rest).
             with anyio.CancelScope(shield=True):
                 await behind.stop()
+                if (close := getattr(chunks, "aclose", None)) is not None:
+                    await close()
             raise
         return tail
 
     async def _batch(
         self, chunks: AsyncIterator[Buffer], hold: int, behind: WriteBehind[list[Buffer]]
     ) -> bytes:
-        """Hand ``chunks`` on in batches, but their last ``hold`` bytes, which are returned."""
+        """Hand ``chunks`` on in batches, but their last ``hold`` bytes, which are returned.
+
+        Small chunks (a slow or dribbling client's) are gathered into one buffer as they come:
+        a batch holds the client's bytes, not a Python object for each few of them.
+        """
         batch: list[Buffer] = []
         batch_size = 0
         received = 0
         limit = self.max_upload_bytes + hold
+        small = bytearray()
         async for chunk in chunks:
             if not chunk:
                 continue
             received += len(chunk)
             if received > limit:
                 raise UploadTooLarge(self.max_upload_bytes)
-            batch.append(chunk)
+            if len(chunk) < GATHER_BELOW:
+                small += chunk
+            if small and (len(small) >= GATHER_BELOW or len(chunk) >= GATHER_BELOW):
+                batch.append(memoryview(small))  # handed on as it is: a new one gathers next
+                small = bytearray()
+            if len(chunk) >= GATHER_BELOW:
+                batch.append(chunk)
             batch_size += len(chunk)
             if batch_size >= WRITE_BATCH + hold:
+                if small:
+                    batch.append(memoryview(small))
+                    small = bytearray()
                 tail = _hold_back(batch, hold)
                 await behind.put(batch)
                 batch, batch_size = ([tail] if tail else []), len(tail)
+        if small:
+            batch.append(memoryview(small))
         tail = _hold_back(batch, hold)
         if batch and behind.started:
             await behind.put(batch)

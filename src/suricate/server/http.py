@@ -17,6 +17,9 @@ parser once the body's last byte is in, and serves the next request as usual.
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import sys
+import termios
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
@@ -34,7 +37,8 @@ BODY_BUFFERS = "suricate.body_buffers"
 DIRECT_AT_LEAST = 1024 * 1024
 # A buffer read into, at most; and how much may wait for the app before reading pauses.
 _BUFFER = 1024 * 1024
-_WAITING_AT_MOST = 4 * _BUFFER
+_MIN_BUFFER = 16 * 1024
+_WAITING_AT_MOST = 2 * _BUFFER
 
 
 class _Pieces:
@@ -133,48 +137,76 @@ class BodyPiecesProtocol(HttpToolsProtocol):
         finally:
             reader.close()
 
-    def body_read_directly(self) -> None:
+    def body_read_directly(self, cycle: RequestResponseCycle) -> None:
         """The body's last byte is in: parse what follows (the next request) afresh."""
         self.parser = httptools.HttpRequestParser(self)
         self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
         self.flow.pause_reading()
         self.transport.set_protocol(self)
         self.flow.resume_reading()
+        if cycle.response_complete and not self.pipeline and not self.transport.is_closing():
+            # Answered before the body was all in (and dropped): the connection now waits
+            # for a next request as long as uvicorn lets an idle one.
+            self._unset_keepalive_if_required()
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
 
 
 class _BodyReader(asyncio.BufferedProtocol):
-    """The connection's protocol while the rest of one body is read into buffers."""
+    """The connection's protocol while the rest of one body is read into buffers.
+
+    Each buffer is sized to what the socket holds when it is made (1 MiB at most, 16 KiB at
+    least), so a client that stalls or dribbles holds little of the server's memory; the app
+    gets each buffer's filled part once, in one piece, however many reads filled it.
+    """
 
     def __init__(self, owner: BodyPiecesProtocol, cycle: RequestResponseCycle, left: int) -> None:
         self._owner = owner
         self._cycle = cycle
         self._left = left
-        self._free = memoryview(b"")
-        self._pieces: list[memoryview] = []
+        self._buffer = memoryview(bytearray())  # the one being filled
+        self._filled = 0  # its bytes read so far
+        self._taken = 0  # its bytes handed to the app so far
+        self._full: list[memoryview] = []  # earlier buffers' parts the app has yet to take
         self._waiting = 0
         self._ready = asyncio.Event()
         self._dropping = False  # the app stopped reading: the rest is read and dropped
+        self._scratch = memoryview(bytearray())  # what the dropped bytes are read into
+        sock = owner.transport.get_extra_info("socket")
+        self._fd = sock.fileno() if sock is not None else -1
 
     # The transport's side
     def get_buffer(self, sizehint: int) -> memoryview:
-        if not self._free:  # a fresh buffer: the app keeps views of the ones it was given
-            self._free = memoryview(bytearray(min(self._left, _BUFFER)))
-        return self._free[: self._left]
+        if self._dropping:
+            if not self._scratch:
+                self._scratch = memoryview(bytearray(_MIN_BUFFER))
+            return self._scratch[: self._left]
+        if self._filled == len(self._buffer):
+            self._retire()
+            size = min(self._left, _BUFFER, max(_MIN_BUFFER, _readable(self._fd)))
+            self._buffer, self._filled, self._taken = memoryview(bytearray(size)), 0, 0
+        return self._buffer[self._filled :]  # made no larger than what was left of the body
 
     def buffer_updated(self, nbytes: int) -> None:
         self._left -= nbytes
-        if self._dropping:  # the same buffer serves again; the answer may be out already
+        if self._dropping:  # the answer may be out already: keep the connection meanwhile
             self._owner._unset_keepalive_if_required()  # as a parsed body would
         else:
-            piece, self._free = self._free[:nbytes], self._free[nbytes:]
-            self._pieces.append(piece)
+            self._filled += nbytes
             self._waiting += nbytes
             if self._waiting >= _WAITING_AT_MOST:
                 self._owner.flow.pause_reading()
         if not self._left:
             self._cycle.more_body = False
-            self._owner.body_read_directly()
+            self._owner.body_read_directly(self._cycle)
         self._ready.set()
+
+    def _retire(self) -> None:
+        """Set the current buffer's filled part aside for the app."""
+        if self._filled > self._taken:
+            self._full.append(self._buffer[self._taken : self._filled])
+            self._taken = self._filled
 
     def eof_received(self) -> None:
         self._owner.eof_received()
@@ -193,8 +225,9 @@ class _BodyReader(asyncio.BufferedProtocol):
     async def pieces(self) -> AsyncIterator[memoryview]:
         """The body's pieces as they come in, until its last byte."""
         while True:
-            if self._pieces:
-                pieces, self._pieces, self._waiting = self._pieces, [], 0
+            self._retire()
+            if self._full:
+                pieces, self._full, self._waiting = self._full, [], 0
                 if self._left:
                     self._owner.flow.resume_reading()
                 for piece in pieces:
@@ -213,8 +246,16 @@ class _BodyReader(asyncio.BufferedProtocol):
         then serves the next request."""
         if self._left and not self._dropping:
             self._dropping = True
-            self._pieces = []
+            self._full, self._buffer, self._waiting = [], memoryview(bytearray()), 0
             self._owner.flow.resume_reading()
+
+
+def _readable(fd: int) -> int:
+    """How many bytes the socket ``fd`` holds, ready to be read (0 if that is not known)."""
+    try:
+        return int.from_bytes(fcntl.ioctl(fd, termios.FIONREAD, bytes(4)), sys.byteorder)
+    except (OSError, ValueError):
+        return 0
 
 
 def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:

@@ -76,6 +76,8 @@ def _sync_file_range() -> Callable[[int, int, int], None] | None:
     return start
 
 
+# The most buffers one writev takes (Linux's IOV_MAX); the rest go in the next calls.
+_IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024
 # Hashing threads at once, across all writers: past this, a writer hashes where it writes.
 _HASHERS = threading.BoundedSemaphore(8)
 # Threads removing staged copies of bytes stored already: past this, removed before the answer.
@@ -153,7 +155,7 @@ class _LocalWriter:
         views = [memoryview(p) for p in parts]
         left = size
         while left:  # one system call for all, but a write may stop short (a signal, ENOSPC)
-            done = os.writev(fd, views)
+            done = os.writev(fd, views[:_IOV_MAX])
             left -= done
             while views and done >= len(views[0]):
                 done -= len(views.pop(0))

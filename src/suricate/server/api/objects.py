@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from typing import Annotated, Any, BinaryIO
 
 import anyio
@@ -99,12 +100,13 @@ async def _body(request: Request, expected_size: int | None) -> AsyncIterator[Bu
     """The body as it comes; read by the socket straight into buffers where the server can
     (server/http.py), so the bytes of a large upload are never copied on the way."""
     direct = request.scope.get("extensions", {}).get(BODY_BUFFERS)
-    chunks: AsyncIterator[Buffer] = direct["read"]() if direct else request.stream()
+    chunks: AsyncGenerator[Buffer, None] = direct["read"]() if direct else request.stream()
     received = 0
     try:
-        async for chunk in chunks:
-            received += len(chunk)
-            yield chunk
+        async with contextlib.aclosing(chunks):  # closed with this one: the rest is dropped
+            async for chunk in chunks:
+                received += len(chunk)
+                yield chunk
     except ClientDisconnect as exc:
         raise UploadIncomplete(expected_size, received) from exc
 
