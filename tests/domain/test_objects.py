@@ -8,6 +8,7 @@ import io
 import itertools
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -220,12 +221,12 @@ def test_a_trailer_cut_across_chunks_and_batches_is_found(
     assert alice.get("/api/v1/objects/cut.bin/content").content == data
 
 
-def test_a_store_failing_mid_upload_keeps_nothing(platform: Platform) -> None:
-    from suricate.domain.objects import WRITE_BATCH, ObjectService
+def _service_watching(platform: Platform, watch: Callable[[Any, list[bytes]], None]) -> Any:
+    """An object service on the platform's store whose writers call ``watch(writer, parts)``
+    before each batch is written (it may raise, as a full disk would)."""
+    from suricate.domain.objects import ObjectService
 
-    class DiskFull:
-        """The local store, whose writers fail once a batch was written."""
-
+    class Watched:
         def __getattr__(self, name: str) -> Any:
             return getattr(platform.store, name)
 
@@ -233,15 +234,24 @@ def test_a_store_failing_mid_upload_keeps_nothing(platform: Platform) -> None:
             writer = platform.store.writer()
             write_all = writer.write_all
 
-            def failing(parts: list[bytes]) -> None:
-                if writer.size >= WRITE_BATCH:
-                    raise OSError(28, "No space left on device")
+            def watched(parts: list[bytes]) -> None:
+                watch(writer, parts)
                 write_all(parts)
 
-            writer.write_all = failing  # type: ignore[method-assign]
+            writer.write_all = watched  # type: ignore[method-assign]
             return writer
 
-    service = ObjectService(platform.db, DiskFull(), platform.settings.max_upload_bytes)  # type: ignore[arg-type]
+    return ObjectService(platform.db, Watched(), platform.settings.max_upload_bytes)  # type: ignore[arg-type]
+
+
+def test_a_store_failing_mid_upload_keeps_nothing(platform: Platform) -> None:
+    from suricate.domain.objects import WRITE_BATCH
+
+    def failing(writer: Any, parts: list[bytes]) -> None:  # once a batch was written
+        if writer.size >= WRITE_BATCH:
+            raise OSError(28, "No space left on device")
+
+    service = _service_watching(platform, failing)
 
     closed = []
 
@@ -269,26 +279,10 @@ def test_a_dribbled_body_is_gathered_not_held_a_piece_a_byte(
     """A client sending a few bytes at a time: its chunks are copied together, so a batch holds
     its bytes and a handful of buffers, not an object for every few bytes (nor more buffers than
     one writev takes)."""
-    from suricate.domain.objects import GATHER_BELOW, WRITE_BATCH, ObjectService
+    from suricate.domain.objects import GATHER_BELOW, WRITE_BATCH
 
     parts_per_write: list[int] = []
-
-    class Counting:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(platform.store, name)
-
-        def writer(self) -> Any:
-            writer = platform.store.writer()
-            write_all = writer.write_all
-
-            def counted(parts: list[bytes]) -> None:
-                parts_per_write.append(len(parts))
-                write_all(parts)
-
-            writer.write_all = counted  # type: ignore[method-assign]
-            return writer
-
-    service = ObjectService(platform.db, Counting(), platform.settings.max_upload_bytes)  # type: ignore[arg-type]
+    service = _service_watching(platform, lambda _, parts: parts_per_write.append(len(parts)))
     data = os.urandom(3 * 1024 * 1024 + 5)
     body = data + sha(data).encode()
 
