@@ -177,16 +177,16 @@ class ObjectService:
                 raise UploadTooLarge(self.max_upload_bytes)
             if len(chunk) < GATHER_BELOW:
                 small += chunk
-            if small and (len(small) >= GATHER_BELOW or len(chunk) >= GATHER_BELOW):
-                batch.append(memoryview(small))  # handed on as it is: a new one gathers next
+            elif small:  # what was gathered goes first, then the chunk as it is
+                batch += (memoryview(small), chunk)
                 small = bytearray()
-            if len(chunk) >= GATHER_BELOW:
+            else:
                 batch.append(chunk)
             batch_size += len(chunk)
+            if small and (len(small) >= GATHER_BELOW or batch_size >= WRITE_BATCH + hold):
+                batch.append(memoryview(small))  # handed on as it is: a new one gathers next
+                small = bytearray()
             if batch_size >= WRITE_BATCH + hold:
-                if small:
-                    batch.append(memoryview(small))
-                    small = bytearray()
                 tail = _hold_back(batch, hold)
                 await behind.put(batch)
                 batch, batch_size = ([tail] if tail else []), len(tail)

@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -472,7 +473,7 @@ def _names(base: Path, uid: int, gid: int) -> tuple[str, ...]:
     return tuple(args)
 
 
-def _known(lookup: Any, number: int) -> bool:
+def _known(lookup: Callable[[int], object], number: int) -> bool:
     try:
         lookup(number)
     except KeyError:
